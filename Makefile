@@ -1,0 +1,53 @@
+# The README's commands. `make lab` for students, `make test` for CI and TAs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# CI runs two notebooks at once (2 cores), one torch thread each, widgets drawn statically.
+NB_ENV := LECTURE_PROFILE=quick LECTURE_THREADS=1 LECTURE_STATIC_WIDGETS=1 PYTHONHASHSEED=0 \
+          OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MPLBACKEND=agg
+NB_JOBS ?= 2
+
+.PHONY: venv lab test lint unit notebooks checkpoints student execute clean
+
+venv: $(STAMP)
+
+# Idempotent: reinstalls only when pyproject.toml or constraints.txt changed.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m ipykernel install --user --name lecture-lib --display-name "Python (lecture_lib)" >/dev/null
+	@touch $(STAMP)
+
+# LAB_ARGS: extra options, e.g. `make lab LAB_ARGS="--no-browser --port=8899"`. Root (containers) needs --allow-root.
+LAB_ARGS ?=
+lab: venv
+	$(BIN)/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
+
+lint: venv
+	$(BIN)/ruff check lecture_lib tests notebooks tools
+
+unit: venv
+	$(BIN)/python -m pytest tests -q -n $(NB_JOBS) -p no:cacheprovider
+
+notebooks: venv
+	$(NB_ENV) $(BIN)/python -m pytest notebooks --nbval-lax --nbval-current-env \
+	    --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 \
+	    -p no:cacheprovider -n $(NB_JOBS) --dist loadfile -q
+
+test: lint unit notebooks
+
+# Regenerate data/*.pt and data/MANIFEST.json (deterministic quick-profile training runs).
+checkpoints: venv
+	$(NB_ENV) $(BIN)/python tools/make_checkpoints.py
+
+# Re-execute the committed notebooks (quick profile) so their saved outputs are current.
+execute: venv
+	$(BIN)/python tools/nb.py run notebooks/*.ipynb
+
+# Student copies without solutions: build/student/*.ipynb
+student: venv
+	$(BIN)/python -m lecture_lib.exercises notebooks build/student
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,160 @@
+"""Profiles, devices and seeds: the first call of every notebook.
+
+``setup()`` reads the profile (``quick``, the default and what CI runs, or ``full``), picks the
+device, seeds every random number generator and, in quick, pins the thread count and turns on
+deterministic algorithms, so that running a notebook twice gives the same checked outputs.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+PROFILES = ("quick", "full")
+REPO_URL = "https://github.com/dl-applications/course-companion"  # the one place the repo URL lives
+REPO_BRANCH = "main"
+
+# Per-profile sizes a notebook may read from ``cfg.sizes`` (epochs, images, ...). Notebooks keep
+# their own choices in their parameters cell; these are the shared defaults.
+_SIZES = {
+    "quick": {"epochs": 8, "batch_size": 64, "num_workers": 0, "threads": 2},
+    "full": {"epochs": 30, "batch_size": 128, "num_workers": 0, "threads": None},
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """What ``setup()`` chose. ``sizes`` holds profile-dependent defaults (epochs, batch size)."""
+
+    profile: str
+    device: torch.device
+    seed: int
+    data_dir: Path
+    cache_dir: Path
+    in_colab: bool
+    sizes: dict = field(default_factory=dict)
+
+    @property
+    def quick(self) -> bool:
+        return self.profile == "quick"
+
+    @property
+    def full(self) -> bool:
+        return self.profile == "full"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, NumPy's global generator and torch (CPU and CUDA)."""
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__} ({seed!r})")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def repo_root() -> Path:
+    """The checkout's root (the folder holding ``data/``), or the package folder's parent."""
+    return Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    """Folder with the small committed files (checkpoints, manifest).
+
+    Inside a checkout this is ``<repo>/data``. When the package was installed from git (Colab),
+    ``data/`` is not installed, so ``LECTURE_DATA_DIR`` or a cache folder is used and the
+    checkpoints are fetched (verified) into it by ``lecture_lib.checkpoints``.
+    """
+    env = os.environ.get("LECTURE_DATA_DIR")
+    if env:
+        return Path(env)
+    here = repo_root() / "data"
+    if (here / "MANIFEST.json").is_file():
+        return here
+    return cache_dir() / "data"
+
+
+def cache_dir() -> Path:
+    """Where downloads go: ``LECTURE_CACHE`` or ``~/.cache/lecture_lib``."""
+    return Path(os.environ.get("LECTURE_CACHE", Path.home() / ".cache" / "lecture_lib"))
+
+
+def resolve_profile(profile: str | None = None) -> str:
+    """``profile`` if given, else ``$LECTURE_PROFILE``, else ``"quick"``; validated."""
+    if profile is None:
+        profile = os.environ.get("LECTURE_PROFILE", "quick")
+    if not isinstance(profile, str):
+        raise TypeError(f"profile must be a str ('quick' or 'full'), got {type(profile).__name__}")
+    profile = profile.strip().lower()
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r} (set LECTURE_PROFILE)")
+    return profile
+
+
+def _threads_from_env(default: int) -> int:
+    raw = os.environ.get("LECTURE_THREADS")
+    if raw is None:
+        return default
+    try:
+        n = int(raw)
+    except ValueError:
+        raise ValueError(f"LECTURE_THREADS must be a positive integer, got {raw!r}") from None
+    if n < 1:
+        raise ValueError(f"LECTURE_THREADS must be a positive integer, got {raw!r}")
+    return n
+
+
+def setup(profile: str | None = None, seed: int = 0, *, verbose: bool = True) -> Config:
+    """Choose profile and device, seed everything, and make quick runs reproducible.
+
+    Args:
+        profile: ``"quick"`` (CPU, offline, deterministic, small) or ``"full"`` (GPU if there is
+            one, real datasets, pretrained weights). ``None`` reads ``LECTURE_PROFILE``.
+        seed: seed for ``random``, NumPy and torch.
+        verbose: print one line saying what was chosen.
+
+    Returns:
+        Config: profile, device, seed, data/cache folders, Colab flag and default sizes.
+    """
+    profile = resolve_profile(profile)
+    seed_everything(seed)
+    sizes = dict(_SIZES[profile])
+    if profile == "quick":
+        # CI runs two notebooks at once with LECTURE_THREADS=1 each (2 cores).
+        sizes["threads"] = _threads_from_env(sizes["threads"])
+        # Results change in the 4th decimal with the thread count: pin it, and forbid
+        # nondeterministic kernels (on CPU almost nothing is affected).
+        torch.set_num_threads(sizes["threads"])
+        torch.use_deterministic_algorithms(True)
+        device = torch.device("cpu")
+    else:
+        # Several CUDA kernels used in the course (AdaptiveAvgPool2d backward, bilinear
+        # upsampling backward) have no deterministic version: warn instead of failing.
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+        if torch.cuda.is_available():
+            device = torch.device("cuda")
+        elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            device = torch.device("mps")
+        else:
+            device = torch.device("cpu")
+    cfg = Config(
+        profile=profile,
+        device=device,
+        seed=seed,
+        data_dir=data_dir(),
+        cache_dir=cache_dir(),
+        in_colab="google.colab" in sys.modules,
+        sizes=sizes,
+    )
+    if verbose:
+        extra = f", {torch.get_num_threads()} threads, deterministic" if profile == "quick" else ""
+        print(f"lecture_lib: profile={profile}, device={device.type}, seed={seed}{extra}")
+        if profile == "full" and device.type == "cpu":
+            print("lecture_lib: no GPU found; on Colab use Runtime > Change runtime type > GPU.")
+    return cfg

@@ -1,0 +1,1 @@
+"""Seeded data generators (procedural scenes, ...) used by the notebooks."""

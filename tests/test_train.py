@@ -1,0 +1,75 @@
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from lecture_lib import train
+
+
+def _toy(n=256, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 2, generator=g)
+    y = (x[:, 0] + x[:, 1] > 0).long()  # linearly separable
+    return DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(seed))
+
+
+def test_fit_learns_and_records_history():
+    torch.manual_seed(0)
+    model = nn.Linear(2, 2)
+    loader = _toy()
+    before = train.accuracy(model, loader)
+    h = train.fit(model, loader, epochs=5, lr=0.1, progress=False,
+                  eval_fn=lambda m: {"acc": train.accuracy(m, loader)})
+    assert h.epochs == 5 and len(h.metrics["acc"]) == 5 and len(h.batch_loss) == 5 * 8
+    assert h.train_loss[-1] < h.train_loss[0]
+    assert before < 0.95 <= h.metrics["acc"][-1]
+    assert h.seconds > 0
+    assert not model.training
+
+
+def test_fit_is_reproducible():
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = nn.Linear(2, 2)
+        runs.append(train.fit(model, _toy(), epochs=2, lr=0.1, progress=False).batch_loss)
+    assert runs[0] == runs[1]
+
+
+def test_history_roundtrip():
+    h = train.History(train_loss=[1.0, 0.5], metrics={"acc": [0.1, 0.9]}, batch_loss=[1.0], seconds=2.0)
+    assert train.History.from_dict(h.as_dict()) == h
+
+
+def test_custom_loss_and_frozen_params():
+    model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 2))
+    for p in model[0].parameters():
+        p.requires_grad_(False)
+    frozen = model[0].weight.clone()
+    calls = []
+
+    def loss_fn(m, batch):
+        calls.append(1)
+        return nn.functional.cross_entropy(m(batch[0]), batch[1])
+
+    train.fit(model, _toy(), epochs=1, loss_fn=loss_fn, progress=False)
+    assert calls and torch.equal(model[0].weight, frozen)
+
+
+def test_bad_inputs():
+    model = nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="epochs must be a positive int, got 0"):
+        train.fit(model, _toy(), epochs=0)
+    with pytest.raises(ValueError, match="empty loader"):
+        train.fit(model, [], epochs=1, progress=False)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    with pytest.raises(ValueError, match="no parameters with requires_grad"):
+        train.fit(model, _toy(), epochs=1)
+
+
+def test_diverging_loss_is_reported():
+    model = nn.Linear(2, 2)
+    loader = [(torch.tensor([[float("nan"), 0.0]]), torch.tensor([0]))]
+    with pytest.raises(FloatingPointError, match="loss became nan"):
+        train.fit(model, loader, epochs=1, progress=False)
