@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # CI runs two notebooks at once (2 cores), one torch thread each, widgets drawn statically.
 NB_ENV := LECTURE_PROFILE=quick LECTURE_THREADS=1 LECTURE_STATIC_WIDGETS=1 PYTHONHASHSEED=0 \
-          OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 MPLBACKEND=agg
+          OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 NB_JOBS ?= 2
 
 .PHONY: venv lab test lint unit notebooks checkpoints student execute clean

@@ -159,3 +159,30 @@ def test_readme_lists_every_notebook_with_its_badge():
     assert listed == {p.name for p in NOTEBOOKS}
     for path in NOTEBOOKS:
         assert nbtools.badge(path) in readme, f"README badge for {path.name} is not the one built from REPO_URL"
+
+
+def test_torch_warnings_are_errors_in_unit_tests():
+    import torchvision
+
+    with pytest.raises(UserWarning, match="deprecated"):
+        torchvision.models.resnet18(**{"pretrained": False})  # the legacy flag warns -> error here
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_student_version_has_no_solutions(path, tmp_path):
+    from lecture_lib.exercises import make_student_notebook
+
+    n = make_student_notebook(path, tmp_path / path.name)
+    student = nbformat.read(tmp_path / path.name, as_version=4)
+    sources = "\n".join(c.source for c in student.cells)
+    assert n >= 1 and "### BEGIN SOLUTION" not in sources and sources.count("raise NotImplementedError") >= n
+
+
+def test_pip_install_dot_ships_every_subpackage(tmp_path):
+    """`pip install .` (not editable) must include every subpackage of lecture_lib."""
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(ROOT)], check=True, capture_output=True)
+    installed = {p.relative_to(target).as_posix() for p in (target / "lecture_lib").rglob("*.py")}
+    expected = {p.relative_to(ROOT).as_posix() for p in SOURCES}
+    assert expected <= installed, sorted(expected - installed)

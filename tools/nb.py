@@ -91,7 +91,7 @@ def run(path: str | Path, timeout: int = 600) -> float:
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     env_before = dict(os.environ)
-    os.environ.update({"LECTURE_PROFILE": "quick", "PYTHONHASHSEED": "0", "LECTURE_THREADS": "1",
+    os.environ.update({"LECTURE_PROFILE": "quick", "PYTHONHASHSEED": "0", "LECTURE_THREADS": "1", "LECTURE_STATIC_WIDGETS": "1",
                        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
     try:
         start = time.perf_counter()
