@@ -17,17 +17,9 @@ from pathlib import Path
 import torch
 
 from lecture_lib.config import REPO_BRANCH, REPO_URL, data_dir
+from lecture_lib.data import OFFLINE_HINT, OfflineError, download, sha256_file
 
 MANIFEST = "MANIFEST.json"
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_manifest(folder: str | os.PathLike | None = None) -> dict[str, dict]:
@@ -83,8 +75,6 @@ def _fetch_manifest(folder: Path) -> None:
     every checkpoint is then verified against its SHA-256)."""
     import urllib.request
 
-    from lecture_lib.data import OFFLINE_HINT, OfflineError
-
     url = checkpoint_url(MANIFEST)
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
@@ -115,8 +105,6 @@ def load_checkpoint(name: str, *, folder: str | os.PathLike | None = None, map_l
     entry = manifest[name]
     path = folder / name
     if not path.is_file():
-        from lecture_lib.data import download
-
         download(checkpoint_url(name), entry["sha256"], path)
     digest = sha256_file(path)
     if digest != entry["sha256"]:

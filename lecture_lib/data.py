@@ -46,7 +46,8 @@ MANUAL_HINTS = {
 }
 
 
-def sha256_of(path: str | os.PathLike) -> str:
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -73,7 +74,7 @@ def download(url: str, sha256: str, dest: str | os.PathLike, *, timeout: float =
     """
     sha256 = _check_sha256(sha256)
     dest = Path(dest)
-    if dest.is_file() and sha256_of(dest) == sha256:
+    if dest.is_file() and sha256_file(dest) == sha256:
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
