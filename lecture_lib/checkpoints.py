@@ -37,6 +37,7 @@ def _atomic_write_bytes(path: Path, payload: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600 files; a checkpoint is ordinary data
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -101,6 +101,7 @@ def download(url: str, sha256: str, dest: str | os.PathLike, *, timeout: float =
         if digest != sha256:
             raise ValueError(f"Download of {url} has SHA-256 {digest}, expected {sha256}; "
                              f"nothing was saved to {dest.name}")
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):
