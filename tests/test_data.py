@@ -197,8 +197,9 @@ def test_full_profile_dataset_passes_arguments(tmp_path):
 
 
 def test_pretrained_offline_message(monkeypatch):
-    import torchvision
     import urllib.error
+
+    import torchvision
 
     def fail(*args, **kwargs):
         raise urllib.error.URLError("Name or service not known")

@@ -19,7 +19,7 @@ def test_modes_become_rgb(tmp_path):
         "L": Image.fromarray(rgb[..., 0]),
         "RGBA": Image.fromarray(np.dstack([rgb, np.full((20, 30), 128, np.uint8)])),
         "P": Image.fromarray(rgb).convert("P"),
-        "I;16": Image.fromarray((rgb[..., 0].astype(np.uint16) * 257)),
+        "I;16": Image.fromarray(rgb[..., 0].astype(np.uint16) * 257),
         "1": Image.fromarray(rgb[..., 0] > 128),
     }
     for mode, img in cases.items():

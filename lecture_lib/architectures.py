@@ -1,0 +1,169 @@
+"""Parameter counts, depth and compute of classic CNNs, measured from the real layers.
+Used in 01_cnn_recap.ipynb (slides "Recap: AlexNet", "VGGNet", "GoogLeNet", "Residual Networks").
+
+Models are built on PyTorch's ``meta`` device: every tensor has a shape but no storage, so
+counting VGG-19's 144M parameters or ResNet-152's 11.5 G multiply-adds allocates nothing and
+takes milliseconds. Multiply-adds are counted by ``torch.utils.flop_counter.FlopCounterMode``
+(which counts 2 FLOPs per multiply-add); torchvision's model tables call the same number
+"GFLOPS", and the tests check that they agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+import torchvision
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+# VGG's Table 1 (Simonyan & Zisserman 2015), as on the slide: "conv<k>-<channels>", "LRN", "maxpool".
+# Every config ends with FC-4096, FC-4096, FC-1000 and soft-max.
+VGG_CONFIGS: dict[str, list[str]] = {
+    "A": ["conv3-64", "maxpool", "conv3-128", "maxpool", "conv3-256", "conv3-256", "maxpool",
+          "conv3-512", "conv3-512", "maxpool", "conv3-512", "conv3-512", "maxpool"],
+    "A-LRN": ["conv3-64", "LRN", "maxpool", "conv3-128", "maxpool", "conv3-256", "conv3-256", "maxpool",
+              "conv3-512", "conv3-512", "maxpool", "conv3-512", "conv3-512", "maxpool"],
+    "B": ["conv3-64", "conv3-64", "maxpool", "conv3-128", "conv3-128", "maxpool", "conv3-256", "conv3-256",
+          "maxpool", "conv3-512", "conv3-512", "maxpool", "conv3-512", "conv3-512", "maxpool"],
+    "C": ["conv3-64", "conv3-64", "maxpool", "conv3-128", "conv3-128", "maxpool", "conv3-256", "conv3-256",
+          "conv1-256", "maxpool", "conv3-512", "conv3-512", "conv1-512", "maxpool", "conv3-512", "conv3-512",
+          "conv1-512", "maxpool"],
+    "D": ["conv3-64", "conv3-64", "maxpool", "conv3-128", "conv3-128", "maxpool", "conv3-256", "conv3-256",
+          "conv3-256", "maxpool", "conv3-512", "conv3-512", "conv3-512", "maxpool", "conv3-512", "conv3-512",
+          "conv3-512", "maxpool"],
+    "E": ["conv3-64", "conv3-64", "maxpool", "conv3-128", "conv3-128", "maxpool", "conv3-256", "conv3-256",
+          "conv3-256", "conv3-256", "maxpool", "conv3-512", "conv3-512", "conv3-512", "conv3-512", "maxpool",
+          "conv3-512", "conv3-512", "conv3-512", "conv3-512", "maxpool"],
+}
+
+
+def vgg_features(config: str) -> nn.Sequential:
+    """The convolutional part of VGG configuration ``config`` ("A", "A-LRN", "B", "C", "D", "E").
+
+    3x3 convs use padding 1 and 1x1 convs padding 0, so only the 2x2 max-poolings shrink the
+    image; LRN uses AlexNet's settings (size 5, alpha 1e-4, beta 0.75, k 2), as the paper did.
+    """
+    if config not in VGG_CONFIGS:
+        raise ValueError(f"config must be one of {list(VGG_CONFIGS)}, got {config!r}")
+    layers: list[nn.Module] = []
+    channels = 3
+    for token in VGG_CONFIGS[config]:
+        if token == "maxpool":
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+        elif token == "LRN":
+            layers.append(nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0))
+        else:  # "conv3-64" -> 3x3 kernel, 64 filters
+            kernel, out = (int(v) for v in token.removeprefix("conv").split("-"))
+            layers += [nn.Conv2d(channels, out, kernel, padding=kernel // 2), nn.ReLU(inplace=True)]
+            channels = out
+    return nn.Sequential(*layers)
+
+
+def make_vgg(config: str, *, num_classes: int = 1000) -> torchvision.models.VGG:
+    """VGG configuration ``config`` built from the table, inside torchvision's ``VGG`` class
+    (so ``make_vgg("D")`` has exactly the layers of ``torchvision.models.vgg16``)."""
+    return torchvision.models.VGG(vgg_features(config), num_classes=num_classes, init_weights=False)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of learnable numbers (all parameters; works on the meta device)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_weight_layers(model: nn.Module, *, skip: tuple[str, ...] = ("downsample", "shortcut", "aux")) -> int:
+    """Conv2d + Linear layers, the "depth" in "VGG-16" and "ResNet-152".
+
+    Layers whose qualified name contains one of ``skip`` are not counted: ResNet's 1x1
+    projection shortcuts (``downsample``) and GoogLeNet's auxiliary classifiers are not on the
+    main path, and the papers do not count them.
+    """
+    return sum(1 for name, m in model.named_modules()
+               if isinstance(m, (nn.Conv2d, nn.Linear)) and not any(s in name for s in skip))
+
+
+def count_multiply_adds(model: nn.Module, input_shape: tuple[int, ...] = (1, 3, 224, 224)) -> int:
+    """Multiply-adds of one forward pass on an input of ``input_shape`` (``[B, C, H, W]``).
+
+    Runs the model on a ``meta`` tensor under ``FlopCounterMode`` (FLOPs / 2 = multiply-adds,
+    conv and linear layers; additions of biases, ReLUs and pooling are not counted). The model
+    may live on the CPU or on ``meta``.
+    """
+    if not isinstance(input_shape, tuple) or not all(isinstance(v, int) and v > 0 for v in input_shape):
+        raise ValueError(f"input_shape must be a tuple of positive ints like (1, 3, 224, 224), got {input_shape!r}")
+    meta_model = model if _on_meta(model) else _meta_copy(model)
+    was_training = meta_model.training
+    meta_model.eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        meta_model(torch.empty(input_shape, device="meta"))
+    meta_model.train(was_training)
+    return counter.get_total_flops() // 2
+
+
+def _on_meta(model: nn.Module) -> bool:
+    tensors = [*model.parameters(), *model.buffers()]
+    return bool(tensors) and all(t.is_meta for t in tensors)
+
+
+def _meta_copy(model: nn.Module) -> nn.Module:
+    import copy
+
+    return copy.deepcopy(model).to("meta")
+
+
+def on_meta(builder: Callable[..., nn.Module], **kwargs) -> nn.Module:
+    """``builder(**kwargs)`` constructed on the meta device: shapes only, nothing allocated."""
+    with torch.device("meta"):
+        return builder(**kwargs)
+
+
+# torchvision builders of the architecture line, randomly initialised (weights=None: no download).
+TORCHVISION_MODELS: dict[str, Callable[[], nn.Module]] = {
+    "alexnet": partial(torchvision.models.alexnet, weights=None),
+    "vgg11": partial(torchvision.models.vgg11, weights=None),
+    "vgg16": partial(torchvision.models.vgg16, weights=None),
+    "vgg19": partial(torchvision.models.vgg19, weights=None),
+    "googlenet": partial(torchvision.models.googlenet, weights=None, aux_logits=False, init_weights=True),
+    "resnet18": partial(torchvision.models.resnet18, weights=None),
+    "resnet50": partial(torchvision.models.resnet50, weights=None),
+    "resnet152": partial(torchvision.models.resnet152, weights=None),
+}
+
+
+@dataclass(frozen=True)
+class ModelStats:
+    """What ``measure`` found for one model (224x224 RGB input unless said otherwise)."""
+
+    name: str
+    params: int
+    weight_layers: int
+    multiply_adds: int
+
+
+def measure(name: str, model: nn.Module | None = None, *, input_shape: tuple[int, ...] = (1, 3, 224, 224)) -> ModelStats:
+    """Parameters, depth and multiply-adds of ``model``, or of ``TORCHVISION_MODELS[name]`` built on meta."""
+    if model is None:
+        if name not in TORCHVISION_MODELS:
+            raise ValueError(f"name must be one of {list(TORCHVISION_MODELS)} (or pass model=), got {name!r}")
+        model = on_meta(TORCHVISION_MODELS[name])
+    return ModelStats(name, count_parameters(model), count_weight_layers(model),
+                      count_multiply_adds(model, input_shape))
+
+
+def torchvision_reference(name: str) -> dict[str, float]:
+    """torchvision's published figures for ``name`` (ImageNet-1k weights metadata; offline).
+
+    Returns:
+        dict: ``num_params``, ``gmacs`` (torchvision's "GFLOPS" column), ``top5_error`` (percent,
+        single 224 crop) of the ``IMAGENET1K_V1`` weights, trained with the original recipe.
+    """
+    if name not in TORCHVISION_MODELS:
+        raise ValueError(f"name must be one of {list(TORCHVISION_MODELS)}, got {name!r}")
+    meta = torchvision.models.get_model_weights(name)["IMAGENET1K_V1"].meta
+    acc5 = meta["_metrics"]["ImageNet-1K"]["acc@5"]
+    return {"num_params": meta["num_params"], "gmacs": meta["_ops"], "top5_error": round(100.0 - acc5, 3)}

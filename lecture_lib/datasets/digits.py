@@ -1,0 +1,88 @@
+"""Handwritten digits as tensors: scikit-learn's 8x8 digits (quick profile, ships with
+scikit-learn, offline) and MNIST's 28x28 digits (full profile, downloaded by torchvision).
+Used in 01_cnn_recap.ipynb (LeNet, slide "Recap: Convolutional Neural Networks").
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+
+class DigitsSplit(NamedTuple):
+    """Images ``Tensor[N, 1, H, W]`` (float32 in [0, 1]) and labels ``Tensor[N]`` (int64, 0-9)."""
+
+    x_train: Tensor
+    y_train: Tensor
+    x_test: Tensor
+    y_test: Tensor
+
+
+def load_digits_split(*, test_size: float = 0.2, seed: int = 0, upscale: int = 1) -> DigitsSplit:
+    """scikit-learn's 1,797 digits (8x8, 10 classes) split into train/test, stratified by class.
+
+    The split is fixed by ``seed`` (the same images land in the test set on every machine).
+
+    Args:
+        test_size: fraction of images held out, in (0, 1).
+        seed: ``random_state`` of ``sklearn.model_selection.train_test_split``.
+        upscale: each pixel becomes an ``upscale x upscale`` block (nearest neighbour), e.g. 2 for
+            16x16 images, so that LeNet's 5x5 filters and two poolings have room.
+
+    Returns:
+        DigitsSplit: pixel values 0-16 rescaled to [0, 1]; ``x_*`` is ``Tensor[N, 1, 8 * upscale, 8 * upscale]``.
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    if not isinstance(test_size, float) or not 0.0 < test_size < 1.0:
+        raise ValueError(f"test_size must be a float in (0, 1), got {test_size!r}")
+    if not isinstance(upscale, int) or isinstance(upscale, bool) or upscale < 1:
+        raise ValueError(f"upscale must be an int >= 1, got {upscale!r}")
+    digits = load_digits()
+    images = torch.as_tensor(digits.images, dtype=torch.float32)[:, None] / 16.0  # [N, 1, 8, 8]
+    images = images.repeat_interleave(upscale, dim=2).repeat_interleave(upscale, dim=3)
+    labels = torch.as_tensor(digits.target, dtype=torch.int64)
+    train_idx, test_idx = train_test_split(torch.arange(len(labels)).numpy(), test_size=test_size,
+                                           random_state=seed, stratify=labels.numpy())
+    train_idx, test_idx = torch.as_tensor(train_idx), torch.as_tensor(test_idx)
+    return DigitsSplit(images[train_idx], labels[train_idx], images[test_idx], labels[test_idx])
+
+
+def tensor_loaders(split: DigitsSplit, *, batch_size: int = 64, seed: int = 0) -> tuple[DataLoader, DataLoader]:
+    """``(train_loader, test_loader)`` over a ``DigitsSplit``; training batches shuffled with ``seed``."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    train = DataLoader(TensorDataset(split.x_train, split.y_train), batch_size=batch_size, shuffle=True,
+                       generator=torch.Generator().manual_seed(seed))
+    test = DataLoader(TensorDataset(split.x_test, split.y_test), batch_size=256)
+    return train, test
+
+
+def load_mnist(root: str | os.PathLike, *, train: bool) -> Dataset:
+    """MNIST (60,000 train / 10,000 test 28x28 digits) through ``torchvision.datasets.MNIST``.
+
+    Downloads into ``root`` on first use (full profile). Without network this ends in one
+    ``lecture_lib.data.OfflineError`` with a manual-download hint. Items are ``(Tensor[1, 28, 28]``
+    in [0, 1], ``int)``.
+    """
+    import torchvision
+
+    from lecture_lib.data import full_profile_dataset
+
+    return full_profile_dataset(torchvision.datasets.MNIST, root, train=train,
+                                transform=torchvision.transforms.ToTensor())
+
+
+def mnist_loaders(root: str | os.PathLike, *, batch_size: int = 128, seed: int = 0) -> tuple[DataLoader, DataLoader]:
+    """``(train_loader, test_loader)`` over MNIST (full profile); ``num_workers=0``."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    train = DataLoader(load_mnist(root, train=True), batch_size=batch_size, shuffle=True,
+                       generator=torch.Generator().manual_seed(seed))
+    test = DataLoader(load_mnist(root, train=False), batch_size=512)
+    return train, test

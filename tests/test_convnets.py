@@ -1,0 +1,152 @@
+"""lecture_lib.convnets: LeNet, the inception module and the residual block against torchvision,
+plain vs residual nets."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torchvision.models.googlenet import Inception
+from torchvision.models.resnet import BasicBlock
+
+from lecture_lib import convnets
+from lecture_lib.architectures import count_parameters, count_weight_layers
+
+
+def _copy_weights(src: nn.Module, dst: nn.Module) -> None:
+    """Same layers in the same order, different names: copy tensor by tensor (shapes must agree)."""
+    src_state, dst_state = src.state_dict(), dst.state_dict()
+    assert len(src_state) == len(dst_state)
+    for (k_src, v_src), k_dst in zip(src_state.items(), dst_state):
+        assert v_src.shape == dst_state[k_dst].shape, (k_src, k_dst)
+    dst.load_state_dict(dict(zip(dst_state, src_state.values())))
+
+
+def _randomise_bn(module: nn.Module, g: torch.Generator) -> None:
+    for m in module.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g))
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.randn(m.num_features, generator=g))
+
+
+@pytest.mark.parametrize("image_size", [8, 16, 28, 32])
+def test_lenet_shapes(image_size):
+    net = convnets.LeNet(image_size=image_size)
+    assert net(torch.zeros(2, 1, image_size, image_size)).shape == (2, 10)
+
+
+def test_lenet_parameters_and_bad_size():
+    net = convnets.LeNet(image_size=28)
+    # conv 6*(25+1), conv 16*(6*25+1), fc 784*120+120, 120*84+84, 84*10+10
+    assert count_parameters(net) == 156 + 2416 + 94200 + 10164 + 850
+    assert count_weight_layers(net) == 5
+    with pytest.raises(ValueError, match="image_size must be an int >= 4, got 2"):
+        convnets.LeNet(image_size=2)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@torch.no_grad()
+def test_inception_module_matches_torchvision(seed):
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    args = (8, 4, 3, 5, 2, 3, 2)  # in, 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj
+    theirs, ours = Inception(*args).eval(), convnets.InceptionModule(*args, kernel_5x5=3).eval()
+    _randomise_bn(theirs, g)
+    _copy_weights(theirs, ours)
+    x = torch.randn(2, 8, 7, 9, generator=g)
+    torch.testing.assert_close(ours(x), theirs(x))
+    assert ours(x).shape == (2, 4 + 5 + 3 + 2, 7, 9)
+
+
+def test_inception_paper_version_parameters():
+    m = convnets.InceptionModule(192, 64, 96, 128, 16, 32, 32)  # GoogLeNet's inception (3a)
+    convs = 192 * 64 + 192 * 96 + 96 * 128 * 9 + 192 * 16 + 16 * 32 * 25 + 192 * 32
+    bns = 2 * (64 + 96 + 128 + 16 + 32 + 32)
+    assert count_parameters(m) == convs + bns
+    assert m(torch.zeros(1, 192, 28, 28)).shape == (1, 256, 28, 28)
+    with pytest.raises(ValueError, match="kernel_5x5 must be 5 \\(paper\\) or 3 \\(torchvision\\), got 7"):
+        convnets.InceptionModule(4, 1, 1, 1, 1, 1, 1, kernel_5x5=7)
+
+
+@pytest.mark.parametrize(("c_in", "c_out", "stride"), [(8, 8, 1), (8, 16, 2), (4, 8, 1)])
+@pytest.mark.parametrize("seed", range(3))
+def test_residual_block_matches_torchvision(c_in, c_out, stride, seed):
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    downsample = None
+    if stride != 1 or c_in != c_out:
+        downsample = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False), nn.BatchNorm2d(c_out))
+    theirs = BasicBlock(c_in, c_out, stride=stride, downsample=downsample)
+    ours = convnets.ResidualBlock(c_in, c_out, stride=stride)
+    with torch.no_grad():
+        _randomise_bn(theirs, g)
+    _copy_weights(theirs, ours)
+    x = torch.randn(3, c_in, 8, 8, generator=g)
+    for mode in (False, True):  # eval (running stats) and train (batch stats)
+        theirs.train(mode), ours.train(mode)
+        torch.testing.assert_close(ours(x), theirs(x))
+
+
+@pytest.mark.parametrize("depth", [4, 8, 16])
+@pytest.mark.parametrize("norm", [False, True])
+def test_deep_net_depth_and_twins(depth, norm):
+    plain = convnets.deep_net(depth, residual=False, norm=norm)
+    residual = convnets.deep_net(depth, residual=True, norm=norm)
+    assert count_weight_layers(plain) == depth == count_weight_layers(residual)
+    assert count_parameters(plain) == count_parameters(residual)  # the skip connection is free
+    assert residual(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
+
+
+def test_deep_net_bad_depth():
+    for bad in (3, 2, 5, 8.0, True):
+        with pytest.raises(ValueError, match="depth must be an even int >= 4"):
+            convnets.deep_net(bad, residual=True)
+
+
+def test_plain_deep_net_gradients_vanish_residual_do_not():
+    x = torch.rand(16, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(16) % 10
+    norms = {}
+    for residual in (False, True):
+        torch.manual_seed(0)
+        net = convnets.deep_net(32, residual=residual)
+        nn.functional.cross_entropy(net(x), y).backward()
+        norms[residual] = net[0].weight.grad.norm().item()
+    assert norms[True] > 1e6 * norms[False]
+
+
+def test_depth_sweep_runs_and_records():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(40, 1, 8, 8, generator=g), torch.randint(0, 3, (40,), generator=g)
+    out = convnets.depth_sweep((4, 6), x, y, residual=True, epochs=2, batch_size=16)
+    assert out["depth"] == [4, 6]
+    assert len(out["train_loss"][0]) == 2 and all(v > 0 for v in out["grad_norm"] + out["grad_norm_init"])
+    again = convnets.depth_sweep((4, 6), x, y, residual=True, epochs=2, batch_size=16)
+    assert again["final_loss"] == out["final_loss"]  # deterministic
+    with pytest.raises(ValueError, match=r"need x \[N, C, H, W\] and y \[N\].*got \(40, 8, 8\) and \(40,\)"):
+        convnets.depth_sweep((4,), x[:, 0], y, residual=True)
+
+
+def test_activation_maps_equal_prefix_of_features():
+    torch.manual_seed(0)
+    net = convnets.LeNet(image_size=16)
+    x = torch.rand(1, 1, 40, 50)  # larger than LeNet's input: the layers after `layer` never run
+    torch.testing.assert_close(convnets.activation_maps(net, "features.1", x), net.features[:2](x))
+    assert net.training  # mode restored
+    with pytest.raises(ValueError, match="layer must name a submodule.*got 'conv9'"):
+        convnets.activation_maps(net, "conv9", x)
+
+
+def test_full_profile_paths_offline():
+    """The full profile's explorer (ImageNet ResNet-18 layers) and 28x28 MNIST-sized sweeps, without downloads."""
+    import torchvision
+
+    weights = torchvision.models.ResNet18_Weights.DEFAULT  # transforms and metadata need no download
+    net = torchvision.models.resnet18(weights=None).eval()
+    image = torch.randint(0, 256, (3, 120, 90), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    x = weights.transforms()(image)[None]
+    assert convnets.activation_maps(net, "relu", x).shape == (1, 64, 112, 112)
+    assert convnets.activation_maps(net, "layer4", x).shape == (1, 512, 7, 7)
+    assert convnets.deep_net(8, residual=True)(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+    assert convnets.LeNet(image_size=28)(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
