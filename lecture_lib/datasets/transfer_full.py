@@ -1,0 +1,105 @@
+"""Full-profile data and model for 02_transfer_learning.ipynb: torchvision's ImageNet-pretrained
+ResNet and Caltech-256 (the slide's experiment), with Flowers-102 or Oxford-IIIT Pet as fallback
+targets when Caltech's download host is unreachable.
+
+Downloads go through ``lecture_lib.data`` so that a missing network ends in one ``OfflineError``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import torch
+import torchvision
+from torch import Tensor, nn
+
+from lecture_lib.data import full_profile_dataset, pretrained
+from lecture_lib.datasets.glyphs import per_class_indices
+
+# target name -> constructor kwargs besides root/download/transform
+TARGETS = {"Caltech256": {}, "Flowers102": {"split": "test"}, "OxfordIIITPet": {"split": "trainval"}}
+
+
+def imagenet_resnet(arch: str = "resnet18", *, weights: bool = True) -> tuple[nn.Module, object]:
+    """torchvision ResNet with its ``DEFAULT`` ImageNet weights (``weights=False``: random init,
+    no download -- what the offline tests use). Returns ``(model in eval mode, weights enum)``;
+    ``weights.transforms()`` and ``weights.meta["categories"]`` need no download."""
+    if arch not in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152"):
+        raise ValueError(f"arch must be a torchvision ResNet name like 'resnet18' or 'resnet50', got {arch!r}")
+    builder = getattr(torchvision.models, arch)
+    enum = torchvision.models.get_model_weights(builder).DEFAULT
+    model = pretrained(builder, weights=enum) if weights else builder(weights=None)
+    return model.eval(), enum
+
+
+def _to_rgb(image):
+    return image.convert("RGB")  # Caltech-256 holds some grayscale and CMYK JPEGs
+
+
+def target_dataset(name: str = "Caltech256", *, weights=None, root: str | os.PathLike | None = None,
+                   dataset_cls=None):
+    """The target dataset (downloaded if needed) with the pretrained network's preprocessing.
+
+    Args:
+        name: one of ``TARGETS``.
+        weights: a torchvision weights enum; its ``transforms()`` preprocess every image.
+        dataset_cls: override the torchvision class (tests pass a fake).
+
+    Raises:
+        lecture_lib.data.OfflineError: the download failed (one message, with a manual-download hint).
+    """
+    if name not in TARGETS:
+        raise ValueError(f"target must be one of {sorted(TARGETS)}, got {name!r}")
+    steps = [_to_rgb] + ([weights.transforms()] if weights is not None else [torchvision.transforms.ToTensor()])
+    cls = dataset_cls if dataset_cls is not None else getattr(torchvision.datasets, name)
+    return full_profile_dataset(cls, root, transform=torchvision.transforms.Compose(steps), **TARGETS[name])
+
+
+def dataset_labels(dataset) -> Tensor:
+    """Labels of a torchvision classification dataset without decoding its images."""
+    for attr in ("y", "_labels", "targets"):
+        labels = getattr(dataset, attr, None)
+        if labels is not None:
+            return torch.as_tensor(list(labels), dtype=torch.long)
+    return torch.as_tensor([int(dataset[i][1]) for i in range(len(dataset))], dtype=torch.long)
+
+
+def class_names(dataset) -> list[str]:
+    """Human-readable class names (``categories``/``classes``), else ``class 0``, ``class 1`` ..."""
+    names = getattr(dataset, "categories", None) or getattr(dataset, "classes", None)
+    if names:
+        return [str(n) for n in names]
+    return [f"class {i}" for i in range(int(dataset_labels(dataset).max()) + 1)]
+
+
+def split_tensors(dataset, *, train_per_class: int, test_per_class: int, seed: int = 0,
+                  dtype: torch.dtype = torch.float16) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Per-class random split into a training pool and a test set, loaded as tensors.
+
+    Classes with fewer than ``train_per_class + test_per_class`` images are dropped (and the
+    labels re-numbered densely). Images are stored as ``dtype`` (float16 halves the memory).
+
+    Returns:
+        (train_x Tensor[N, 3, H, W], train_y Tensor[N], test_x Tensor[M, 3, H, W], test_y Tensor[M]).
+    """
+    labels = dataset_labels(dataset)
+    need = train_per_class + test_per_class
+    counts = torch.bincount(labels)
+    keep = (counts >= need).nonzero().flatten()
+    if keep.numel() < 2:
+        raise ValueError(f"fewer than 2 classes have {need} images (train_per_class + test_per_class)")
+    remap = torch.full((counts.numel(),), -1, dtype=torch.long)
+    remap[keep] = torch.arange(keep.numel())
+    candidates = (remap[labels] >= 0).nonzero().flatten()
+    chosen = per_class_indices(labels, need, seed=seed, candidates=candidates)
+    g = torch.Generator().manual_seed(seed)
+    chosen = chosen[torch.randperm(chosen.numel(), generator=g)]
+    test_idx = per_class_indices(labels, test_per_class, seed=seed, candidates=chosen)
+    train_idx = chosen[~torch.isin(chosen, test_idx)].sort().values
+
+    def load(indices: Sequence[int]) -> tuple[Tensor, Tensor]:
+        xs = torch.stack([dataset[int(i)][0].to(dtype) for i in indices])
+        return xs, remap[labels[torch.as_tensor(indices)]]
+
+    return (*load(train_idx), *load(test_idx))

@@ -1,0 +1,168 @@
+"""The transfer-learning experiment: four ways to learn a small target task, same data, same
+budget. Used in 02_transfer_learning.ipynb (slides "Transfer Learning with CNNs").
+
+(a) ``scratch``        -- random initialisation, train everything;
+(b) ``fixed features`` -- "chop off the last layer": features of the frozen pretrained network,
+                          then a scikit-learn linear classifier (logistic regression);
+(c) ``finetune top``   -- pretrained weights, new head, train only the top stage(s) + head;
+(d) ``finetune all``   -- pretrained weights, new head, train every layer (smaller learning rate).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from lecture_lib.datasets.glyphs import per_class_indices
+from lecture_lib.train import fit
+from lecture_lib.transfer import extract_features, replace_head, split_top, unfreeze_top
+
+METHODS = ("scratch", "fixed features", "finetune top", "finetune all")
+
+
+class RandomBatches:
+    """``steps`` random mini-batches ``(x[idx], y[idx])`` per pass (a loader for ``train.fit``).
+
+    Each pass draws a fresh permutation from its own seeded generator (reproducible)."""
+
+    def __init__(self, x: Tensor, y: Tensor, *, batch_size: int, steps: int, seed: int = 0,
+                 device: torch.device | str = "cpu"):
+        if x.shape[0] != y.shape[0] or x.shape[0] == 0:
+            raise ValueError(f"x and y must hold the same, non-zero number of examples, got {x.shape[0]} and {y.shape[0]}")
+        if batch_size < 1 or steps < 1:
+            raise ValueError(f"batch_size and steps must be >= 1, got {batch_size} and {steps}")
+        self.x, self.y, self.batch_size, self.steps, self.device = x, y, batch_size, steps, device
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        n = self.x.shape[0]
+        order = torch.cat([torch.randperm(n, generator=self.generator)
+                           for _ in range(math.ceil(self.steps * self.batch_size / n))])
+        for s in range(self.steps):
+            idx = order[s * self.batch_size:(s + 1) * self.batch_size]
+            yield self.x[idx].to(self.device, torch.float32), self.y[idx].to(self.device)
+
+    def __len__(self) -> int:
+        return self.steps
+
+
+def linear_probe(train_features: Tensor, train_labels: Tensor, test_features: Tensor, test_labels: Tensor, *,
+                 C: float = 0.1) -> tuple[float, Tensor]:
+    """Standardise, fit scikit-learn's ``LogisticRegression`` on frozen features, score the test set.
+
+    Returns:
+        (accuracy in [0, 1], Tensor[N_test] predicted labels).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if train_features.ndim != 2 or test_features.ndim != 2 or train_features.shape[1] != test_features.shape[1]:
+        raise ValueError(f"features must be [N, D] with the same D, got {tuple(train_features.shape)} "
+                         f"and {tuple(test_features.shape)}")
+    classes = torch.unique(train_labels)
+    if classes.numel() < 2:
+        raise ValueError(f"a linear probe needs examples of >= 2 classes, got {classes.tolist()}")
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+    clf.fit(train_features.double().numpy(), train_labels.numpy())
+    pred = torch.as_tensor(clf.predict(test_features.double().numpy()))
+    return float((pred == test_labels).float().mean()), pred
+
+
+@dataclass
+class TransferRun:
+    """One cell of the experiment: ``method`` trained on ``per_class`` images/class (``None`` = all)."""
+
+    method: str
+    per_class: int | None
+    seed: int
+    accuracy: float
+    predictions: Tensor  # [N_test] predicted labels
+    seconds: float
+    model: nn.Module | None = None  # the trained network (``keep_models=True``; None for fixed features)
+
+
+@torch.no_grad()
+def _predict(model: nn.Module, x: Tensor, device, batch_size: int = 512) -> Tensor:
+    model.eval()
+    return torch.cat([model(x[i:i + batch_size].to(device, torch.float32)).argmax(1).cpu()
+                      for i in range(0, x.shape[0], batch_size)])
+
+
+def run_transfer_experiment(make_model: Callable[[], nn.Module], pretrained: nn.Module, train_x: Tensor,
+                            train_y: Tensor, test_x: Tensor, test_y: Tensor, *,
+                            per_class: Sequence[int | None] = (1, 2, 6, 20, None), seeds: Sequence[int] = (0, 1, 2),
+                            methods: Sequence[str] = METHODS, epochs: int = 5, min_steps: int = 50,
+                            batch_size: int = 64, lr_scratch: float = 3e-3, lr_finetune: float = 1e-3,
+                            top_stages: int = 1, probe_C: float = 0.1, device: torch.device | str = "cpu",
+                            keep_models: bool = False, progress: bool = True) -> list[TransferRun]:
+    """Target test accuracy of each method for each images-per-class budget and seed.
+
+    Every trained method gets the same budget: ``max(min_steps, epochs * ceil(n / batch_size))``
+    Adam steps on the same ``n`` training images (drawn per seed with ``per_class_indices``).
+
+    Args:
+        make_model: builds a fresh randomly initialised network for the target task (scratch).
+        pretrained: the source network (its head is replaced; it is not modified).
+        train_x, train_y: the pool of labelled target images Tensor[N, C, H, W] / Tensor[N].
+        test_x, test_y: the fixed test set.
+        per_class: images per class to try; ``None`` means the whole pool.
+        top_stages: how many stages ``finetune top`` trains besides the head.
+        keep_models: store each trained network in ``TransferRun.model`` (on the CPU).
+
+    Returns:
+        One ``TransferRun`` per (per_class, seed, method).
+    """
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; choose from {METHODS}")
+    num_classes = int(train_y.max()) + 1
+    test_features = extract_features(pretrained, test_x, device=device) if "fixed features" in methods else None
+    runs = []
+    jobs = [(k, s) for k in per_class for s in seeds]
+    for k, seed in tqdm(jobs, desc="transfer runs", disable=not progress, leave=False):
+        idx = per_class_indices(train_y, k, seed=1000 + seed)
+        x, y = train_x[idx], train_y[idx]
+        bs = min(batch_size, len(idx))
+        steps = max(min_steps, epochs * math.ceil(len(idx) / bs))
+        for method in methods:
+            start, model = time.perf_counter(), None
+            torch.manual_seed(seed)
+            if method == "fixed features":
+                acc, pred = linear_probe(extract_features(pretrained, x, device=device), y, test_features, test_y,
+                                         C=probe_C)
+            else:
+                if method == "scratch":
+                    model, lr = make_model(), lr_scratch
+                else:
+                    model, lr = replace_head(copy.deepcopy(pretrained), num_classes), lr_finetune
+                if method == "finetune top":  # frozen bottom: compute its output once, train the top on it
+                    bottom, top = split_top(unfreeze_top(model, top_stages), top_stages)
+                    with torch.no_grad():
+                        inputs = torch.cat([bottom.eval().to(device)(x[i:i + 256].to(device, torch.float32)).cpu()
+                                            for i in range(0, len(x), 256)])
+                    net, data = top, RandomBatches(inputs, y, batch_size=bs, steps=steps, seed=seed, device=device)
+                else:
+                    net, data = model, RandomBatches(x, y, batch_size=bs, steps=steps, seed=seed, device=device)
+                fit(net, data, epochs=1, lr=lr, device=device, progress=False)
+                pred = _predict(model.to(device), test_x, device)
+                acc = float((pred == test_y).float().mean())
+            kept = model.cpu().eval() if keep_models and model is not None else None
+            runs.append(TransferRun(method, k, seed, acc, pred, time.perf_counter() - start, kept))
+    return runs
+
+
+def summarize(runs: Sequence[TransferRun]) -> dict[str, dict[int | None, tuple[float, float]]]:
+    """``{method: {per_class: (mean accuracy, std over seeds)}}``."""
+    table: dict[str, dict[int | None, list[float]]] = {}
+    for r in runs:
+        table.setdefault(r.method, {}).setdefault(r.per_class, []).append(r.accuracy)
+    return {m: {k: (float(np.mean(v)), float(np.std(v))) for k, v in d.items()} for m, d in table.items()}
