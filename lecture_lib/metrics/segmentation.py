@@ -1,0 +1,127 @@
+"""Semantic-segmentation metrics: confusion matrix, per-class IoU, mean IoU, pixel accuracy.
+
+Used in 04_segmentation.ipynb (slides "Semantic Image Segmentation"). The definitions follow the
+FCN paper's evaluation (Long, Shelhamer & Darrell, CVPR 2015, Sec. 5): with ``n_ij`` the number of
+pixels of class ``i`` predicted as class ``j``,
+
+    pixel accuracy = sum_i n_ii / sum_ij n_ij
+    IoU_i          = n_ii / (sum_j n_ij + sum_j n_ji - n_ii)      (intersection over union)
+    mean IU        = mean of IoU_i over the classes that occur (in the target or the prediction)
+
+The confusion matrix is accumulated over the whole dataset before dividing (summing per-image
+matrices, never averaging per-image IoUs): ``iou_from_confusion(sum of confusion_matrix(...)``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+__all__ = ["check_label_maps", "confusion_matrix", "iou_from_confusion", "mean_iou"]
+
+
+def check_label_maps(pred: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = 255) -> None:
+    """Raise ``ValueError``/``TypeError`` unless ``pred`` and ``target`` are valid label maps.
+
+    Args:
+        pred (Tensor[B, H, W]): predicted class ids, integer dtype, values in ``[0, num_classes)``
+            wherever the target is not ``ignore_index``.
+        target (Tensor[B, H, W]): ground-truth class ids, integer dtype, values in
+            ``[0, num_classes)`` or equal to ``ignore_index``.
+        num_classes: number of classes ``C`` (>= 1).
+        ignore_index: target value whose pixels are left out (VOC marks object borders 255).
+    """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
+        raise ValueError(f"ignore_index must be an int or None, got {ignore_index!r}")
+    for name, t in (("pred", pred), ("target", target)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor of class ids, got {type(t).__name__}")
+        if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool:
+            raise ValueError(f"{name} must hold integer class ids (e.g. torch.int64), got dtype {t.dtype}; "
+                             "for scores [B, C, H, W] take .argmax(dim=1) first")
+    if pred.shape != target.shape:
+        raise ValueError(f"pred and target must have the same shape [B, H, W], got pred {tuple(pred.shape)} "
+                         f"and target {tuple(target.shape)}")
+    valid = target != ignore_index if ignore_index is not None else torch.ones_like(target, dtype=torch.bool)
+    bad_t = valid & ((target < 0) | (target >= num_classes))
+    if bad_t.any():
+        v = int(target[bad_t][0])
+        raise ValueError(f"target holds label {v}, expected values in [0, {num_classes}) or ignore_index="
+                         f"{ignore_index}")
+    bad_p = valid & ((pred < 0) | (pred >= num_classes))
+    if bad_p.any():
+        v = int(pred[bad_p][0])
+        raise ValueError(f"pred holds label {v} at a non-ignored pixel, expected values in [0, {num_classes})")
+
+
+def confusion_matrix(pred: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = 255) -> Tensor:
+    """Pixel confusion matrix of a batch (sum over images and pixels).
+
+    Args:
+        pred (Tensor[B, H, W]): predicted class ids (integer dtype).
+        target (Tensor[B, H, W]): ground-truth class ids; pixels equal to ``ignore_index`` are skipped.
+        num_classes: ``C``.
+        ignore_index: target value to skip (``None``: skip nothing).
+
+    Returns:
+        Tensor[C, C] (int64): ``cm[i, j]`` = number of pixels of true class ``i`` predicted as ``j``
+        (rows = target, columns = prediction, as ``sklearn.metrics.confusion_matrix``). Add the
+        matrices of several batches to accumulate over a dataset.
+    """
+    check_label_maps(pred, target, num_classes, ignore_index)
+    t, p = target.reshape(-1).long(), pred.reshape(-1).long()
+    if ignore_index is not None:
+        keep = t != ignore_index
+        t, p = t[keep], p[keep]
+    flat = torch.bincount(t * num_classes + p, minlength=num_classes * num_classes)  # (C*C,)
+    return flat.reshape(num_classes, num_classes).cpu()
+
+
+def iou_from_confusion(cm: Tensor) -> dict:
+    """Per-class IoU, mean IoU and pixel accuracy from a (dataset-accumulated) confusion matrix.
+
+    Args:
+        cm (Tensor[C, C]): counts, rows = target, columns = prediction (``confusion_matrix``).
+
+    Returns:
+        dict with ``"miou"`` (float, mean over classes whose union is non-empty; NaN if none),
+        ``"iou_per_class"`` (Tensor[C] float64, NaN where the class is in neither target nor
+        prediction), ``"pixel_accuracy"`` (float, NaN for zero pixels) and ``"confusion"`` (the input).
+    """
+    if not isinstance(cm, Tensor):
+        raise TypeError(f"cm must be a torch.Tensor [C, C], got {type(cm).__name__}")
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] == 0:
+        raise ValueError(f"cm must be a square matrix [C, C] with C >= 1, got shape {tuple(cm.shape)}")
+    if cm.dtype.is_floating_point and not torch.isfinite(cm).all():
+        raise ValueError("cm must hold finite counts")
+    if (cm < 0).any():
+        raise ValueError("cm must hold non-negative counts")
+    cm = cm.double()
+    inter = cm.diag()                                  # (C,) true positives
+    union = cm.sum(dim=1) + cm.sum(dim=0) - inter      # (C,) target + predicted - both
+    iou = torch.where(union > 0, inter / union.clamp(min=1e-300), torch.full_like(inter, math.nan))
+    present = ~torch.isnan(iou)
+    miou = float(iou[present].mean()) if present.any() else math.nan
+    total = float(cm.sum())
+    acc = float(inter.sum()) / total if total > 0 else math.nan
+    return {"miou": miou, "iou_per_class": iou, "pixel_accuracy": acc, "confusion": cm.long()}
+
+
+def mean_iou(pred: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = 255) -> dict:
+    """Mean IoU, per-class IoU and pixel accuracy of predicted label maps.
+
+    Args:
+        pred (Tensor[B, H, W]): predicted class ids (integer dtype).
+        target (Tensor[B, H, W]): ground-truth class ids (``ignore_index`` pixels are skipped).
+        num_classes: ``C``.
+        ignore_index: target value to skip.
+
+    Returns:
+        dict: ``"miou"``, ``"iou_per_class"`` (Tensor[C], NaN for classes absent from both maps),
+        ``"pixel_accuracy"``, ``"confusion"`` — see ``iou_from_confusion``.
+    """
+    return iou_from_confusion(confusion_matrix(pred, target, num_classes, ignore_index))

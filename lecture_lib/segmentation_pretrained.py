@@ -1,0 +1,136 @@
+"""Pretrained torchvision segmenters and a real dataset (full profile of 04_segmentation.ipynb).
+
+torchvision's ``fcn_resnet50`` / ``deeplabv3_resnet50`` (VOC's 21 classes, trained on a COCO
+subset) are evaluated with the same metrics as the small FCNs of the quick profile
+(``lecture_lib.metrics.segmentation``, ``lecture_lib.segmentation.segmentation_confusions``).
+Offline, ``load_segmenter(..., weights=None)`` builds the same architecture with
+``weights=None, weights_backbone=None`` (no download), which is how the tests exercise this code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lecture_lib.metrics.segmentation import iou_from_confusion
+from lecture_lib.segmentation import segmentation_confusions
+
+__all__ = ["ARCHS", "VOC_CLASSES", "evaluate_segmenter", "load_segmenter", "pair_to_tensors", "segment"]
+
+VOC_CLASSES = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+               "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
+               "tvmonitor")
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def _builders() -> dict:
+    from torchvision.models import segmentation as tvseg
+
+    return {"fcn_resnet50": (tvseg.fcn_resnet50, tvseg.FCN_ResNet50_Weights),
+            "deeplabv3_resnet50": (tvseg.deeplabv3_resnet50, tvseg.DeepLabV3_ResNet50_Weights)}
+
+
+ARCHS = ("fcn_resnet50", "deeplabv3_resnet50")
+
+
+def load_segmenter(arch: str = "fcn_resnet50", *, weights: str | None = "DEFAULT",
+                   num_classes: int = 21) -> tuple[nn.Module, dict]:
+    """A torchvision segmenter in eval mode and its metadata.
+
+    Args:
+        arch: ``"fcn_resnet50"`` or ``"deeplabv3_resnet50"``.
+        weights: name of a torchvision weights entry (``"DEFAULT"``, ``"COCO_WITH_VOC_LABELS_V1"``),
+            downloaded if needed (``lecture_lib.data.OfflineError`` with one clear message without
+            network); ``None`` builds the model with ``weights=None, weights_backbone=None``
+            (random weights, no download at all).
+        num_classes: classes of the untrained model (the pretrained one has VOC's 21).
+
+    Returns:
+        (model, meta) with ``meta["categories"]`` (class names) and ``meta["weights"]`` (str or None).
+    """
+    from lecture_lib.data import pretrained as fetch_pretrained
+
+    if arch not in ARCHS:
+        raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
+    builder, weights_enum = _builders()[arch]
+    if weights is not None:
+        try:
+            entry = weights_enum[weights]
+        except KeyError:
+            raise ValueError(f"weights must be None or one of {['DEFAULT', *weights_enum.__members__]}, "
+                             f"got {weights!r}") from None
+        model = fetch_pretrained(builder, weights=entry)
+        meta = {"categories": tuple(entry.meta["categories"]), "weights": str(entry)}
+    else:
+        model = builder(weights=None, weights_backbone=None, num_classes=num_classes, aux_loss=False)
+        names = VOC_CLASSES if num_classes == 21 else tuple(f"class {i}" for i in range(num_classes))
+        meta = {"categories": names, "weights": None}
+    return model.eval(), meta
+
+
+def pair_to_tensors(image, mask=None, *, max_side: int | None = 520) -> tuple[Tensor, Tensor | None]:
+    """(PIL image or HxWx3 uint8 array, optional PIL/array mask) -> (Tensor[3, H, W] in [0, 1], Tensor[H, W] int64).
+
+    The image is resized so that its longer side is at most ``max_side`` (bilinear); the mask with
+    nearest neighbour, so that VOC's 255 "void" borders stay 255.
+    """
+    img = torch.from_numpy(np.array(image, dtype=np.uint8, copy=True))
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"image must be RGB [H, W, 3], got shape {tuple(img.shape)}")
+    img = img.permute(2, 0, 1).float() / 255
+    target = None if mask is None else torch.from_numpy(np.array(mask, dtype=np.int64, copy=True))
+    if target is not None and target.shape != img.shape[1:]:
+        raise ValueError(f"mask {tuple(target.shape)} and image {tuple(img.shape[1:])} differ in size")
+    h, w = img.shape[1:]
+    if max_side is not None and max(h, w) > max_side:
+        s = max_side / max(h, w)
+        size = (max(1, round(h * s)), max(1, round(w * s)))
+        img = F.interpolate(img[None], size=size, mode="bilinear", align_corners=False, antialias=True)[0]
+        if target is not None:
+            target = F.interpolate(target[None, None].float(), size=size, mode="nearest")[0, 0].long()
+    return img, target
+
+
+@torch.no_grad()
+def segment(model: nn.Module, image: Tensor) -> Tensor:
+    """Class scores Tensor[C, H, W] of one image Tensor[3, H, W] in [0, 1] (ImageNet normalisation)."""
+    dev = next(model.parameters()).device
+    mean = torch.tensor(IMAGENET_MEAN, device=dev)[:, None, None]
+    std = torch.tensor(IMAGENET_STD, device=dev)[:, None, None]
+    out = model(((image.to(dev) - mean) / std)[None])
+    out = out["out"] if isinstance(out, dict) else out
+    return out[0].cpu()
+
+
+def evaluate_segmenter(model: nn.Module, pairs: Iterable, *, num_classes: int = 21, max_images: int | None = None,
+                       max_side: int | None = 520, width: int = 3, ignore_index: int = 255) -> dict:
+    """Mean IoU (and the boundary-band mIoU) of ``model`` over ``(image, mask)`` pairs.
+
+    The confusion matrices are accumulated over the whole dataset, as in the FCN paper.
+
+    Returns:
+        dict: ``"miou"``, ``"iou_per_class"``, ``"pixel_accuracy"`` (all pixels),
+        ``"boundary_miou"`` (pixels within ``width`` px of a true edge) and ``"images"``.
+    """
+    cm_all = torch.zeros(num_classes, num_classes, dtype=torch.int64)
+    cm_band = torch.zeros_like(cm_all)
+    n = 0
+    for image, mask in pairs:
+        if max_images is not None and n >= max_images:
+            break
+        img, target = pair_to_tensors(image, mask, max_side=max_side)
+        pred = segment(model, img).argmax(0)
+        a, b = segmentation_confusions(pred[None], target[None], num_classes, width=width, ignore_index=ignore_index)
+        cm_all += a
+        cm_band += b
+        n += 1
+    if n == 0:
+        raise ValueError("evaluate_segmenter() got no (image, mask) pairs")
+    out = iou_from_confusion(cm_all)
+    out["boundary_miou"] = iou_from_confusion(cm_band)["miou"]
+    out["images"] = n
+    return out

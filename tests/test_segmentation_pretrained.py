@@ -1,0 +1,73 @@
+"""lecture_lib.segmentation_pretrained: offline (weights=None) models, fake dataset, OfflineError."""
+
+import urllib.error
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from lecture_lib import segmentation_pretrained as segp
+from lecture_lib.data import OfflineError
+
+
+def fake_voc(n=2, size=(48, 40)):
+    rng = np.random.default_rng(0)
+    pairs = []
+    for _ in range(n):
+        img = Image.fromarray(rng.integers(0, 255, (*size, 3), dtype=np.uint8))
+        mask = np.zeros(size, dtype=np.uint8)
+        mask[10:30, 5:25] = 12
+        mask[10, 5:25] = 255  # VOC's void border
+        pairs.append((img, Image.fromarray(mask)))
+    return pairs
+
+
+@pytest.fixture(scope="module")
+def untrained_fcn():
+    torch.manual_seed(0)
+    return segp.load_segmenter("fcn_resnet50", weights=None)
+
+
+def test_untrained_model_builds_offline_and_evaluates(untrained_fcn):
+    model, meta = untrained_fcn
+    assert meta["weights"] is None and len(meta["categories"]) == 21 and meta["categories"][12] == "dog"
+    out = segp.evaluate_segmenter(model, fake_voc(), max_side=32)
+    assert out["images"] == 2 and out["confusion"].shape == (21, 21)
+    assert 0 <= out["miou"] <= 1 and 0 <= out["pixel_accuracy"] <= 1
+    # the confusion matrix counts every non-void pixel of the resized masks
+    img, target = segp.pair_to_tensors(*fake_voc(1)[0], max_side=32)
+    assert img.shape == (3, 32, 27) and target.shape == (32, 27)
+    assert int(out["confusion"].sum()) == 2 * int((target != 255).sum())
+    assert set(target.unique().tolist()) <= {0, 12, 255}
+    scores = segp.segment(model, img)
+    assert scores.shape == (21, 32, 27)
+
+
+def test_max_images_and_empty_dataset(untrained_fcn):
+    model, _ = untrained_fcn
+    assert segp.evaluate_segmenter(model, fake_voc(3), max_images=1, max_side=32)["images"] == 1
+    with pytest.raises(ValueError, match="no \\(image, mask\\) pairs"):
+        segp.evaluate_segmenter(model, [], max_side=32)
+
+
+def test_pretrained_without_network_is_one_clear_error(monkeypatch):
+    def offline(**kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    import torchvision.models.segmentation as tvseg
+
+    monkeypatch.setattr(tvseg, "fcn_resnet50", offline)
+    with pytest.raises(OfflineError, match="Could not download pretrained weights"):
+        segp.load_segmenter("fcn_resnet50", weights="DEFAULT")
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="arch must be one of"):
+        segp.load_segmenter("unet")
+    with pytest.raises(ValueError, match="weights must be None or one of"):
+        segp.load_segmenter("fcn_resnet50", weights="IMAGENET")
+    with pytest.raises(ValueError, match=r"RGB \[H, W, 3\]"):
+        segp.pair_to_tensors(np.zeros((4, 4), dtype=np.uint8))
+    with pytest.raises(ValueError, match="differ in size"):
+        segp.pair_to_tensors(np.zeros((4, 4, 3), dtype=np.uint8), np.zeros((5, 4), dtype=np.uint8))
