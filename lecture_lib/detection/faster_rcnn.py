@@ -28,6 +28,7 @@ from lecture_lib.detection.matching import match, sample
 
 ANCHOR_SIZES = (16, 32, 64)
 ASPECT_RATIOS = (0.5, 1.0, 2.0)
+_STD = torch.tensor(BBOX_STD)
 
 
 class RPN(nn.Module):
@@ -86,17 +87,16 @@ def rpn_proposals(logits: Tensor, deltas: Tensor, anchors: Tensor, image_size: t
     Returns ``(proposals_per_image, scores_per_image)`` sorted by decreasing objectness.
     """
     props, scores = [], []
-    std = torch.tensor(BBOX_STD)
     for lg, dl in zip(logits, deltas):
-        top = lg.topk(min(pre_nms, len(lg))).indices
-        boxes = box_ops.clip_boxes(box_ops.decode(anchors[top], dl[top] * std), image_size)
-        s = torch.sigmoid(lg[top])
-        ok = ((boxes[:, 2] - boxes[:, 0]) >= min_size) & ((boxes[:, 3] - boxes[:, 1]) >= min_size)
+        s, top = lg.topk(min(pre_nms, len(lg)))
+        boxes = box_ops.clip_boxes(box_ops.decode(anchors[top], dl[top] * _STD), image_size)
+        ok = ((boxes[:, 2:] - boxes[:, :2]) >= min_size).all(dim=1)
         boxes, s = boxes[ok], s[ok]
-        # torchvision's C++ NMS: the same result as lecture_lib.boxes.nms (tests/test_boxes.py), ~10x faster
+        # torchvision's C++ NMS: the same result as lecture_lib.boxes.nms (tests/test_boxes.py), ~10x faster;
+        # on the logits, as sigmoid keeps their order
         keep = torchvision.ops.nms(boxes, s, nms_thresh)[:post_nms]
         props.append(boxes[keep])
-        scores.append(s[keep])
+        scores.append(torch.sigmoid(s[keep]))
     return props, scores
 
 

@@ -10,7 +10,7 @@ from lecture_lib.datasets.scenes import NUM_CLASSES, make_scenes
 from lecture_lib.detection.faster_rcnn import FasterRCNN, fit_faster_rcnn
 
 NAME = "faster_rcnn_small.pt"
-TRAIN_SEED, N_TRAIN, EPOCHS, DEPTH = 100, 400, 12, "small"
+TRAIN_SEED, N_TRAIN, EPOCHS, DEPTH = 100, 800, 7, "small"
 
 
 def build() -> dict:
