@@ -1,6 +1,6 @@
 """Regenerate the checkpoints in data/ (``make checkpoints``).
 
-Every module in ``tools/checkpoints/`` defines ``NAME`` (file name in data/) and
+Every module in ``tools/checkpoints/`` not starting with ``_`` defines ``NAME`` (file name in data/) and
 ``build() -> dict`` (a deterministic, quick-profile training run). This script runs the ones
 named on the command line (all by default), saves each with ``save_checkpoint`` and updates
 ``data/MANIFEST.json``.
@@ -19,6 +19,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE / "checkpoints"))  # builders share recipes from _*.py modules there
 
 from lecture_lib.checkpoints import save_checkpoint  # noqa: E402
 
