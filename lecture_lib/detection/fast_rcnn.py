@@ -103,6 +103,17 @@ def postprocess(logits: Tensor, deltas: Tensor, rois: Tensor, image_size: tuple[
     return {"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]}
 
 
+def postprocess_per_image(logits: Tensor, deltas: Tensor, proposals_per_image: list[Tensor],
+                          image_size: tuple[int, int], **kwargs) -> list[dict]:
+    """``postprocess`` image by image; rows of ``logits [K, C]``/``deltas`` follow ``proposals_per_image``."""
+    out, start = [], 0
+    for props in proposals_per_image:
+        n = len(props)
+        out.append(postprocess(logits[start:start + n], deltas[start:start + n], props, image_size, **kwargs))
+        start += n
+    return out
+
+
 class FastRCNN(nn.Module):
     """Backbone (once per image) + :class:`RoIHead` on external proposals (Selective Search)."""
 
@@ -135,13 +146,7 @@ class FastRCNN(nn.Module):
         """Detections (torchvision format) for each image."""
         self.eval()
         logits, deltas = self(images, proposals_per_image)
-        out, start = [], 0
-        for props in proposals_per_image:
-            n = len(props)
-            out.append(postprocess(logits[start:start + n], deltas[start:start + n], props,
-                                   tuple(images.shape[-2:]), **kwargs))
-            start += n
-        return out
+        return postprocess_per_image(logits, deltas, proposals_per_image, tuple(images.shape[-2:]), **kwargs)
 
 
 def train_detector(model: nn.Module, loss_fn, batches, *, epochs: int, lr: float = 1e-3,

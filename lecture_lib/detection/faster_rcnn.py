@@ -20,7 +20,7 @@ from lecture_lib.detection.fast_rcnn import (
     BBOX_STD,
     RoIHead,
     head_losses,
-    postprocess,
+    postprocess_per_image,
     sample_rois,
     train_detector,
 )
@@ -160,13 +160,7 @@ class FasterRCNN(nn.Module):
         logits, deltas = self.rpn(features)
         proposals, _ = rpn_proposals(logits, deltas, self.anchors, tuple(images.shape[-2:]), post_nms=post_nms)
         cls_logits, box_deltas = self.roi_head(features, proposals)
-        out, start = [], 0
-        for props in proposals:
-            n = len(props)
-            out.append(postprocess(cls_logits[start:start + n], box_deltas[start:start + n], props,
-                                   tuple(images.shape[-2:]), **kwargs))
-            start += n
-        return out
+        return postprocess_per_image(cls_logits, box_deltas, proposals, tuple(images.shape[-2:]), **kwargs)
 
 
 def fit_faster_rcnn(model: FasterRCNN, images: Tensor, targets: list[dict], *, epochs: int, batch_size: int = 8,
