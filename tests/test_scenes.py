@@ -86,6 +86,29 @@ def test_thin_structures():
     assert cross.sum() > 0 and eroded.sum() < 0.3 * cross.sum()
 
 
+def test_default_output_unchanged():
+    # checksums of make_scenes(5, seed=3) recorded before thin_width existed: the detection
+    # checkpoints were trained on these scenes, so the default output must stay bit-identical
+    s = make_scenes(5, seed=3)
+    m = s.masks
+    assert int(m.sum()) == 23941
+    assert int((m * torch.arange(m.numel()).reshape(m.shape) % 9973).sum()) == 53965213
+    assert abs(float(s.images.double().sum()) - 109642.32214806062) < 1e-6
+    explicit = make_scenes(5, seed=3, thin_width=(1.0, 2.0))
+    assert torch.equal(explicit.images, s.images) and torch.equal(explicit.masks, s.masks)
+
+
+def test_thin_width_widens_cross_and_ring():
+    thin, wide = make_scenes(30, seed=5), make_scenes(30, seed=5, thin_width=(4.0, 6.0))
+    assert wide.meta["thin_width"] == (4.0, 6.0) and thin.meta["thin_width"] == (1.0, 2.0)
+    for name in ("cross", "ring"):
+        c = CLASSES.index(name)
+        assert int((wide.masks == c).sum()) > 1.5 * int((thin.masks == c).sum()), name
+    cross = wide.masks == CLASSES.index("cross")
+    eroded = -torch.nn.functional.max_pool2d(-cross[:, None].float(), 5, 1, 2)[:, 0]
+    assert eroded.sum() > 0.4 * cross.sum()  # arms 8..12 px wide survive a 5 x 5 erosion
+
+
 def test_indexing_subset_and_targets(scenes):
     img, target = scenes[2]
     assert img.shape == (3, 128, 128) and set(target) == {"boxes", "labels", "mask"}
@@ -122,6 +145,10 @@ def test_fast_enough():
         ({"max_objects": 0}, ValueError, r"min_objects <= max_objects.*max_objects=0"),
         ({"scale_range": (0.5, 0.2)}, ValueError, r"scale_range.*got \(0.5, 0.2\)"),
         ({"min_visible": 2.0}, ValueError, r"min_visible must be in \[0, 1\], got 2.0"),
+        ({"thin_width": (3.0, 2.0)}, ValueError, r"thin_width must satisfy 0.5 <= low <= high.*got \(3.0, 2.0\)"),
+        ({"thin_width": (0.0, 1.0)}, ValueError, r"thin_width must satisfy.*got \(0.0, 1.0\)"),
+        ({"thin_width": (1.0, 40.0)}, ValueError, r"thin_width must satisfy.*image_size / 4 \(32\)"),
+        ({"thin_width": 3.0}, ValueError, r"thin_width must be a \(low, high\) pair.*got 3.0"),
     ],
 )
 def test_bad_inputs(kwargs, error, match):

@@ -5,7 +5,8 @@ stripes, smooth noise or checkerboard), distractor marks (short lines, dots, sma
 belong to no class), and 1..``max_objects`` objects of five classes with random colour, scale,
 aspect ratio and occlusion (later objects paint over earlier ones). Colour carries no class
 information: only shape does. Two classes are thin structures (the cross's arms and the ring)
-so that a segmentation network without skip connections visibly loses them.
+so that a segmentation network without skip connections visibly loses them; ``thin_width`` sets
+how thin (the default 2..4 px arms are below what a stride-8 output can draw).
 
 Used in 03_* notebooks (slides: R-CNN, Fast R-CNN, Faster R-CNN) and 04_segmentation
 (slides: FCN, U-Net).
@@ -114,7 +115,12 @@ class Scenes:
 # shapes: boolean masks on a local (h, w) grid; u, v in [-1, 1] across the object's box
 
 
-def _shape_mask(cls: int, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+THIN_WIDTH_DEFAULT: tuple[float, float] = (1.0, 2.0)
+"""Default range of the cross's half arm width in pixels (arms 2..4 px wide; ring thickness scales with it)."""
+
+
+def _shape_mask(cls: int, h: int, w: int, rng: np.random.Generator,
+                thin_width: tuple[float, float] = THIN_WIDTH_DEFAULT) -> np.ndarray:
     v = (np.arange(h, dtype=np.float32) + 0.5) / h * 2 - 1
     u = (np.arange(w, dtype=np.float32) + 0.5) / w * 2 - 1
     v, u = v[:, None], u[None, :]
@@ -127,13 +133,14 @@ def _shape_mask(cls: int, h: int, w: int, rng: np.random.Generator) -> np.ndarra
         if rng.random() < 0.5:
             v = -v  # pointing down instead of up
         return np.abs(u) <= (v + 1) / 2
-    if name == "cross":  # thin arms, 2..4 pixels wide whatever the object's size
-        half_u = rng.uniform(1.0, 2.0) / w * 2  # half arm width: 1..2 px, and one pixel is 2 / w in u
-        half_v = rng.uniform(1.0, 2.0) / h * 2
+    if name == "cross":  # thin arms, 2 * thin_width pixels wide (2..4 by default) whatever the object's size
+        half_u = rng.uniform(*thin_width) / w * 2  # half arm width in px, and one pixel is 2 / w in u
+        half_v = rng.uniform(*thin_width) / h * 2
         return (np.abs(u) <= half_u) | (np.abs(v) <= half_v)
     if name == "ring":  # thin annulus
         r2 = u * u + v * v
-        t = rng.uniform(0.18, 0.3)
+        scale = (thin_width[0] + thin_width[1]) / sum(THIN_WIDTH_DEFAULT)  # 1.0 by default
+        t = min(rng.uniform(0.18, 0.3) * scale, 0.8)  # thickness as a fraction of the radius
         return (r2 <= 1.0) & (r2 >= (1 - t) ** 2)
     raise ValueError(f"unknown class id {cls}")
 
@@ -218,7 +225,8 @@ def _object_colour(bg_mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _one_scene(rng: np.random.Generator, size: int, min_objects: int, max_objects: int,
-               max_clutter: int, scale_range: tuple[float, float], min_visible: float, noise: float):
+               max_clutter: int, scale_range: tuple[float, float], min_visible: float, noise: float,
+               thin_width: tuple[float, float] = THIN_WIDTH_DEFAULT):
     img = _background(size, rng)
     _draw_clutter(img, rng, int(rng.integers(0, max_clutter + 1)))
     bg_mean = img.reshape(-1, 3).mean(0)
@@ -234,7 +242,7 @@ def _one_scene(rng: np.random.Generator, size: int, min_objects: int, max_object
         w = int(np.clip(round(s * np.sqrt(aspect)), 8, size))
         h = int(np.clip(round(s / np.sqrt(aspect)), 8, size))
         y0, x0 = int(rng.integers(0, size - h + 1)), int(rng.integers(0, size - w + 1))
-        local = _shape_mask(cls, h, w, rng)
+        local = _shape_mask(cls, h, w, rng, thin_width)
         objects.append((cls, y0, x0, local))
         inst[y0:y0 + h, x0:x0 + w][local] = j + 1
 
@@ -281,6 +289,7 @@ def make_scenes(
     scale_range: tuple[float, float] = (0.15, 0.45),
     min_visible: float = 0.4,
     noise: float = 0.03,
+    thin_width: tuple[float, float] = THIN_WIDTH_DEFAULT,
 ) -> Scenes:
     """Generate ``n`` seeded scenes (deterministic in ``seed``; no global random state).
 
@@ -296,6 +305,10 @@ def make_scenes(
         scale_range: object size as a fraction of ``image_size`` (before the aspect change).
         min_visible: an object less than this fraction visible (occluded) is removed.
         noise: standard deviation of the per-pixel Gaussian noise.
+        thin_width: (low, high) range of the cross's half arm width in pixels (arms are
+            ``2 * thin_width`` px wide); the ring's thickness scales by the same factor relative to
+            the default ``(1.0, 2.0)``. Wider values make the thin classes resolvable by coarser
+            segmentation outputs (e.g. ``(3.0, 5.0)`` for a stride-8 decoder).
 
     Returns:
         Scenes: images (Tensor[n, 3, S, S] float32 in [0, 1]), masks (Tensor[n, S, S] int64),
@@ -322,6 +335,13 @@ def make_scenes(
         raise ValueError(f"min_visible must be in [0, 1], got {min_visible}")
     if not noise >= 0:
         raise ValueError(f"noise must be >= 0, got {noise}")
+    try:
+        tw_lo, tw_hi = (float(v) for v in thin_width)
+    except (TypeError, ValueError):
+        raise ValueError(f"thin_width must be a (low, high) pair of pixel widths, got {thin_width!r}") from None
+    if not 0.5 <= tw_lo <= tw_hi <= image_size / 4:
+        raise ValueError(f"thin_width must satisfy 0.5 <= low <= high <= image_size / 4 "
+                         f"({image_size / 4:g}), got {thin_width!r}")
 
     images = np.empty((n, 3, image_size, image_size), dtype=np.float32)
     masks = np.zeros((n, image_size, image_size), dtype=np.int64)
@@ -330,7 +350,7 @@ def make_scenes(
     for i in range(n):
         rng = np.random.default_rng([int(seed) % 2**63, i])
         img, sem, inst, b, lab = _one_scene(rng, image_size, min_objects, max_objects, max_clutter,
-                                            (lo, hi), min_visible, noise)
+                                            (lo, hi), min_visible, noise, (tw_lo, tw_hi))
         images[i], masks[i], instances[i] = img.transpose(2, 0, 1), sem, inst
         boxes.append(torch.tensor(b, dtype=torch.float32).reshape(-1, 4))
         labels.append(torch.tensor(lab, dtype=torch.int64))
@@ -341,5 +361,5 @@ def make_scenes(
         labels=labels,
         instances=torch.from_numpy(instances),
         seed=int(seed),
-        meta={"image_size": image_size, "max_objects": max_objects},
+        meta={"image_size": image_size, "max_objects": max_objects, "thin_width": (tw_lo, tw_hi)},
     )
