@@ -26,6 +26,7 @@ class History:
     metrics: dict[str, list[float]] = field(default_factory=dict)
     batch_loss: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    batch_parts: dict[str, list[float]] = field(default_factory=dict)  # named losses per batch (multi-task)
 
     @property
     def epochs(self) -> int:
@@ -34,14 +35,16 @@ class History:
     def as_dict(self) -> dict:
         """Plain-Python form (lists of floats), safe to save with ``torch.save``/JSON."""
         return {"train_loss": list(self.train_loss), "metrics": {k: list(v) for k, v in self.metrics.items()},
-                "batch_loss": list(self.batch_loss), "seconds": float(self.seconds)}
+                "batch_loss": list(self.batch_loss), "seconds": float(self.seconds),
+                "batch_parts": {k: list(v) for k, v in self.batch_parts.items()}}
 
     @classmethod
     def from_dict(cls, d: dict) -> History:
         return cls(train_loss=[float(x) for x in d["train_loss"]],
                    metrics={k: [float(x) for x in v] for k, v in d.get("metrics", {}).items()},
                    batch_loss=[float(x) for x in d.get("batch_loss", [])],
-                   seconds=float(d.get("seconds", 0.0)))
+                   seconds=float(d.get("seconds", 0.0)),
+                   batch_parts={k: [float(x) for x in v] for k, v in d.get("batch_parts", {}).items()})
 
 
 def classification_loss(model: nn.Module, batch: Batch) -> Tensor:
@@ -77,9 +80,10 @@ def fit(
     epochs: int,
     optimizer: torch.optim.Optimizer | None = None,
     lr: float = 1e-3,
-    loss_fn: Callable[[nn.Module, Batch], Tensor] = classification_loss,
+    loss_fn: Callable[[nn.Module, Batch], Tensor | dict[str, Tensor]] = classification_loss,
     eval_fn: Callable[[nn.Module], dict[str, float]] | None = None,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    scheduler_step: str = "epoch",
     device: torch.device | str = "cpu",
     progress: bool = True,
     desc: str = "training",
@@ -91,9 +95,10 @@ def fit(
         loader: iterable of batches (tuples/lists of tensors), e.g. a ``DataLoader``.
         epochs: number of passes (>= 1).
         optimizer: defaults to Adam over the parameters that require grad, with ``lr``.
-        loss_fn: ``loss_fn(model, batch) -> scalar Tensor``; default cross-entropy on ``(x, y)``.
+        loss_fn: ``loss_fn(model, batch) -> scalar Tensor``, or a dict of named losses that are
+            summed (a multi-task loss, e.g. Faster R-CNN's four); default cross-entropy on ``(x, y)``.
         eval_fn: called after each epoch with the model in eval mode; returns named metrics.
-        scheduler: stepped once per epoch.
+        scheduler: learning-rate schedule, stepped once per ``scheduler_step`` ("epoch" or "batch").
         device: where to train.
         progress: show a ``tqdm.auto`` bar (widget in Jupyter, text elsewhere).
         desc: the bar's label.
@@ -103,6 +108,8 @@ def fit(
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    if scheduler_step not in ("epoch", "batch"):
+        raise ValueError(f"scheduler_step must be 'epoch' or 'batch', got {scheduler_step!r}")
     model.to(device)
     if optimizer is None:
         params = [p for p in model.parameters() if p.requires_grad]
@@ -118,17 +125,24 @@ def fit(
         for batch in loader:
             batch = _to_device(batch, device)
             loss = loss_fn(model, batch)
+            parts = loss if isinstance(loss, dict) else {}
+            if parts:
+                loss = sum(parts.values())
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss.item()} (try a smaller lr)")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if scheduler is not None and scheduler_step == "batch":
+                scheduler.step()
             total += loss.item()
             count += 1
             history.batch_loss.append(loss.item())
+            for name, value in parts.items():
+                history.batch_parts.setdefault(name, []).append(value.item())
         if count == 0:
             raise ValueError("fit() got an empty loader (0 batches)")
-        if scheduler is not None:
+        if scheduler is not None and scheduler_step == "epoch":
             scheduler.step()
         history.train_loss.append(total / count)
         if eval_fn is not None:

@@ -73,3 +73,24 @@ def test_diverging_loss_is_reported():
     loader = [(torch.tensor([[float("nan"), 0.0]]), torch.tensor([0]))]
     with pytest.raises(FloatingPointError, match="loss became nan"):
         train.fit(model, loader, epochs=1, progress=False)
+
+
+def test_multitask_dict_loss_records_parts_and_batch_scheduler():
+    torch.manual_seed(0)
+    model = nn.Linear(2, 2)
+    loader = _toy()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+
+    def two_losses(m, batch):
+        out = m(batch[0])
+        return {"cls": nn.functional.cross_entropy(out, batch[1]), "l2": 0.01 * out.pow(2).mean()}
+
+    h = train.fit(model, loader, epochs=2, optimizer=opt, loss_fn=two_losses, scheduler=sched,
+                  scheduler_step="batch", progress=False)
+    assert set(h.batch_parts) == {"cls", "l2"} and len(h.batch_parts["cls"]) == 16
+    assert h.batch_loss[0] == pytest.approx(h.batch_parts["cls"][0] + h.batch_parts["l2"][0])
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**16)  # stepped once per batch
+    assert train.History.from_dict(h.as_dict()) == h
+    with pytest.raises(ValueError, match="scheduler_step must be 'epoch' or 'batch', got 'step'"):
+        train.fit(model, loader, epochs=1, scheduler=sched, scheduler_step="step")

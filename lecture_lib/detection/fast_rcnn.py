@@ -7,8 +7,6 @@ stage of Faster R-CNN, in 03c_faster_rcnn.ipynb.
 
 from __future__ import annotations
 
-import time
-
 import torch
 import torchvision
 from torch import Tensor, nn
@@ -17,6 +15,7 @@ from torch.nn import functional as F
 from lecture_lib import boxes as box_ops
 from lecture_lib.detection.backbone import POOL5, Backbone, BoxHead
 from lecture_lib.detection.matching import match, sample
+from lecture_lib.train import fit
 
 # Regression targets are divided by these (Fast R-CNN normalises targets to unit variance).
 BBOX_STD = (0.1, 0.1, 0.2, 0.2)
@@ -151,34 +150,16 @@ class FastRCNN(nn.Module):
 
 def train_detector(model: nn.Module, loss_fn, batches, *, epochs: int, lr: float = 1e-3,
                    progress: bool = False) -> dict:
-    """Adam over ``epochs`` passes of ``batches`` (a list of argument tuples for ``loss_fn``).
+    """Adam with a per-step cosine schedule over ``epochs`` passes of ``batches``, via ``train.fit``.
 
     ``loss_fn(model, *batch) -> dict of losses`` is summed into the multi-task loss. Returns the
     curve ``{"loss": [...per step], "parts": {name: [...]}, "seconds": float}``.
     """
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * len(batches))
-    curve: dict = {"loss": [], "parts": {}}
-    start = time.perf_counter()
-    model.train()
-    for epoch in range(epochs):
-        for batch in batches:
-            parts = loss_fn(model, *batch)
-            loss = sum(parts.values())
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss became {loss.item()} (try a smaller lr)")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            curve["loss"].append(loss.item())
-            for k, v in parts.items():
-                curve["parts"].setdefault(k, []).append(v.item())
-        if progress:
-            print(f"epoch {epoch + 1}/{epochs}: loss {sum(curve['loss'][-len(batches):]) / len(batches):.3f}")
-    curve["seconds"] = time.perf_counter() - start
-    model.eval()
-    return curve
+    history = fit(model, batches, epochs=epochs, optimizer=opt, loss_fn=lambda m, batch: loss_fn(m, *batch),
+                  scheduler=sched, scheduler_step="batch", progress=progress, desc="detector")
+    return {"loss": history.batch_loss, "parts": history.batch_parts, "seconds": history.seconds}
 
 
 def fit_fast_rcnn(model: FastRCNN, images: Tensor, targets: list[dict], proposals_per_image: list[Tensor], *,
