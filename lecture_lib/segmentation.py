@@ -7,10 +7,12 @@ Slides "Semantic Image Segmentation", "CNNs vs. FCNs" and "Encoder-Decoder Archi
   ``classify_windows`` is the slow reference that crops every window).
 - ``bilinear_kernel`` / ``BilinearUpsample``: learnable upsampling (a transposed convolution)
   initialised to bilinear interpolation, as in the FCN paper (Long et al., CVPR 2015, Sec. 3.3).
+- ``ideal_coarse_labels``: the finest label map a stride-``s`` score map can draw through bilinear
+  upsampling (how much an output stride alone costs).
 - ``FCN``: a small VGG-style encoder with the FCN-32s / 16s / 8s decoders (skips from pool4 and
   pool3, Sec. 4.2 of the paper).
-- ``boundary_iou``: mIoU counted only within a few pixels of the true mask edges (the "trimap"
-  measure), where the skips help.
+
+The boundary measure that shows what the skips buy is a metric: ``lecture_lib.metrics.boundary_iou``.
 """
 
 from __future__ import annotations
@@ -19,11 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lecture_lib.metrics.segmentation import check_label_maps, iou_from_confusion
-
-__all__ = ["FCN", "BilinearUpsample", "bilinear_kernel", "boundary_band", "boundary_iou", "classify_windows",
-           "convolutionalize", "crop_classifier", "fcn_output_size", "predict", "sample_crops",
-           "segmentation_confusions"]
+__all__ = ["FCN", "BilinearUpsample", "bilinear_kernel", "classify_windows", "convolutionalize", "crop_classifier",
+           "fcn_output_size", "ideal_coarse_labels", "predict", "sample_crops"]
 
 
 # ------------------------------------------------------------------------ CNN -> FCN
@@ -175,6 +174,48 @@ def bilinear_kernel(in_channels: int, out_channels: int, kernel_size: int) -> Te
     return weight.float()
 
 
+def ideal_coarse_labels(target: Tensor, stride: int, num_classes: int, *, steps: int = 150,
+                        lr: float = 0.3) -> Tensor:
+    """The label map drawn by the best stride-``stride`` scores under bilinear upsampling.
+
+    A decoder whose last step upsamples a coarse score map bilinearly by ``stride`` (FCN-32s/16s/8s
+    at initialisation) can only draw what some coarse map ``Z`` gives. This searches for that map:
+    ``Z`` (Tensor[B, C, H/stride, W/stride]) starts at the one-hot target averaged over
+    ``stride x stride`` cells (``steps=0`` returns that simple reference) and is then fitted by
+    Adam to minimise the cross-entropy of ``F.interpolate(Z, scale_factor=stride, mode="bilinear")``
+    against the target. Sharp, large scores place an edge anywhere between two cell centres, so
+    the fitted map draws much finer detail than the averaged one. Found by search, it slightly
+    underestimates the best bilinear result; a decoder whose upsampling kernel is *learned* (as
+    FCN's is after training) is not bound by it.
+
+    Args:
+        target (Tensor[B, H, W]): class ids in ``[0, num_classes)``; ``H`` and ``W`` divisible by ``stride``.
+
+    Returns:
+        Tensor[B, H, W] int64: the argmax of the upsampled fitted scores.
+    """
+    if target.ndim != 3 or target.dtype.is_floating_point:
+        raise ValueError(f"target must be integer class ids [B, H, W], got {target.dtype} {tuple(target.shape)}")
+    if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
+        raise ValueError(f"stride must be an int >= 1, got {stride!r}")
+    if target.shape[1] % stride or target.shape[2] % stride:
+        raise ValueError(f"image side {tuple(target.shape[1:])} must be divisible by stride {stride}")
+    if target.numel() and (target.min() < 0 or target.max() >= num_classes):
+        raise ValueError(f"target values must lie in [0, {num_classes}), got {target.min()}..{target.max()}")
+    onehot = F.one_hot(target, num_classes).permute(0, 3, 1, 2).float()   # Tensor[B, C, H, W]
+    z = F.avg_pool2d(onehot, stride).mul(8.0).requires_grad_(True)      # averaged map, sharpened
+    opt = torch.optim.Adam([z], lr=lr)
+    with torch.enable_grad():
+        for _ in range(steps):
+            up = F.interpolate(z, scale_factor=stride, mode="bilinear", align_corners=False)
+            loss = F.cross_entropy(up, target)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    with torch.no_grad():
+        return F.interpolate(z, scale_factor=stride, mode="bilinear", align_corners=False).argmax(1)
+
+
 class BilinearUpsample(nn.Module):
     """Learnable ``factor``x upsampling: ``ConvTranspose2d(C, C, 2*factor, stride=factor,
     padding=factor/2)`` initialised with ``bilinear_kernel``. ``depthwise=True`` (the default) gives
@@ -315,54 +356,3 @@ def predict(model: nn.Module, images: Tensor, *, batch_size: int = 32, scores: b
     model.train(was)
     out = torch.cat(outs) if outs else torch.zeros(0)
     return out if scores else out.argmax(dim=1)
-
-
-# ------------------------------------------------------------------------ boundary measure
-
-
-def boundary_band(target: Tensor, width: int = 3) -> Tensor:
-    """Pixels within ``width`` pixels (Chebyshev distance) of a label change in ``target``.
-
-    Args:
-        target (Tensor[B, H, W]): class ids.
-
-    Returns:
-        Tensor[B, H, W] bool: True in the band around every edge between two labels.
-    """
-    if target.ndim != 3:
-        raise ValueError(f"target must be [B, H, W], got shape {tuple(target.shape)}")
-    if isinstance(width, bool) or not isinstance(width, int) or width < 0:
-        raise ValueError(f"width must be an int >= 0, got {width!r}")
-    edge = torch.zeros_like(target, dtype=torch.bool)
-    dy = target[:, 1:, :] != target[:, :-1, :]   # (B, H-1, W) a change between rows r and r+1
-    dx = target[:, :, 1:] != target[:, :, :-1]   # (B, H, W-1)
-    edge[:, 1:, :] |= dy
-    edge[:, :-1, :] |= dy
-    edge[:, :, 1:] |= dx
-    edge[:, :, :-1] |= dx
-    if width == 0:
-        return edge
-    grown = F.max_pool2d(edge[:, None].float(), 2 * width + 1, stride=1, padding=width)
-    return grown[:, 0] > 0
-
-
-def boundary_iou(pred: Tensor, target: Tensor, num_classes: int, *, width: int = 3,
-                 ignore_index: int = 255) -> dict:
-    """mIoU counted only on pixels within ``width`` px of a ground-truth edge ("trimap" IoU).
-
-    Returns ``iou_from_confusion`` of the band pixels (keys ``miou``, ``iou_per_class``, ...).
-    """
-    return iou_from_confusion(segmentation_confusions(pred, target, num_classes, width=width,
-                                                      ignore_index=ignore_index)[1])
-
-
-def segmentation_confusions(pred: Tensor, target: Tensor, num_classes: int, *, width: int = 3,
-                            ignore_index: int = 255) -> tuple[Tensor, Tensor]:
-    """Confusion matrices ``(all pixels, boundary band only)``, each Tensor[C, C]; sum them over a
-    dataset and pass each to ``iou_from_confusion``."""
-    from lecture_lib.metrics.segmentation import confusion_matrix
-
-    check_label_maps(pred, target, num_classes, ignore_index)
-    band_target = torch.where(boundary_band(target, width), target, torch.full_like(target, ignore_index))
-    return (confusion_matrix(pred, target, num_classes, ignore_index),
-            confusion_matrix(pred, band_target, num_classes, ignore_index))

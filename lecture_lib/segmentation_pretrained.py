@@ -2,7 +2,7 @@
 
 torchvision's ``fcn_resnet50`` / ``deeplabv3_resnet50`` (VOC's 21 classes, trained on a COCO
 subset) are evaluated with the same metrics as the small FCNs of the quick profile
-(``lecture_lib.metrics.segmentation``, ``lecture_lib.segmentation.segmentation_confusions``).
+(``lecture_lib.metrics.segmentation``, ``lecture_lib.metrics.segmentation.segmentation_confusions``).
 Offline, ``load_segmenter(..., weights=None)`` builds the same architecture with
 ``weights=None, weights_backbone=None`` (no download), which is how the tests exercise this code.
 """
@@ -16,8 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lecture_lib.metrics.segmentation import iou_from_confusion
-from lecture_lib.segmentation import segmentation_confusions
+from lecture_lib.metrics.segmentation import iou_from_confusion, segmentation_confusions
 
 __all__ = ["ARCHS", "VOC_CLASSES", "evaluate_segmenter", "load_segmenter", "pair_to_tensors", "segment"]
 

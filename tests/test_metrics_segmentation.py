@@ -7,7 +7,13 @@ import pytest
 import sklearn.metrics
 import torch
 
-from lecture_lib.metrics import confusion_matrix, mean_iou
+from lecture_lib.metrics import (
+    boundary_band,
+    boundary_iou,
+    confusion_matrix,
+    mean_iou,
+    segmentation_confusions,
+)
 from lecture_lib.metrics.segmentation import iou_from_confusion
 
 
@@ -141,3 +147,61 @@ def test_bad_arguments():
     # the ignore label in pred is fine where the target is ignored too
     t = torch.tensor([[[0, 255]]])
     assert confusion_matrix(torch.tensor([[[0, 255]]]), t, 2).sum() == 1
+
+
+def reference_band(target, width):
+    """Slow loop: a pixel is in the band if some pixel within Chebyshev distance ``width`` lies on an edge."""
+    b, h, w = target.shape
+    edge = np.zeros((b, h, w), dtype=bool)
+    t = target.numpy()
+    for n in range(b):
+        for r in range(h):
+            for c in range(w):
+                for dr, dc in ((0, 1), (1, 0), (0, -1), (-1, 0)):
+                    rr, cc = r + dr, c + dc
+                    if 0 <= rr < h and 0 <= cc < w and t[n, rr, cc] != t[n, r, c]:
+                        edge[n, r, c] = True
+    band = np.zeros_like(edge)
+    for n in range(b):
+        for r in range(h):
+            for c in range(w):
+                band[n, r, c] = edge[n, max(0, r - width):r + width + 1, max(0, c - width):c + width + 1].any()
+    return band
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("width", [0, 1, 3])
+def test_boundary_band_matches_loop(seed, width):
+    g = torch.Generator().manual_seed(seed)
+    target = torch.zeros(2, 12, 13, dtype=torch.long)
+    target[:, 3:8, 2:9] = torch.randint(1, 3, (1,), generator=g).item()
+    target[1, 5:, 6:] = 2
+    target[0, torch.rand(12, 13, generator=g) < 0.05] = 1
+    np.testing.assert_array_equal(boundary_band(target, width).numpy(), reference_band(target, width))
+
+
+def test_boundary_iou_counts_only_the_band():
+    target = torch.zeros(1, 20, 20, dtype=torch.long)
+    target[0, 5:15, 5:15] = 1
+    pred = target.clone()
+    pred[0, 10, 10] = 0  # an error deep inside the square: outside a 2-px band
+    assert boundary_iou(pred, target, 2, width=2)["miou"] == 1.0
+    assert mean_iou(pred, target, 2)["miou"] < 1.0
+    blurred = target.clone()
+    blurred[0, 5, 5:15] = 0  # an error on the edge
+    assert boundary_iou(blurred, target, 2, width=2)["miou"] < 1.0
+    band = boundary_band(target, 2)
+    cm_all, cm_band = segmentation_confusions(blurred, target, 2, width=2)
+    assert int(cm_band.sum()) == int(band.sum()) and int(cm_all.sum()) == 400
+
+
+def test_boundary_bad_inputs():
+    x = torch.zeros(1, 4, 4, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"\[B, H, W\]"):
+        boundary_band(x[0], 2)
+    with pytest.raises(ValueError, match="width must be an int >= 0"):
+        boundary_band(x, -1)
+    with pytest.raises(ValueError, match="same shape"):
+        boundary_iou(x, x[:, :3], 2)
+    with pytest.raises(ValueError, match="integer class ids"):
+        boundary_iou(x.float(), x, 2)

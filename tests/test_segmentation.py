@@ -1,6 +1,5 @@
-"""lecture_lib.segmentation: CNN -> FCN equivalence, bilinear upsampling, FCN shapes, boundary IoU."""
+"""lecture_lib.segmentation: CNN -> FCN equivalence, bilinear upsampling, FCN shapes."""
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -126,64 +125,6 @@ def test_predict_labels_and_scores():
     torch.testing.assert_close(scores.argmax(1), labels)
 
 
-def reference_band(target, width):
-    """Slow loop: a pixel is in the band if some pixel within Chebyshev distance ``width`` lies on an edge."""
-    b, h, w = target.shape
-    edge = np.zeros((b, h, w), dtype=bool)
-    t = target.numpy()
-    for n in range(b):
-        for r in range(h):
-            for c in range(w):
-                for dr, dc in ((0, 1), (1, 0), (0, -1), (-1, 0)):
-                    rr, cc = r + dr, c + dc
-                    if 0 <= rr < h and 0 <= cc < w and t[n, rr, cc] != t[n, r, c]:
-                        edge[n, r, c] = True
-    band = np.zeros_like(edge)
-    for n in range(b):
-        for r in range(h):
-            for c in range(w):
-                band[n, r, c] = edge[n, max(0, r - width):r + width + 1, max(0, c - width):c + width + 1].any()
-    return band
-
-
-@pytest.mark.parametrize("seed", range(3))
-@pytest.mark.parametrize("width", [0, 1, 3])
-def test_boundary_band_matches_loop(seed, width):
-    g = torch.Generator().manual_seed(seed)
-    target = torch.zeros(2, 12, 13, dtype=torch.long)
-    target[:, 3:8, 2:9] = torch.randint(1, 3, (1,), generator=g).item()
-    target[1, 5:, 6:] = 2
-    target[0, torch.rand(12, 13, generator=g) < 0.05] = 1
-    np.testing.assert_array_equal(seg.boundary_band(target, width).numpy(), reference_band(target, width))
-
-
-def test_boundary_iou_counts_only_the_band():
-    target = torch.zeros(1, 20, 20, dtype=torch.long)
-    target[0, 5:15, 5:15] = 1
-    pred = target.clone()
-    pred[0, 10, 10] = 0  # an error deep inside the square: outside a 2-px band
-    assert seg.boundary_iou(pred, target, 2, width=2)["miou"] == 1.0
-    assert mean_iou(pred, target, 2)["miou"] < 1.0
-    blurred = target.clone()
-    blurred[0, 5, 5:15] = 0  # an error on the edge
-    assert seg.boundary_iou(blurred, target, 2, width=2)["miou"] < 1.0
-    band = seg.boundary_band(target, 2)
-    cm_all, cm_band = seg.segmentation_confusions(blurred, target, 2, width=2)
-    assert int(cm_band.sum()) == int(band.sum()) and int(cm_all.sum()) == 400
-
-
-def test_boundary_bad_inputs():
-    x = torch.zeros(1, 4, 4, dtype=torch.long)
-    with pytest.raises(ValueError, match=r"\[B, H, W\]"):
-        seg.boundary_band(x[0], 2)
-    with pytest.raises(ValueError, match="width must be an int >= 0"):
-        seg.boundary_band(x, -1)
-    with pytest.raises(ValueError, match="same shape"):
-        seg.boundary_iou(x, x[:, :3], 2)
-    with pytest.raises(ValueError, match="integer class ids"):
-        seg.boundary_iou(x.float(), x, 2)
-
-
 def test_all_variant_heads_match_single_variant_models():
     torch.manual_seed(0)
     small = dict(widths=(4, 4, 8, 8, 8), convs_per_stage=(1,) * 5, fc_width=8)
@@ -222,3 +163,40 @@ def test_sample_crops_label_is_the_centre_pixel(seed):
         assert masks[b, r + 14, c + 14] == label
     with pytest.raises(ValueError, match="need images"):
         seg.sample_crops(images, masks[0], 5, 28)
+
+
+def _scene_targets():
+    target = torch.zeros(3, 32, 32, dtype=torch.long)
+    target[0, 4:20, 6:27] = 1          # a rectangle with edges off the 8-px grid
+    target[1, :, 13:17] = 2            # a 4-px vertical bar
+    target[1, 9:12, :] = 2             # and a 3-px horizontal one: a thin cross
+    yy, xx = torch.meshgrid(torch.arange(32), torch.arange(32), indexing="ij")
+    target[2][((yy - 15.5) ** 2 + (xx - 16.5) ** 2) < 81] = 1   # a disc
+    return target
+
+
+def test_ideal_coarse_labels_beats_the_averaged_map_and_orders_strides():
+    target = _scene_targets()
+    averaged = {s: mean_iou(seg.ideal_coarse_labels(target, s, 3, steps=0), target, 3)["miou"] for s in (16, 8, 4)}
+    fitted = {s: mean_iou(seg.ideal_coarse_labels(target, s, 3, steps=100), target, 3)["miou"] for s in (16, 8, 4)}
+    # the averaged map, upsampled by hand, is what steps=0 returns
+    onehot = F.one_hot(target, 3).permute(0, 3, 1, 2).float()
+    by_hand = F.interpolate(F.avg_pool2d(onehot, 8), scale_factor=8, mode="bilinear", align_corners=False).argmax(1)
+    assert mean_iou(by_hand, target, 3)["miou"] == pytest.approx(averaged[8])
+    for s in (16, 8, 4):
+        assert fitted[s] > averaged[s]
+    assert fitted[16] < fitted[8] < fitted[4]
+    assert fitted[4] > 0.95
+    torch.testing.assert_close(seg.ideal_coarse_labels(target, 1, 3, steps=0), target)
+
+
+def test_ideal_coarse_labels_bad_inputs():
+    target = _scene_targets()
+    with pytest.raises(ValueError, match="divisible by stride"):
+        seg.ideal_coarse_labels(target[:, :30], 8, 3)
+    with pytest.raises(ValueError, match="stride must be an int"):
+        seg.ideal_coarse_labels(target, 0, 3)
+    with pytest.raises(ValueError, match="integer class ids"):
+        seg.ideal_coarse_labels(target.float(), 8, 3)
+    with pytest.raises(ValueError, match=r"values must lie in \[0, 2\)"):
+        seg.ideal_coarse_labels(target, 8, 2)

@@ -10,6 +10,10 @@ pixels of class ``i`` predicted as class ``j``,
 
 The confusion matrix is accumulated over the whole dataset before dividing (summing per-image
 matrices, never averaging per-image IoUs): ``iou_from_confusion(sum of confusion_matrix(...)``).
+
+The boundary measure (``boundary_iou``, the "trimap" evaluation of DeepLab, Chen et al. 2015) is
+the same mean IoU counted only on pixels within ``width`` px of a
+ground-truth edge: where a coarse output goes wrong and skip connections help.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["check_label_maps", "confusion_matrix", "iou_from_confusion", "mean_iou"]
+__all__ = ["boundary_band", "boundary_iou", "check_label_maps", "confusion_matrix", "iou_from_confusion",
+           "mean_iou", "segmentation_confusions"]
 
 
 def check_label_maps(pred: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = 255) -> None:
@@ -125,3 +131,49 @@ def mean_iou(pred: Tensor, target: Tensor, num_classes: int, ignore_index: int |
         ``"pixel_accuracy"``, ``"confusion"`` — see ``iou_from_confusion``.
     """
     return iou_from_confusion(confusion_matrix(pred, target, num_classes, ignore_index))
+
+
+def boundary_band(target: Tensor, width: int = 3) -> Tensor:
+    """Pixels within ``width`` pixels (Chebyshev distance) of a label change in ``target``.
+
+    Args:
+        target (Tensor[B, H, W]): class ids.
+
+    Returns:
+        Tensor[B, H, W] bool: True in the band around every edge between two labels.
+    """
+    if target.ndim != 3:
+        raise ValueError(f"target must be [B, H, W], got shape {tuple(target.shape)}")
+    if isinstance(width, bool) or not isinstance(width, int) or width < 0:
+        raise ValueError(f"width must be an int >= 0, got {width!r}")
+    edge = torch.zeros_like(target, dtype=torch.bool)
+    dy = target[:, 1:, :] != target[:, :-1, :]   # (B, H-1, W) a change between rows r and r+1
+    dx = target[:, :, 1:] != target[:, :, :-1]   # (B, H, W-1)
+    edge[:, 1:, :] |= dy
+    edge[:, :-1, :] |= dy
+    edge[:, :, 1:] |= dx
+    edge[:, :, :-1] |= dx
+    if width == 0:
+        return edge
+    grown = F.max_pool2d(edge[:, None].float(), 2 * width + 1, stride=1, padding=width)
+    return grown[:, 0] > 0
+
+
+def boundary_iou(pred: Tensor, target: Tensor, num_classes: int, *, width: int = 3,
+                 ignore_index: int = 255) -> dict:
+    """mIoU counted only on pixels within ``width`` px of a ground-truth edge ("trimap" IoU).
+
+    Returns ``iou_from_confusion`` of the band pixels (keys ``miou``, ``iou_per_class``, ...).
+    """
+    return iou_from_confusion(segmentation_confusions(pred, target, num_classes, width=width,
+                                                      ignore_index=ignore_index)[1])
+
+
+def segmentation_confusions(pred: Tensor, target: Tensor, num_classes: int, *, width: int = 3,
+                            ignore_index: int = 255) -> tuple[Tensor, Tensor]:
+    """Confusion matrices ``(all pixels, boundary band only)``, each Tensor[C, C]; sum them over a
+    dataset and pass each to ``iou_from_confusion``."""
+    check_label_maps(pred, target, num_classes, ignore_index)
+    band_target = torch.where(boundary_band(target, width), target, torch.full_like(target, ignore_index))
+    return (confusion_matrix(pred, target, num_classes, ignore_index),
+            confusion_matrix(pred, band_target, num_classes, ignore_index))
