@@ -6,7 +6,7 @@ belong to no class), and 1..``max_objects`` objects of five classes with random 
 aspect ratio and occlusion (later objects paint over earlier ones). Colour carries no class
 information: only shape does. Two classes are thin structures (the cross's arms and the ring)
 so that a segmentation network without skip connections visibly loses them; ``thin_width`` sets
-how thin (the default 2..4 px arms are below what a stride-8 output can draw).
+how thin (the default 2..4 px arms are a fraction of one cell of a stride-8 output).
 
 Used in 03_* notebooks (slides: R-CNN, Fast R-CNN, Faster R-CNN) and 04_segmentation
 (slides: FCN, U-Net).
@@ -308,7 +308,7 @@ def make_scenes(
         thin_width: (low, high) range of the cross's half arm width in pixels (arms are
             ``2 * thin_width`` px wide); the ring's thickness scales by the same factor relative to
             the default ``(1.0, 2.0)``. Wider values make the thin classes resolvable by coarser
-            segmentation outputs (e.g. ``(3.0, 5.0)`` for a stride-8 decoder).
+            segmentation outputs (04_segmentation uses ``(5.0, 8.0)``: arms of 10..16 px).
 
     Returns:
         Scenes: images (Tensor[n, 3, S, S] float32 in [0, 1]), masks (Tensor[n, S, S] int64),

@@ -35,7 +35,7 @@ SCENES = {"n_train": 1200, "train_seed": 100, "val_seed": 101, "n_val": 60, "tes
           "kwargs": SCENE_KWARGS}
 ARCH = {"widths": [12, 24, 48, 96, 128], "convs_per_stage": [2, 2, 3, 3, 3], "fc_width": 128}
 TRAIN = {"epochs": 40, "batch_size": 16, "lr": 4e-3, "weight_decay": 1e-4, "pct_start": 0.2, "seed": 0}
-CLF = {"crop": 28, "n_crops": 20000, "epochs": 6, "batch_size": 128, "lr": 3e-3}
+CLF = {"crop": 28, "n_crops": 60000, "epochs": 20, "batch_size": 128, "lr": 2e-3}
 
 
 def scene_kwargs(scenes_cfg: dict) -> dict:
