@@ -12,8 +12,8 @@ The confusion matrix is accumulated over the whole dataset before dividing (summ
 matrices, never averaging per-image IoUs): ``iou_from_confusion(sum of confusion_matrix(...)``).
 
 The boundary measure (``boundary_iou``, the "trimap" evaluation of DeepLab, Chen et al. 2015) is
-the same mean IoU counted only on pixels within ``width`` px of a
-ground-truth edge: where a coarse output goes wrong and skip connections help.
+the same mean IoU counted only on pixels within ``width`` px of a ground-truth edge: where a
+coarse output goes wrong and skip connections help.
 """
 
 from __future__ import annotations
