@@ -59,10 +59,8 @@ def test_miniature_build_has_what_the_notebook_reads(builder, restore_torch_stat
     builder.TRAIN.update(epochs=2)
     builder.CLF.update(n_crops=256, epochs=1)
     ckpt = builder.build()
-    kwargs = builder.scene_kwargs(ckpt["scenes"])
-    assert kwargs == {k: tuple(v) if isinstance(v, list) else v for k, v in builder.SCENE_KWARGS.items()}
-    arch = {k: tuple(v) if isinstance(v, list) else v for k, v in ckpt["arch"].items()}
-    model = FCN(6, variant="all", **arch)
+    assert ckpt["scenes"]["kwargs"] == builder.SCENE_KWARGS
+    model = FCN(6, variant="all", **ckpt["arch"])  # the notebook passes the stored settings as they are
     model.load_state_dict(ckpt["fcn_state"])
     hist = ckpt["fcn_history"]
     steps = builder.TRAIN["epochs"] * (builder.SCENES["n_train"] // builder.TRAIN["batch_size"])

@@ -38,11 +38,6 @@ TRAIN = {"epochs": 40, "batch_size": 16, "lr": 4e-3, "weight_decay": 1e-4, "pct_
 CLF = {"crop": 28, "n_crops": 60000, "epochs": 20, "batch_size": 128, "lr": 2e-3}
 
 
-def scene_kwargs(scenes_cfg: dict) -> dict:
-    """The stored ``make_scenes`` keyword arguments (lists back to tuples)."""
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in scenes_cfg.get("kwargs", {}).items()}
-
-
 class FreshScenes:
     """Batches ``(images [B, 3, H, W], masks [B, H, W])`` of newly generated scenes every epoch,
     shuffled, each batch flipped left-right and/or upside down with probability 1/2."""
@@ -68,7 +63,7 @@ def train_fcn(val) -> tuple[dict, dict]:
     model = FCN(val.num_classes, variant="all", widths=tuple(ARCH["widths"]),
                 convs_per_stage=tuple(ARCH["convs_per_stage"]), fc_width=ARCH["fc_width"])
     loader = FreshScenes(SCENES["n_train"], SCENES["train_seed"], TRAIN["batch_size"],
-                         torch.Generator().manual_seed(TRAIN["seed"]), **scene_kwargs(SCENES))
+                         torch.Generator().manual_seed(TRAIN["seed"]), **SCENE_KWARGS)
     steps = TRAIN["epochs"] * (SCENES["n_train"] // TRAIN["batch_size"])
     opt = torch.optim.AdamW(model.parameters(), lr=TRAIN["lr"], weight_decay=TRAIN["weight_decay"])
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=TRAIN["lr"], total_steps=steps,
@@ -111,9 +106,8 @@ def train_classifier(train) -> tuple[dict, dict]:
 def build() -> dict:
     lecture_lib.setup("quick", verbose=False)
     torch.set_num_threads(1)  # two threads on a busy 2-core machine are many times slower than one
-    kwargs = scene_kwargs(SCENES)
-    train = make_scenes(SCENES["n_train"], seed=SCENES["train_seed"], **kwargs)  # the classifier's crops
-    val = make_scenes(SCENES["n_val"], seed=SCENES["val_seed"], **kwargs)  # monitoring only; test is separate
+    train = make_scenes(SCENES["n_train"], seed=SCENES["train_seed"], **SCENE_KWARGS)  # the classifier's crops
+    val = make_scenes(SCENES["n_val"], seed=SCENES["val_seed"], **SCENE_KWARGS)  # monitoring only; test is separate
     clf_state, clf_hist = train_classifier(train)
     fcn_state, fcn_hist = train_fcn(val)
     return {"scenes": dict(SCENES), "arch": dict(ARCH), "train": dict(TRAIN), "classifier_cfg": dict(CLF),
