@@ -1,20 +1,28 @@
 """Small committed checkpoints in ``data/`` and their manifest.
 
 ``data/MANIFEST.json`` lists every file with its SHA-256, size and the command that regenerates
-it (``make checkpoints`` runs every builder in ``tools/checkpoints/``). Checkpoints are plain
-dicts of tensors, numbers, strings and lists, loaded with ``torch.load(..., weights_only=True)``.
+it (``make checkpoints`` runs the recipes of the concept packages). Checkpoints are plain dicts of
+tensors, numbers, strings and lists, loaded with ``torch.load(..., weights_only=True)``.
+
+A trained network is stored as a *model entry* (``model_entry``): the dotted path of the
+``lecture_lib`` class or function that builds it, its keyword arguments and its state dict, so that
+``load_model(name)`` is one call: build, load the manifest-checked weights, eval.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
+from torch import nn
 
 from lecture_lib.config import REPO_BRANCH, REPO_URL, data_dir
 from lecture_lib.data import OFFLINE_HINT, OfflineError, download, sha256_file
@@ -112,3 +120,47 @@ def load_checkpoint(name: str, *, folder: str | os.PathLike | None = None, map_l
         raise ValueError(f"{path} has SHA-256 {digest[:12]}..., the manifest expects {entry['sha256'][:12]}...; "
                          f"regenerate it with: {entry['command']}")
     return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def model_entry(builder: Callable[..., nn.Module], model: nn.Module, **kwargs: Any) -> dict:
+    """What a recipe stores for a trained network: ``{"builder", "kwargs", "state_dict"}``.
+
+    Args:
+        builder: the ``lecture_lib`` class or function that built ``model`` (``builder(**kwargs)``).
+        model: the trained network; its state dict is copied (detached, on the CPU).
+        kwargs: the keyword arguments ``builder`` was called with (plain numbers, strings, lists).
+    """
+    path = f"{builder.__module__}.{builder.__qualname__}"
+    if not path.startswith("lecture_lib.") or "<" in path:
+        raise ValueError(f"builder must be a top-level class or function of lecture_lib, got {path}")
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return {"builder": path, "kwargs": dict(kwargs), "state_dict": state}
+
+
+def build_model(entry: dict) -> nn.Module:
+    """The network of a model entry (see ``model_entry``), weights loaded strictly, in eval mode."""
+    if not isinstance(entry, dict) or not {"builder", "kwargs", "state_dict"} <= set(entry):
+        got = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
+        raise ValueError(f"a model entry needs the keys builder, kwargs, state_dict; got {got}")
+    module_name, _, attr = entry["builder"].rpartition(".")
+    if not module_name.startswith("lecture_lib"):
+        raise ValueError(f"refusing to build {entry['builder']!r}: only lecture_lib builders are loaded")
+    builder = getattr(importlib.import_module(module_name), attr)
+    model = builder(**entry["kwargs"])
+    model.load_state_dict(entry["state_dict"])
+    return model.eval()
+
+
+def load_model(name: str, key: str = "model", *, folder: str | os.PathLike | None = None) -> nn.Module:
+    """Build the network stored under ``key`` in checkpoint ``name``, load its verified weights, eval.
+
+    Example: ``fcn = load_model("fcn_scenes.pt")``; ``clf = load_model("fcn_scenes.pt", "classifier")``.
+
+    Raises:
+        ValueError: the checkpoint has no model entry ``key`` (the message lists the ones it has).
+    """
+    ckpt = load_checkpoint(name, folder=folder)
+    entries = sorted(k for k, v in ckpt.items() if isinstance(v, dict) and "builder" in v)
+    if key not in entries:
+        raise ValueError(f"{name} has no model entry {key!r}; it has {entries}")
+    return build_model(ckpt[key])

@@ -12,6 +12,7 @@ import random
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -47,6 +48,20 @@ class Config:
     @property
     def full(self) -> bool:
         return self.profile == "full"
+
+    def pick(self, *, quick: dict, full: dict) -> SimpleNamespace:
+        """The profile-dependent sizes of a notebook, set once at its top.
+
+        ``S = cfg.pick(quick=dict(n_test=100, epochs=3), full=dict(n_test=4952, epochs=30))`` then
+        ``S.n_test`` everywhere below: no ``if cfg.quick`` branches through the cells. Both dicts
+        must have the same keys.
+        """
+        if not isinstance(quick, dict) or not isinstance(full, dict):
+            raise TypeError(f"quick and full must be dicts, got {type(quick).__name__} and {type(full).__name__}")
+        if set(quick) != set(full):
+            raise ValueError(f"quick and full must set the same sizes; only in quick: {sorted(set(quick) - set(full))}, "
+                             f"only in full: {sorted(set(full) - set(quick))}")
+        return SimpleNamespace(**(quick if self.quick else full))
 
 
 def seed_everything(seed: int) -> None:

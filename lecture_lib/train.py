@@ -1,14 +1,21 @@
-"""The one training loop of the course. Used by every notebook that trains a network.
+"""Training, batched inference and timing: the one way every notebook does each.
 
-``fit`` trains any ``nn.Module`` whose loss can be computed from a batch by a ``loss_fn``;
-it returns a ``History`` (per-epoch train loss, optional validation metrics, wall time).
+- ``fit`` trains any ``nn.Module`` whose loss can be computed from a batch by a ``loss_fn``;
+  it returns a ``History`` (per-epoch train loss, optional validation metrics, wall time).
+- ``RandomBatches``: a seeded loader of ``steps`` random mini-batches from tensors.
+- ``predict``: a model over a big tensor in chunks, under ``torch.inference_mode``, without
+  changing the caller's train/eval state.
+- ``timed``: the timing protocol of every speed number (warm-up, repeats, median and spread).
 """
 
 from __future__ import annotations
 
+import math
+import statistics
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -153,3 +160,125 @@ def fit(
     history.seconds = time.perf_counter() - start
     model.eval()
     return history
+
+
+class RandomBatches:
+    """``steps`` random mini-batches ``(x[idx], y[idx])`` per pass (a loader for ``fit``).
+
+    Each pass draws fresh permutations from its own seeded generator (reproducible, and the
+    global RNG is never touched).
+
+    Args:
+        x (Tensor[N, ...]), y (Tensor[N]): the examples.
+        batch_size, steps: batches per pass and their size.
+        seed: seed of the loader's own ``torch.Generator``.
+        device: where the batches are sent (as float32 for ``x``).
+    """
+
+    def __init__(self, x: Tensor, y: Tensor, *, batch_size: int, steps: int, seed: int = 0,
+                 device: torch.device | str = "cpu"):
+        if x.shape[0] != y.shape[0] or x.shape[0] == 0:
+            raise ValueError(f"x and y must hold the same, non-zero number of examples, got {x.shape[0]} "
+                             f"and {y.shape[0]}")
+        if batch_size < 1 or steps < 1:
+            raise ValueError(f"batch_size and steps must be >= 1, got {batch_size} and {steps}")
+        self.x, self.y, self.batch_size, self.steps, self.device = x, y, batch_size, steps, device
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        n = self.x.shape[0]
+        order = torch.cat([torch.randperm(n, generator=self.generator)
+                           for _ in range(math.ceil(self.steps * self.batch_size / n))])
+        for s in range(self.steps):
+            idx = order[s * self.batch_size:(s + 1) * self.batch_size]
+            yield self.x[idx].to(self.device, torch.float32), self.y[idx].to(self.device)
+
+    def __len__(self) -> int:
+        return self.steps
+
+
+def predict(model: nn.Module | Callable[[Tensor], Tensor], x: Tensor, *, batch_size: int = 256,
+            device: torch.device | str | None = None) -> Tensor:
+    """``model`` applied to ``x`` (Tensor[N, ...]) in chunks of ``batch_size``; outputs on the CPU.
+
+    Runs under ``torch.inference_mode`` with the model in eval mode, and restores the caller's
+    train/eval state afterwards. ``device`` defaults to the model's (CPU for a plain callable).
+
+    Returns:
+        Tensor[N, ...]: the concatenated outputs (e.g. logits Tensor[N, C]).
+    """
+    if not isinstance(x, Tensor) or x.ndim == 0:
+        raise ValueError(f"x must be a Tensor[N, ...], got {type(x).__name__}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    is_module = isinstance(model, nn.Module)
+    if device is None:
+        first = next(iter(model.parameters()), None) if is_module else None
+        device = first.device if first is not None else torch.device("cpu")
+    was_training = model.training if is_module else False
+    if is_module:
+        model.eval()
+    try:
+        with torch.inference_mode():
+            outs = [model(x[i:i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)]
+    finally:
+        if is_module:
+            model.train(was_training)
+    if not outs:
+        raise ValueError("predict() got an empty input (N = 0)")
+    return torch.cat(outs)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock seconds of repeated calls: ``median`` (the number to quote), ``min``/``max`` spread."""
+
+    times: tuple[float, ...]
+    warmup: int
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    @property
+    def min(self) -> float:
+        return min(self.times)
+
+    @property
+    def max(self) -> float:
+        return max(self.times)
+
+    @property
+    def repeat(self) -> int:
+        return len(self.times)
+
+    def __str__(self) -> str:
+        scale, unit = (1e3, "ms") if self.median < 1 else (1.0, "s")
+        return (f"{self.median * scale:.3g} {unit} (median of {self.repeat}, "
+                f"min {self.min * scale:.3g}, max {self.max * scale:.3g})")
+
+
+def timed(fn: Callable[[], Any], *, repeat: int = 5, warmup: int = 1) -> Timing:
+    """Time ``fn()`` the one way the course times things: ``warmup`` untimed calls, then ``repeat``
+    timed calls; report the median and the min-max spread.
+
+    Use it for every speed number (a notebook never calls ``time.perf_counter`` itself), so that
+    two methods are always compared with the same protocol. The return value of ``fn`` is dropped;
+    compute results outside the timing.
+
+    Returns:
+        Timing with ``.median``, ``.min``, ``.max`` (seconds) and ``.times``.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be callable with no arguments, got {type(fn).__name__}")
+    for name, value, low in (("repeat", repeat, 1), ("warmup", warmup, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return Timing(tuple(times), warmup)

@@ -74,3 +74,28 @@ def test_missing_checkpoint_is_downloaded_and_verified(tmp_path, monkeypatch):
     monkeypatch.setattr(checkpoints, "checkpoint_url", lambda name: (src / name).as_uri())
     loaded = checkpoints.load_checkpoint("a.pt", folder=dst)
     assert torch.equal(loaded["w"], torch.ones(2)) and checkpoints.sha256_file(dst / "a.pt") == entry["sha256"]
+
+
+def test_load_model_builds_loads_and_evals(tmp_path):
+    from lecture_lib import checkpoints, layers
+
+    torch.manual_seed(0)
+    block = layers.ResidualBlock(4, 8, 2)
+    ckpt = {"model": checkpoints.model_entry(layers.ResidualBlock, block, in_channels=4, out_channels=8, stride=2),
+            "note": "toy"}
+    checkpoints.save_checkpoint(ckpt, "toy.pt", command="test", folder=tmp_path)
+    loaded = checkpoints.load_model("toy.pt", folder=tmp_path)
+    assert isinstance(loaded, layers.ResidualBlock) and not loaded.training
+    x = torch.randn(1, 4, 8, 8)
+    torch.testing.assert_close(loaded(x), block.eval()(x))
+    with pytest.raises(ValueError, match=r"has no model entry 'fcn'; it has \['model'\]"):
+        checkpoints.load_model("toy.pt", "fcn", folder=tmp_path)
+
+
+def test_model_entry_refuses_foreign_builders():
+    from lecture_lib import checkpoints
+
+    with pytest.raises(ValueError, match="builder must be a top-level class or function of lecture_lib"):
+        checkpoints.model_entry(torch.nn.Linear, torch.nn.Linear(2, 2), in_features=2, out_features=2)
+    with pytest.raises(ValueError, match="only lecture_lib builders"):
+        checkpoints.build_model({"builder": "os.system", "kwargs": {}, "state_dict": {}})

@@ -61,3 +61,13 @@ def test_bad_types():
         lecture_lib.setup(1, verbose=False)
     with pytest.raises(TypeError, match="seed must be an int, got float"):
         lecture_lib.seed_everything(1.5)
+
+
+def test_pick_sizes_by_profile():
+    import lecture_lib
+
+    cfg = lecture_lib.setup("quick", verbose=False)
+    s = cfg.pick(quick=dict(n=10, epochs=2), full=dict(n=1000, epochs=30))
+    assert (s.n, s.epochs) == (10, 2)
+    with pytest.raises(ValueError, match="same sizes; only in quick: \\['epochs'\\]"):
+        cfg.pick(quick=dict(n=1, epochs=2), full=dict(n=3))

@@ -94,3 +94,43 @@ def test_multitask_dict_loss_records_parts_and_batch_scheduler():
     assert train.History.from_dict(h.as_dict()) == h
     with pytest.raises(ValueError, match="scheduler_step must be 'epoch' or 'batch', got 'step'"):
         train.fit(model, loader, epochs=1, scheduler=sched, scheduler_step="step")
+
+
+def test_random_batches_are_seeded_and_sized():
+    x, y = torch.arange(10.0)[:, None], torch.arange(10)
+    batches = list(train.RandomBatches(x, y, batch_size=4, steps=3, seed=1))
+    assert len(batches) == 3 and all(b[0].shape == (4, 1) for b in batches)
+    again = list(train.RandomBatches(x, y, batch_size=4, steps=3, seed=1))
+    assert all(torch.equal(a[1], b[1]) for a, b in zip(batches, again))
+    other = list(train.RandomBatches(x, y, batch_size=4, steps=3, seed=2))
+    assert not all(torch.equal(a[1], b[1]) for a, b in zip(batches, other))
+    with pytest.raises(ValueError, match="same, non-zero number"):
+        train.RandomBatches(x, y[:3], batch_size=4, steps=1)
+
+
+def test_predict_batches_and_keeps_train_mode():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.5))
+    x = torch.randn(10, 3)
+    model.train()
+    out = train.predict(model, x, batch_size=3)
+    assert model.training  # the caller's state is restored
+    model.eval()
+    torch.testing.assert_close(out, model(x))  # eval-mode output, whatever the chunking
+    assert not out.requires_grad
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        train.predict(model, x, batch_size=0)
+    with pytest.raises(ValueError, match="empty input"):
+        train.predict(model, x[:0])
+
+
+def test_timed_protocol_counts_calls_and_reports_spread():
+    calls = []
+    t = train.timed(lambda: calls.append(1), repeat=5, warmup=2)
+    assert len(calls) == 7 and t.repeat == 5 and t.warmup == 2
+    assert t.min <= t.median <= t.max
+    assert "median of 5" in str(t)
+    with pytest.raises(ValueError, match="repeat must be an int >= 1"):
+        train.timed(lambda: None, repeat=0)
+    with pytest.raises(TypeError, match="callable"):
+        train.timed(3)
