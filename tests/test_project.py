@@ -10,12 +10,13 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
-import tomllib
+import torch
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -55,14 +56,26 @@ def test_minimum_versions_admit_colab():
     reqs = _requirements()
     for name, version in COLAB.items():
         assert reqs[name].specifier.contains(version), f"{name} {reqs[name].specifier} rejects Colab's {version}"
-    assert SpecifierSet(PYPROJECT["project"]["requires-python"]).contains("3.13")
-    assert SpecifierSet(PYPROJECT["project"]["requires-python"]).contains("3.10")
+    python = SpecifierSet(PYPROJECT["project"]["requires-python"])
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert python.contains("3.13") and python.contains(here), f"requires-python {python} rejects Colab or this {here}"
+    target = PYPROJECT["tool"]["ruff"]["target-version"]  # ruff and mypy check the floor we claim
+    assert python.contains(f"{target[2]}.{target[3:]}") and not python.contains(f"{target[2]}.{int(target[3:]) - 1}")
+    assert PYPROJECT["tool"]["mypy"]["python_version"] == f"{target[2]}.{target[3:]}"
 
 
-def test_constraints_pin_a_working_torch_pair():
+def test_constraints_pin_the_torch_pair_this_environment_runs():
+    from importlib.metadata import version
+
+    import torchvision
+
     pins = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
                 if "==" in line and not line.startswith("#"))
-    assert pins["torch"] == "2.14.1" and pins["torchvision"] == "0.29.1"
+    # the pinned pair is the one installed here, and it works together (a mismatched pair fails
+    # with "operator torchvision::nms does not exist")
+    assert version("torch").split("+")[0] == pins["torch"] and version("torchvision").split("+")[0] == pins["torchvision"]
+    boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [1.0, 1.0, 10.0, 10.0]])
+    assert torchvision.ops.nms(boxes, torch.tensor([0.9, 0.8]), 0.5).tolist() == [0]
     for name, req in _requirements().items():
         key = next((k for k in pins if k.lower().replace("_", "-") == name), None)
         assert key is not None, f"{name} is not pinned in constraints.txt"
