@@ -23,7 +23,7 @@ REPO_BRANCH = "main"
 
 # Per-profile sizes a notebook may read from ``cfg.sizes`` (epochs, images, ...). Notebooks keep
 # their own choices in their parameters cell; these are the shared defaults.
-_SIZES = {
+_SIZES: dict[str, dict] = {
     "quick": {"epochs": 8, "batch_size": 64, "num_workers": 0, "threads": 1},
     "full": {"epochs": 30, "batch_size": 128, "num_workers": 0, "threads": None},
 }

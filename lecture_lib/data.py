@@ -217,7 +217,7 @@ def _sklearn(fname: str) -> np.ndarray:
 def _matplotlib(fname: str) -> np.ndarray:
     from matplotlib import cbook
 
-    with cbook.get_sample_data(fname, asfileobj=True) as fh:
+    with open(cbook.get_sample_data(fname, asfileobj=False), "rb") as fh:
         return load_image(fh.read(), max_side=None)
 
 

@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import statistics
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -131,10 +133,10 @@ def fit(
         total, count = 0.0, 0
         for batch in loader:
             batch = _to_device(batch, device)
-            loss = loss_fn(model, batch)
-            parts = loss if isinstance(loss, dict) else {}
-            if parts:
-                loss = sum(parts.values())
+            out = loss_fn(model, batch)
+            parts: dict[str, Tensor] = out if isinstance(out, dict) else {}
+            # the multi-task loss is the plain sum of its parts, added in order
+            loss: Tensor = functools.reduce(operator.add, parts.values()) if parts else out  # type: ignore[assignment]
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss.item()} (try a smaller lr)")
             optimizer.zero_grad(set_to_none=True)
@@ -154,8 +156,8 @@ def fit(
         history.train_loss.append(total / count)
         if eval_fn is not None:
             model.eval()
-            for name, value in eval_fn(model).items():
-                history.metrics.setdefault(name, []).append(float(value))
+            for name, metric in eval_fn(model).items():
+                history.metrics.setdefault(name, []).append(float(metric))
         bar.set_postfix(loss=f"{history.train_loss[-1]:.3f}")
     history.seconds = time.perf_counter() - start
     model.eval()
@@ -211,19 +213,19 @@ def predict(model: nn.Module | Callable[[Tensor], Tensor], x: Tensor, *, batch_s
         raise ValueError(f"x must be a Tensor[N, ...], got {type(x).__name__}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    is_module = isinstance(model, nn.Module)
+    module = model if isinstance(model, nn.Module) else None
     if device is None:
-        first = next(iter(model.parameters()), None) if is_module else None
+        first = next(iter(module.parameters()), None) if module is not None else None
         device = first.device if first is not None else torch.device("cpu")
-    was_training = model.training if is_module else False
-    if is_module:
-        model.eval()
+    was_training = module.training if module is not None else False
+    if module is not None:
+        module.eval()
     try:
         with torch.inference_mode():
             outs = [model(x[i:i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)]
     finally:
-        if is_module:
-            model.train(was_training)
+        if module is not None:
+            module.train(was_training)
     if not outs:
         raise ValueError("predict() got an empty input (N = 0)")
     return torch.cat(outs)

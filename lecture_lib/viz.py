@@ -117,8 +117,8 @@ def plot_lines(xs: Sequence, series: Mapping[str, Sequence], *, ax=None, title: 
     """Several labelled series over one x axis (``spread``: optional +- band per series)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.2))
-    for label, ys in series.items():
-        ys = np.asarray(ys, dtype=float)
+    for label, values in series.items():
+        ys = np.asarray(values, dtype=float)
         line = ax.plot(xs, ys, marker="o", ms=3, label=label)[0]
         if spread is not None and label in spread:
             s = np.asarray(spread[label], dtype=float)

@@ -210,7 +210,7 @@ def _draw_clutter(img: np.ndarray, rng: np.random.Generator, count: int) -> None
 
 def _object_colour(bg_mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A random colour that stands out from the background (distance >= 0.35 when possible)."""
-    best, best_d = None, -1.0
+    best, best_d = np.zeros(3, dtype=np.float32), -1.0
     for _ in range(20):
         c = rng.uniform(0, 1, 3).astype(np.float32)
         d = float(np.linalg.norm(c - bg_mean))
