@@ -8,7 +8,7 @@ NB_ENV := LECTURE_PROFILE=quick LECTURE_THREADS=1 LECTURE_STATIC_WIDGETS=1 PYTHO
           OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 NB_JOBS ?= 2
 
-.PHONY: venv lab test lint unit notebooks checkpoints student execute clean
+.PHONY: venv lab test lint unit notebooks checkpoints student execute clean test-browser
 
 venv: $(STAMP)
 
@@ -36,6 +36,11 @@ notebooks: venv
 	    -p no:cacheprovider -n $(NB_JOBS) --dist loadfile -q
 
 test: lint unit notebooks
+
+# Every notebook in JupyterLab in a headless Chromium: Run All without errors, every explorer reacts
+# to its control. Needs a Chromium (Debian: apt-get install chromium); screenshots in build/browser/.
+test-browser: venv
+	$(BIN)/python tools/browser_test.py
 
 # Regenerate data/*.pt and data/MANIFEST.json (deterministic quick-profile training runs).
 checkpoints: venv
