@@ -8,7 +8,7 @@ NB_ENV := LECTURE_PROFILE=quick LECTURE_THREADS=1 LECTURE_STATIC_WIDGETS=1 PYTHO
           OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 NB_JOBS ?= 2
 
-.PHONY: venv lab test lint unit notebooks checkpoints student execute clean test-browser
+.PHONY: venv lab test lint unit notebooks checkpoints student execute clean test-browser book
 
 venv: $(STAMP)
 
@@ -41,6 +41,10 @@ test: lint unit notebooks
 # to its control. Needs a Chromium (Debian: apt-get install chromium); screenshots in build/browser/.
 test-browser: venv
 	$(BIN)/python tools/browser_test.py
+
+# The course website from the executed notebooks (build/book/index.html), link-checked.
+book: venv
+	$(BIN)/python tools/book.py
 
 # Regenerate data/*.pt and data/MANIFEST.json (deterministic quick-profile training runs).
 checkpoints: venv

@@ -158,6 +158,9 @@ def setup(profile: str | None = None, seed: int = 0, *, verbose: bool = True) ->
             device = torch.device("mps")
         else:
             device = torch.device("cpu")
+    from lecture_lib.viz import enable_accessible_figures
+
+    enable_accessible_figures()  # colour-blind-safe colours; alt text on every figure shown
     cfg = Config(
         profile=profile,
         device=device,

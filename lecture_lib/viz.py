@@ -1,11 +1,13 @@
 """Figure helpers shared by the notebooks: image grids, filters, activation maps, curves.
 
 Every helper takes ``ax=None`` (or a figure size), returns what it drew on, sets a title and
-axis labels, and never changes global matplotlib state.
+axis labels, and never changes global matplotlib state (only ``enable_accessible_figures``, which
+``lecture_lib.setup()`` calls, sets the colour cycle).
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Mapping, Sequence
 
@@ -146,3 +148,73 @@ def show_image(img: Tensor | np.ndarray, *, ax=None, title: str = "", cmap: str 
     ax.set_axis_off()
     return ax
 
+
+
+# ----------------------------------------------------------------------------------------------
+# Accessibility: a colour-blind-safe colour cycle and alt text for every figure a notebook shows
+
+# Okabe & Ito's palette: distinguishable with every common colour-vision deficiency.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+
+
+def describe_figure(fig) -> str:
+    """Alt text of a matplotlib figure from what it says about itself: its title, each panel's
+    title and axis labels (``"Figure: training loss — loss vs epoch"``)."""
+    parts = []
+    suptitle = getattr(fig, "_suptitle", None)
+    if suptitle is not None and suptitle.get_text():
+        parts.append(suptitle.get_text())
+    panels = []
+    for ax in fig.axes:
+        if not ax.get_visible() or ax.get_label() == "<colorbar>":
+            continue
+        text = ax.get_title()
+        x, y = ax.get_xlabel(), ax.get_ylabel()
+        if x or y:
+            text += f" ({y or '?'} vs {x or '?'})" if text else f"{y or '?'} vs {x or '?'}"
+        if text:
+            panels.append(text)
+    if panels:
+        shown = panels[:6] + ([f"and {len(panels) - 6} more panels"] if len(panels) > 6 else [])
+        parts.append("; ".join(shown))
+    return "Figure: " + (" — ".join(parts) if parts else f"{len(fig.axes)} panel(s) without titles")
+
+
+def enable_accessible_figures() -> bool:
+    """Colour-blind-safe colour cycle, and alt text (``describe_figure``) attached to every figure
+    a notebook displays (``image/png`` output metadata ``alt``, used by ``make book``).
+
+    Called by ``lecture_lib.setup()``; returns False outside IPython (then only the colours change).
+    """
+    from cycler import cycler
+    from matplotlib.figure import Figure
+
+    plt.rcParams["axes.prop_cycle"] = cycler(color=list(OKABE_ITO))
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the notebooks
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    import matplotlib
+
+    if "inline" in str(matplotlib.rcParams._get("backend")):
+        # Loading the inline backend registers its PNG formatter; do it now so that ours wraps it
+        # (otherwise the first figure would load the backend and replace our formatter).
+        importlib.import_module("matplotlib_inline.backend_inline")
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        original = formatter.lookup_by_type(Figure)
+    except KeyError:  # the inline backend is not active (e.g. a terminal IPython)
+        return False
+    if getattr(original, "_adds_alt_text", False):
+        return True
+
+    def png_with_alt(fig):
+        data = original(fig)
+        return (data, {"alt": describe_figure(fig)}) if data else data
+
+    png_with_alt._adds_alt_text = True  # type: ignore[attr-defined]
+    formatter.for_type(Figure, png_with_alt)
+    return True

@@ -80,3 +80,32 @@ def test_image_upload_static(monkeypatch, capsys):
     monkeypatch.setenv("LECTURE_STATIC_WIDGETS", "1")
     assert widgets.image_upload(lambda img: None) is None
     assert "upload your own image" in capsys.readouterr().out
+
+
+def test_figures_describe_themselves_for_alt_text():
+    import matplotlib.pyplot as plt
+
+    from lecture_lib import viz
+
+    fig, axes = plt.subplots(1, 2)
+    axes[0].set_title("loss")
+    axes[0].set_xlabel("epoch")
+    axes[0].set_ylabel("loss")
+    axes[1].imshow([[0, 1]])
+    fig.colorbar(axes[1].images[0], ax=axes[1])
+    fig.suptitle("training")
+    assert viz.describe_figure(fig) == "Figure: training — loss (loss vs epoch)"
+    plt.close(fig)
+    fig, _ = plt.subplots()
+    assert viz.describe_figure(fig) == "Figure: 1 panel(s) without titles"
+    plt.close(fig)
+
+
+def test_setup_uses_a_colour_blind_safe_cycle():
+    import matplotlib.pyplot as plt
+
+    import lecture_lib
+    from lecture_lib.viz import OKABE_ITO
+
+    lecture_lib.setup("quick", verbose=False)
+    assert plt.rcParams["axes.prop_cycle"].by_key()["color"] == list(OKABE_ITO)
