@@ -112,6 +112,13 @@ def fit(
         progress: show a ``tqdm.auto`` bar (widget in Jupyter, text elsewhere).
         desc: the bar's label.
 
+    Several processes (``torchrun --nproc_per_node=N``, after ``torch.distributed.init_process_group``):
+    the loss computation is wrapped in ``DistributedDataParallel``, so gradients are averaged over
+    the processes; each process must see its own share of every global batch (``RandomBatches``
+    does that by itself). The recorded losses are the means over the processes, so the History is
+    the one a single process would record on the global batches (models with BatchNorm differ:
+    each process normalises with its own share's statistics).
+
     Returns:
         History with per-epoch mean train loss, metrics, per-batch losses and wall seconds.
     """
@@ -126,14 +133,15 @@ def fit(
             raise ValueError("model has no parameters with requires_grad=True: nothing to train")
         optimizer = torch.optim.Adam(params, lr=lr)
     history = History()
+    compute_loss = _distributed_loss(model, loss_fn) if world_size() > 1 else functools.partial(loss_fn, model)
     start = time.perf_counter()
-    bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=False)
+    bar = tqdm(range(epochs), desc=desc, disable=not progress or rank() > 0, leave=False)
     for _ in bar:
         model.train()
         total, count = 0.0, 0
         for batch in loader:
             batch = _to_device(batch, device)
-            out = loss_fn(model, batch)
+            out = compute_loss(batch)
             parts: dict[str, Tensor] = out if isinstance(out, dict) else {}
             # the multi-task loss is the plain sum of its parts, added in order
             loss: Tensor = functools.reduce(operator.add, parts.values()) if parts else out  # type: ignore[assignment]
@@ -144,6 +152,8 @@ def fit(
             optimizer.step()
             if scheduler is not None and scheduler_step == "batch":
                 scheduler.step()
+            if world_size() > 1:  # record what one process on the global batch would record
+                loss, parts = _mean_over_processes(loss), {k: _mean_over_processes(v) for k, v in parts.items()}
             total += loss.item()
             count += 1
             history.batch_loss.append(loss.item())
@@ -164,11 +174,49 @@ def fit(
     return history
 
 
+def world_size() -> int:
+    """Number of training processes (1 unless ``torch.distributed`` is initialised, e.g. by torchrun)."""
+    dist = torch.distributed
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def rank() -> int:
+    """This process's index among ``world_size()`` (0 when not distributed)."""
+    dist = torch.distributed
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+class _LossModule(nn.Module):
+    """``loss_fn(model, batch)`` as a module, so that DistributedDataParallel can wrap any loss
+    (also multi-task losses that call model methods such as ``model.losses(...)``)."""
+
+    def __init__(self, model: nn.Module, loss_fn: Callable):
+        super().__init__()
+        self.model, self.loss_fn = model, loss_fn
+
+    def forward(self, batch: Batch) -> Tensor | dict[str, Tensor]:
+        return self.loss_fn(self.model, batch)
+
+
+def _distributed_loss(model: nn.Module, loss_fn: Callable) -> Callable:
+    from torch.nn.parallel import DistributedDataParallel
+
+    ddp = DistributedDataParallel(_LossModule(model, loss_fn))  # gradients averaged in backward()
+    return ddp
+
+
+def _mean_over_processes(value: Tensor) -> Tensor:
+    value = value.detach().clone()
+    torch.distributed.all_reduce(value)
+    return value / world_size()
+
+
 class RandomBatches:
     """``steps`` random mini-batches ``(x[idx], y[idx])`` per pass (a loader for ``fit``).
 
     Each pass draws fresh permutations from its own seeded generator (reproducible, and the
-    global RNG is never touched).
+    global RNG is never touched). Under several processes (``world_size() > 1``) every process
+    draws the same global batch and keeps its share (rows ``rank::world_size``).
 
     Args:
         x (Tensor[N, ...]), y (Tensor[N]): the examples.
@@ -193,6 +241,8 @@ class RandomBatches:
                            for _ in range(math.ceil(self.steps * self.batch_size / n))])
         for s in range(self.steps):
             idx = order[s * self.batch_size:(s + 1) * self.batch_size]
+            if world_size() > 1:
+                idx = idx[rank()::world_size()]
             yield self.x[idx].to(self.device, torch.float32), self.y[idx].to(self.device)
 
     def __len__(self) -> int:
