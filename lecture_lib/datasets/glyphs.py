@@ -171,31 +171,3 @@ def digits_dataset(*, seed: int = 3, size: int = 16) -> tuple[Tensor, Tensor]:
     digits = load_digits()
     images8 = torch.tensor(digits.images, dtype=torch.float32)[:, None]
     return random_view(images8, seed=seed, size=size), torch.tensor(digits.target, dtype=torch.long)
-
-
-def per_class_indices(labels: Tensor, per_class: int | None, *, seed: int = 0,
-                      candidates: Tensor | None = None) -> Tensor:
-    """Indices of ``per_class`` random examples of every class (all of them for ``None``).
-
-    Args:
-        labels (Tensor[N]): class of every example.
-        per_class: how many to take of each class; a class with fewer examples raises ValueError.
-        seed: which examples.
-        candidates (Tensor[M], optional): only pick among these indices.
-
-    Returns:
-        Tensor[K] sorted indices into ``labels``.
-    """
-    labels = torch.as_tensor(labels)
-    pool = torch.arange(labels.numel()) if candidates is None else torch.as_tensor(candidates, dtype=torch.long)
-    if per_class is not None:
-        per_class = _check_positive_int(per_class, "per_class")
-    g = torch.Generator().manual_seed(seed)
-    pool = pool[torch.randperm(pool.numel(), generator=g)]
-    chosen = []
-    for c in torch.unique(labels[pool]).tolist():
-        idx = pool[labels[pool] == c]
-        if per_class is not None and idx.numel() < per_class:
-            raise ValueError(f"class {c} has only {idx.numel()} examples, asked for per_class={per_class}")
-        chosen.append(idx if per_class is None else idx[:per_class])
-    return torch.cat(chosen).sort().values if chosen else torch.zeros(0, dtype=torch.long)

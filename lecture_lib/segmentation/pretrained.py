@@ -1,4 +1,4 @@
-"""Pretrained torchvision segmenters and a real dataset (full profile of 04_segmentation.ipynb).
+"""Full profile of 04_segmentation.ipynb: pretrained torchvision segmenters and a real dataset.
 
 torchvision's ``fcn_resnet50`` / ``deeplabv3_resnet50`` (VOC's 21 classes, trained on a COCO
 subset) are evaluated with the same metrics as the small FCNs of the quick profile
