@@ -1,5 +1,4 @@
-"""lecture_lib.convnets: LeNet, the inception module and the residual block against torchvision,
-plain vs residual nets."""
+"""lecture_lib.cnn.models: LeNet, the inception module against torchvision, plain vs residual nets."""
 
 from __future__ import annotations
 
@@ -7,10 +6,10 @@ import pytest
 import torch
 from torch import nn
 from torchvision.models.googlenet import Inception
-from torchvision.models.resnet import BasicBlock
 
-from lecture_lib import convnets
-from lecture_lib.architectures import count_parameters, count_weight_layers
+from lecture_lib.cnn import models as convnets
+from lecture_lib.cnn.architectures import count_weight_layers
+from lecture_lib.layers import count_parameters
 
 
 def _copy_weights(src: nn.Module, dst: nn.Module) -> None:
@@ -69,25 +68,6 @@ def test_inception_paper_version_parameters():
         convnets.InceptionModule(4, 1, 1, 1, 1, 1, 1, kernel_5x5=7)
 
 
-@pytest.mark.parametrize(("c_in", "c_out", "stride"), [(8, 8, 1), (8, 16, 2), (4, 8, 1)])
-@pytest.mark.parametrize("seed", range(3))
-def test_residual_block_matches_torchvision(c_in, c_out, stride, seed):
-    g = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    downsample = None
-    if stride != 1 or c_in != c_out:
-        downsample = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False), nn.BatchNorm2d(c_out))
-    theirs = BasicBlock(c_in, c_out, stride=stride, downsample=downsample)
-    ours = convnets.ResidualBlock(c_in, c_out, stride=stride)
-    with torch.no_grad():
-        _randomise_bn(theirs, g)
-    _copy_weights(theirs, ours)
-    x = torch.randn(3, c_in, 8, 8, generator=g)
-    for mode in (False, True):  # eval (running stats) and train (batch stats)
-        theirs.train(mode), ours.train(mode)
-        torch.testing.assert_close(ours(x), theirs(x))
-
-
 @pytest.mark.parametrize("depth", [4, 8, 16])
 @pytest.mark.parametrize("norm", [False, True])
 def test_deep_net_depth_and_twins(depth, norm):
@@ -114,39 +94,3 @@ def test_plain_deep_net_gradients_vanish_residual_do_not():
         nn.functional.cross_entropy(net(x), y).backward()
         norms[residual] = net[0].weight.grad.norm().item()
     assert norms[True] > 1e6 * norms[False]
-
-
-def test_depth_sweep_runs_and_records():
-    g = torch.Generator().manual_seed(0)
-    x, y = torch.rand(40, 1, 8, 8, generator=g), torch.randint(0, 3, (40,), generator=g)
-    out = convnets.depth_sweep((4, 6), x, y, residual=True, epochs=2, batch_size=16)
-    assert out["depth"] == [4, 6]
-    assert len(out["train_loss"][0]) == 2 and all(v > 0 for v in out["grad_norm"] + out["grad_norm_init"])
-    again = convnets.depth_sweep((4, 6), x, y, residual=True, epochs=2, batch_size=16)
-    assert again["final_loss"] == out["final_loss"]  # deterministic
-    with pytest.raises(ValueError, match=r"need x \[N, C, H, W\] and y \[N\].*got \(40, 8, 8\) and \(40,\)"):
-        convnets.depth_sweep((4,), x[:, 0], y, residual=True)
-
-
-def test_activation_maps_equal_prefix_of_features():
-    torch.manual_seed(0)
-    net = convnets.LeNet(image_size=16)
-    x = torch.rand(1, 1, 40, 50)  # larger than LeNet's input: the layers after `layer` never run
-    torch.testing.assert_close(convnets.activation_maps(net, "features.1", x), net.features[:2](x))
-    assert net.training  # mode restored
-    with pytest.raises(ValueError, match="layer must name a submodule.*got 'conv9'"):
-        convnets.activation_maps(net, "conv9", x)
-
-
-def test_full_profile_paths_offline():
-    """The full profile's explorer (ImageNet ResNet-18 layers) and 28x28 MNIST-sized sweeps, without downloads."""
-    import torchvision
-
-    weights = torchvision.models.ResNet18_Weights.DEFAULT  # transforms and metadata need no download
-    net = torchvision.models.resnet18(weights=None).eval()
-    image = torch.randint(0, 256, (3, 120, 90), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    x = weights.transforms()(image)[None]
-    assert convnets.activation_maps(net, "relu", x).shape == (1, 64, 112, 112)
-    assert convnets.activation_maps(net, "layer4", x).shape == (1, 512, 7, 7)
-    assert convnets.deep_net(8, residual=True)(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
-    assert convnets.LeNet(image_size=28)(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
