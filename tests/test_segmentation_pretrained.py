@@ -1,4 +1,4 @@
-"""lecture_lib.segmentation_pretrained: offline (weights=None) models, fake dataset, OfflineError."""
+"""lecture_lib.segmentation.pretrained: offline (weights=None) models, fake dataset, OfflineError."""
 
 import urllib.error
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from lecture_lib import segmentation_pretrained as segp
 from lecture_lib.data import OfflineError
+from lecture_lib.segmentation import pretrained as segp
 
 
 def fake_voc(n=2, size=(48, 40)):
