@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torchvision.models.googlenet import Inception
 
-from lecture_lib.cnn import models as convnets
+from lecture_lib.cnn import models
 from lecture_lib.cnn.architectures import count_weight_layers
 from lecture_lib.layers import count_parameters
 
@@ -31,17 +31,17 @@ def _randomise_bn(module: nn.Module, g: torch.Generator) -> None:
 
 @pytest.mark.parametrize("image_size", [8, 16, 28, 32])
 def test_lenet_shapes(image_size):
-    net = convnets.LeNet(image_size=image_size)
+    net = models.LeNet(image_size=image_size)
     assert net(torch.zeros(2, 1, image_size, image_size)).shape == (2, 10)
 
 
 def test_lenet_parameters_and_bad_size():
-    net = convnets.LeNet(image_size=28)
+    net = models.LeNet(image_size=28)
     # conv 6*(25+1), conv 16*(6*25+1), fc 784*120+120, 120*84+84, 84*10+10
     assert count_parameters(net) == 156 + 2416 + 94200 + 10164 + 850
     assert count_weight_layers(net) == 5
     with pytest.raises(ValueError, match="image_size must be an int >= 4, got 2"):
-        convnets.LeNet(image_size=2)
+        models.LeNet(image_size=2)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -50,7 +50,7 @@ def test_inception_module_matches_torchvision(seed):
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     args = (8, 4, 3, 5, 2, 3, 2)  # in, 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj
-    theirs, ours = Inception(*args).eval(), convnets.InceptionModule(*args, kernel_5x5=3).eval()
+    theirs, ours = Inception(*args).eval(), models.InceptionModule(*args, kernel_5x5=3).eval()
     _randomise_bn(theirs, g)
     _copy_weights(theirs, ours)
     x = torch.randn(2, 8, 7, 9, generator=g)
@@ -59,20 +59,20 @@ def test_inception_module_matches_torchvision(seed):
 
 
 def test_inception_paper_version_parameters():
-    m = convnets.InceptionModule(192, 64, 96, 128, 16, 32, 32)  # GoogLeNet's inception (3a)
+    m = models.InceptionModule(192, 64, 96, 128, 16, 32, 32)  # GoogLeNet's inception (3a)
     convs = 192 * 64 + 192 * 96 + 96 * 128 * 9 + 192 * 16 + 16 * 32 * 25 + 192 * 32
     bns = 2 * (64 + 96 + 128 + 16 + 32 + 32)
     assert count_parameters(m) == convs + bns
     assert m(torch.zeros(1, 192, 28, 28)).shape == (1, 256, 28, 28)
     with pytest.raises(ValueError, match="kernel_5x5 must be 5 \\(paper\\) or 3 \\(torchvision\\), got 7"):
-        convnets.InceptionModule(4, 1, 1, 1, 1, 1, 1, kernel_5x5=7)
+        models.InceptionModule(4, 1, 1, 1, 1, 1, 1, kernel_5x5=7)
 
 
 @pytest.mark.parametrize("depth", [4, 8, 16])
 @pytest.mark.parametrize("norm", [False, True])
 def test_deep_net_depth_and_twins(depth, norm):
-    plain = convnets.deep_net(depth, residual=False, norm=norm)
-    residual = convnets.deep_net(depth, residual=True, norm=norm)
+    plain = models.deep_net(depth, residual=False, norm=norm)
+    residual = models.deep_net(depth, residual=True, norm=norm)
     assert count_weight_layers(plain) == depth == count_weight_layers(residual)
     assert count_parameters(plain) == count_parameters(residual)  # the skip connection is free
     assert residual(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
@@ -81,7 +81,7 @@ def test_deep_net_depth_and_twins(depth, norm):
 def test_deep_net_bad_depth():
     for bad in (3, 2, 5, 8.0, True):
         with pytest.raises(ValueError, match="depth must be an even int >= 4"):
-            convnets.deep_net(bad, residual=True)
+            models.deep_net(bad, residual=True)
 
 
 def test_plain_deep_net_gradients_vanish_residual_do_not():
@@ -90,7 +90,7 @@ def test_plain_deep_net_gradients_vanish_residual_do_not():
     norms = {}
     for residual in (False, True):
         torch.manual_seed(0)
-        net = convnets.deep_net(32, residual=residual)
+        net = models.deep_net(32, residual=residual)
         nn.functional.cross_entropy(net(x), y).backward()
         norms[residual] = net[0].weight.grad.norm().item()
     assert norms[True] > 1e6 * norms[False]

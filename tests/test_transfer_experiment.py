@@ -9,7 +9,6 @@ import torch
 
 from lecture_lib import transfer
 from lecture_lib.transfer import SmallResNet
-from lecture_lib.transfer import experiment as transfer_runs
 
 
 @pytest.fixture(autouse=True)
@@ -44,12 +43,12 @@ def test_linear_probe_separable_and_errors():
     centers = torch.randn(3, 5, generator=g) * 10
     y = torch.arange(3).repeat(10)
     feats = centers[y] + torch.randn(30, 5, generator=g)
-    acc, pred = transfer_runs.linear_probe(feats[:15], y[:15], feats[15:], y[15:])
+    acc, pred = transfer.linear_probe(feats[:15], y[:15], feats[15:], y[15:])
     assert acc == 1.0 and pred.tolist() == y[15:].tolist()
     with pytest.raises(ValueError, match=">= 2 classes"):
-        transfer_runs.linear_probe(feats[:2], torch.zeros(2, dtype=torch.long), feats, y)
+        transfer.linear_probe(feats[:2], torch.zeros(2, dtype=torch.long), feats, y)
     with pytest.raises(ValueError, match=r"same D, got \(30, 5\) and \(30, 4\)"):
-        transfer_runs.linear_probe(feats, y, feats[:, :4], y)
+        transfer.linear_probe(feats, y, feats[:, :4], y)
 
 
 def toy_task(n_per_class=6, seed=0):
@@ -69,30 +68,30 @@ def test_run_transfer_experiment_structure_and_determinism():
     pretrained = small(10)
     before = copy.deepcopy(pretrained.state_dict())
     kwargs = dict(per_class=(1, None), seeds=(0, 1), min_steps=3, epochs=1, progress=False)
-    runs = transfer_runs.run_transfer_experiment(lambda: SmallResNet(3, widths=(4, 6, 8)), pretrained, x, y, xt, yt,
+    runs = transfer.run_transfer_experiment(lambda: SmallResNet(3, widths=(4, 6, 8)), pretrained, x, y, xt, yt,
                                                  **kwargs)
     assert len(runs) == 2 * 2 * 4
     assert {(r.method, r.per_class, r.seed) for r in runs} == {
-        (m, k, s) for m in transfer_runs.METHODS for k in (1, None) for s in (0, 1)}
+        (m, k, s) for m in transfer.METHODS for k in (1, None) for s in (0, 1)}
     for r in runs:
         assert 0.0 <= r.accuracy <= 1.0 and r.predictions.shape == (12,)
         assert r.accuracy == pytest.approx((r.predictions == yt).float().mean().item())
     assert all(torch.equal(v, before[k]) for k, v in pretrained.state_dict().items())  # source net untouched
-    again = transfer_runs.run_transfer_experiment(lambda: SmallResNet(3, widths=(4, 6, 8)), pretrained, x, y, xt, yt,
+    again = transfer.run_transfer_experiment(lambda: SmallResNet(3, widths=(4, 6, 8)), pretrained, x, y, xt, yt,
                                                   **kwargs)
     assert [r.accuracy for r in runs] == [r.accuracy for r in again]
-    table = transfer_runs.summarize(runs)
-    assert set(table) == set(transfer_runs.METHODS) and set(table["scratch"]) == {1, None}
+    table = transfer.summarize(runs)
+    assert set(table) == set(transfer.METHODS) and set(table["scratch"]) == {1, None}
     accs = [r.accuracy for r in runs if r.method == "scratch" and r.per_class == 1]
     assert table["scratch"][1][0] == pytest.approx(sum(accs) / 2)
     with pytest.raises(ValueError, match=r"unknown method\(s\) \['magic'\]"):
-        transfer_runs.run_transfer_experiment(lambda: small(3), pretrained, x, y, xt, yt, methods=["magic"])
+        transfer.run_transfer_experiment(lambda: small(3), pretrained, x, y, xt, yt, methods=["magic"])
 
 
 def test_training_learns_the_toy_task():
     x, y = toy_task(10, seed=0)
     xt, yt = toy_task(10, seed=1)
-    runs = transfer_runs.run_transfer_experiment(lambda: SmallResNet(3, widths=(4, 6, 8)), small(10), x, y, xt, yt,
+    runs = transfer.run_transfer_experiment(lambda: SmallResNet(3, widths=(4, 6, 8)), small(10), x, y, xt, yt,
                                                  per_class=(None,), seeds=(0,), min_steps=30, progress=False, lr_finetune=3e-3,
                                                  methods=("scratch", "finetune all"))
     assert all(r.accuracy >= 0.9 for r in runs), [(r.method, r.accuracy) for r in runs]
@@ -104,6 +103,6 @@ def test_experiment_leaves_the_global_rng_alone():
     torch.manual_seed(7)
     expected = torch.rand(3)
     torch.manual_seed(7)
-    transfer_runs.run_transfer_experiment(lambda: SmallResNet(3, widths=(4, 6, 8)), source, x, y, x, y,
+    transfer.run_transfer_experiment(lambda: SmallResNet(3, widths=(4, 6, 8)), source, x, y, x, y,
                                           per_class=(1,), seeds=(0,), min_steps=2, epochs=1, progress=False)
     assert torch.equal(torch.rand(3), expected)
