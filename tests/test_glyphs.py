@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_digits
@@ -65,3 +66,18 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="templates hold 3 classes, num_classes is 4"):
         glyphs.glyph_dataset(4, 2, templates=t)
     assert glyphs.render_glyphs(t, torch.zeros(0, dtype=torch.long)).shape == (0, 1, 8, 8)
+
+
+def test_photo_round_trip_recovers_the_digit():
+    x, y = glyphs.digits_dataset(size=16)
+    for i in range(5):
+        photo = glyphs.digit_to_photo(x[i, 0])
+        assert photo.shape == (96, 96, 3) and photo.dtype.name == "uint8" and photo.mean() > 128  # dark on white
+        back = glyphs.photo_to_digit(photo)
+        assert back.shape == (1, 1, 16, 16) and 0 <= back.min() and back.max() <= 1
+        ink = back[0, 0] > 0.3
+        assert ink.any() and not ink.all()
+    with pytest.raises(ValueError, match="no ink found"):
+        glyphs.photo_to_digit(np.full((20, 20, 3), 255, dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"RGB array \[H, W, 3\], got shape \(20, 20\)"):
+        glyphs.photo_to_digit(np.zeros((20, 20), dtype=np.uint8))

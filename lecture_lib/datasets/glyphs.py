@@ -171,3 +171,39 @@ def digits_dataset(*, seed: int = 3, size: int = 16) -> tuple[Tensor, Tensor]:
     digits = load_digits()
     images8 = torch.tensor(digits.images, dtype=torch.float32)[:, None]
     return random_view(images8, seed=seed, size=size), torch.tensor(digits.target, dtype=torch.long)
+
+
+def photo_to_digit(image: np.ndarray, *, size: int = 16) -> Tensor:
+    """A photo of one handwritten digit as the digit networks read it: gray, light ink on a dark
+    background (inverted if the paper is light), cropped around the ink and resized.
+
+    Args:
+        image: RGB uint8 array ``[H, W, 3]``.
+
+    Returns:
+        Tensor[1, 1, size, size] in [0, 1].
+    """
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be an RGB array [H, W, 3], got shape {image.shape}")
+    gray = torch.as_tensor(image, dtype=torch.float32).mean(dim=2) / 255
+    if gray.mean() > 0.5:
+        gray = 1 - gray  # dark ink on light paper -> light ink on dark background
+    ys, xs = (gray > gray.max() * 0.5).nonzero(as_tuple=True)
+    if ys.numel() == 0:
+        raise ValueError("the image is blank: no ink found")
+    side = max(int(ys.max() - ys.min()), int(xs.max() - xs.min())) + 1
+    cy, cx = int(ys.min() + ys.max()) // 2, int(xs.min() + xs.max()) // 2
+    half = int(side * 0.6) + 1
+    crop = F.pad(gray, (half, half, half, half))[cy:cy + 2 * half, cx:cx + 2 * half]
+    return F.interpolate(crop[None, None], size=(size, size), mode="area").clamp(0, 1)
+
+
+def digit_to_photo(digit: Tensor, *, side: int = 96) -> np.ndarray:
+    """A digit image ``Tensor[H, W]`` in [0, 1] drawn dark on white at ``side x side`` pixels, as an RGB
+    uint8 array ``[side, side, 3]`` (what a photo of a digit on paper looks like to ``photo_to_digit``)."""
+    if digit.ndim != 2:
+        raise ValueError(f"digit must be a Tensor[H, W], got shape {tuple(digit.shape)}")
+    paper = (255 - digit * 255).to(torch.uint8)
+    big = F.interpolate(paper[None, None].float(), size=(side, side), mode="bilinear")[0, 0].to(torch.uint8)
+    return big[..., None].expand(-1, -1, 3).numpy()
