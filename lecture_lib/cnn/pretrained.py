@@ -37,7 +37,7 @@ def imagenet_classifier(arch: str = "resnet18", *, weights: str | None = "DEFAUL
     if weights is not None and (not isinstance(weights, str) or weights not in enum.__members__ and weights != "DEFAULT"):
         raise ValueError(f"weights must be None, 'DEFAULT' or one of {list(enum.__members__)}, got {weights!r}")
     entry = enum.DEFAULT if weights in (None, "DEFAULT") else enum[weights]
-    builder = torchvision.models.get_model_builder(arch)
+    builder = getattr(torchvision.models, arch)
     model = builder(weights=None) if weights is None else pretrained(builder, weights=entry)
     return model.eval(), entry
 
