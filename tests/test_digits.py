@@ -80,3 +80,22 @@ def test_mnist_offline_gives_one_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
     with pytest.raises(OfflineError, match="Could not get MNIST.*quick profile"):
         digits.load_mnist(tmp_path, train=True)
+
+
+def test_by_name_helpers_equal_the_explicit_calls(monkeypatch, tmp_path):
+    train, _ = digits.digit_loaders("sklearn-digits", batch_size=32)
+    ref, _ = digits.tensor_loaders(digits.load_digits_split(upscale=2, seed=0), batch_size=32, seed=0)
+    (xa, ya), (xb, yb) = next(iter(train)), next(iter(ref))
+    assert torch.equal(xa, xb) and torch.equal(ya, yb) and xa.shape[-1] == 16
+    x, y = digits.training_tensors("sklearn-digits")
+    split = digits.load_digits_split(seed=0)
+    assert torch.equal(x, split.x_train) and torch.equal(y, split.y_train)
+    monkeypatch.setattr(torchvision.datasets, "MNIST", _FakeMNIST)
+    x, y = digits.training_tensors("mnist", limit=6, root=tmp_path)
+    assert x.shape == (6, 1, 28, 28) and y.shape == (6,)
+    train, test = digits.digit_loaders("mnist", batch_size=4, root=tmp_path)
+    assert next(iter(train))[0].shape == (4, 1, 28, 28) and len(test.dataset) == 10
+    with pytest.raises(ValueError, match=r"needs a limit"):
+        digits.training_tensors("mnist", root=tmp_path)
+    with pytest.raises(ValueError, match=r"dataset must be one of \('sklearn-digits', 'mnist'\), got 'emnist'"):
+        digits.digit_loaders("emnist", batch_size=4)

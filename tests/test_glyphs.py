@@ -1,17 +1,13 @@
-"""Tests for lecture_lib.datasets.glyphs and lecture_lib.datasets.transfer_full (notebook 02)."""
+"""lecture_lib.datasets.glyphs: the offline source (glyphs) and target (digits) of notebook 02."""
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
-
+import numpy as np
 import pytest
 import torch
-import torchvision
 from sklearn.datasets import load_digits
 
-from lecture_lib.data import OfflineError
-from lecture_lib.datasets import glyphs, transfer_full
+from lecture_lib.datasets import glyphs
 
 
 def test_glyphs_look_like_nist_digits():
@@ -72,62 +68,16 @@ def test_bad_inputs():
     assert glyphs.render_glyphs(t, torch.zeros(0, dtype=torch.long)).shape == (0, 1, 8, 8)
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_per_class_indices(seed):
-    y = torch.tensor([0] * 5 + [1] * 3 + [2] * 7)
-    idx = glyphs.per_class_indices(y, 3, seed=seed)
-    assert torch.bincount(y[idx]).tolist() == [3, 3, 3] and len(set(idx.tolist())) == 9
-    assert torch.equal(idx, glyphs.per_class_indices(y, 3, seed=seed))
-    assert torch.equal(glyphs.per_class_indices(y, None, seed=seed), torch.arange(15))
-    sub = glyphs.per_class_indices(y, 1, seed=seed, candidates=torch.tensor([1, 2, 9, 10, 14]))
-    assert set(sub.tolist()) <= {1, 2, 9, 10, 14} and sorted(y[sub].tolist()) == [0, 2]
-    with pytest.raises(ValueError, match="class 1 has only 3 examples, asked for per_class=4"):
-        glyphs.per_class_indices(y, 4)
-
-
-# ------------------------------------------------------------------------------ full profile
-class FakeCaltech(torchvision.datasets.FakeData):
-    """Stands in for torchvision.datasets.Caltech256 (offline): same constructor, ``y`` and ``categories``."""
-
-    def __init__(self, root, download, transform=None):
-        super().__init__(size=40, image_size=(3, 40, 30), num_classes=4, transform=transform,
-                         random_offset=0)
-        self.y = [i % 4 for i in range(40)]
-        self.categories = ["ant", "bee", "cat", "dog"]
-
-    def __getitem__(self, index):
-        img, _ = super().__getitem__(index)
-        return img, index % 4
-
-
-def test_full_profile_path_offline_with_fakes(tmp_path):
-    model, weights = transfer_full.imagenet_resnet("resnet18", weights=False)
-    ds = transfer_full.target_dataset("Caltech256", weights=weights, root=tmp_path, dataset_cls=FakeCaltech)
-    assert transfer_full.class_names(ds) == ["ant", "bee", "cat", "dog"]
-    assert transfer_full.dataset_labels(ds).tolist() == [i % 4 for i in range(40)]
-    train_x, train_y, test_x, test_y = transfer_full.split_tensors(ds, train_per_class=6, test_per_class=2)
-    assert train_x.shape == (24, 3, 224, 224) and train_x.dtype == torch.float16 and test_x.shape[0] == 8
-    assert torch.bincount(train_y).tolist() == [6] * 4 and torch.bincount(test_y).tolist() == [2] * 4
-    from lecture_lib import transfer
-
-    feats = transfer.extract_features(model, test_x[:3])
-    assert feats.shape == (3, 512)
-    assert len(weights.meta["categories"]) == 1000  # ImageNet labels ship with torchvision, no download
-    with pytest.raises(ValueError, match="fewer than 2 classes have 50 images"):
-        transfer_full.split_tensors(ds, train_per_class=40, test_per_class=10)
-
-
-def test_full_profile_without_network_one_clear_error(tmp_path, monkeypatch):
-    def no_network(*args, **kwargs):
-        raise urllib.error.URLError("[Errno -2] Name or service not known")
-
-    monkeypatch.setattr(urllib.request, "urlopen", no_network)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    with pytest.raises(OfflineError, match="Could not get Caltech256.*CaltechDATA"):
-        transfer_full.target_dataset("Caltech256", root=tmp_path / "data")
-    with pytest.raises(OfflineError, match="Could not download pretrained weights"):
-        transfer_full.imagenet_resnet("resnet18")
-    with pytest.raises(ValueError, match="target must be one of"):
-        transfer_full.target_dataset("ImageNet")
-    with pytest.raises(ValueError, match="torchvision ResNet name"):
-        transfer_full.imagenet_resnet("vgg16")
+def test_photo_round_trip_recovers_the_digit():
+    x, y = glyphs.digits_dataset(size=16)
+    for i in range(5):
+        photo = glyphs.digit_to_photo(x[i, 0])
+        assert photo.shape == (96, 96, 3) and photo.dtype.name == "uint8" and photo.mean() > 128  # dark on white
+        back = glyphs.photo_to_digit(photo)
+        assert back.shape == (1, 1, 16, 16) and 0 <= back.min() and back.max() <= 1
+        ink = back[0, 0] > 0.3
+        assert ink.any() and not ink.all()
+    with pytest.raises(ValueError, match="no ink found"):
+        glyphs.photo_to_digit(np.full((20, 20, 3), 255, dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"RGB array \[H, W, 3\], got shape \(20, 20\)"):
+        glyphs.photo_to_digit(np.zeros((20, 20), dtype=np.uint8))

@@ -4,7 +4,7 @@
 import pytest
 import torch
 
-from lecture_lib.datasets.scenes import CLASSES, NUM_CLASSES, Scenes, make_scenes
+from lecture_lib.datasets.scenes import CLASSES, NUM_CLASSES, FreshScenes, Scenes, make_scenes
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +148,27 @@ def test_bad_inputs(kwargs, error, match):
     args = {"n": 2, "seed": 0} | kwargs
     with pytest.raises(error, match=match):
         make_scenes(**args)
+
+
+def test_fresh_scenes_new_scenes_every_epoch():
+    kwargs = {"thin_width": (5.0, 8.0), "max_objects": 2}
+    loader = FreshScenes(8, 3, 4, torch.Generator().manual_seed(0), **kwargs)
+    first, second = list(loader), list(loader)
+    assert len(first) == len(second) == 2
+    x, y = first[0]
+    assert x.shape == (4, 3, 128, 128) and y.shape == (4, 128, 128) and y.dtype == torch.int64
+    # epoch 0 is a shuffled, flipped copy of make_scenes(seed); epoch 1 uses another seed
+    epoch0 = make_scenes(8, seed=3, **kwargs)
+    epoch1 = make_scenes(8, seed=1003, **kwargs)
+
+    def pixel_multiset(batches):
+        return torch.sort(torch.cat([b[1].flatten() for b in batches])).values
+
+    assert torch.equal(pixel_multiset(first), torch.sort(epoch0.masks.flatten()).values)
+    assert torch.equal(pixel_multiset(second), torch.sort(epoch1.masks.flatten()).values)
+    assert not torch.equal(pixel_multiset(first), pixel_multiset(second))
+
+
+def test_fresh_scenes_bad_batch_size():
+    with pytest.raises(ValueError, match="need 1 <= batch_size <= n, got batch_size=9, n=8"):
+        FreshScenes(8, 0, 9, torch.Generator())

@@ -1,4 +1,4 @@
-"""lecture_lib.segmentation_pretrained: offline (weights=None) models, fake dataset, OfflineError."""
+"""lecture_lib.segmentation.pretrained: offline (weights=None) models, fake dataset, OfflineError."""
 
 import urllib.error
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from lecture_lib import segmentation_pretrained as segp
 from lecture_lib.data import OfflineError
+from lecture_lib.segmentation import pretrained as segp
 
 
 def fake_voc(n=2, size=(48, 40)):
@@ -71,3 +71,17 @@ def test_bad_inputs():
         segp.pair_to_tensors(np.zeros((4, 4), dtype=np.uint8))
     with pytest.raises(ValueError, match="differ in size"):
         segp.pair_to_tensors(np.zeros((4, 4, 3), dtype=np.uint8), np.zeros((5, 4), dtype=np.uint8))
+
+
+def test_evaluate_on_voc_loads_nothing_for_no_model_and_evaluates_a_fake(tmp_path):
+    assert segp.evaluate_on_voc([], dataset_cls=None) == {}  # quick profile: no download attempted
+
+    class FakeVOC(list):
+        def __init__(self, root, download, year, image_set):
+            assert download and year == "2012" and image_set == "val"
+            super().__init__(fake_voc(2))
+
+    torch.manual_seed(0)
+    out = segp.evaluate_on_voc(["fcn_resnet50"], weights=None, root=tmp_path, dataset_cls=FakeVOC)
+    assert list(out) == ["fcn_resnet50"] and out["fcn_resnet50"]["images"] == 2
+    assert 0 <= out["fcn_resnet50"]["miou"] <= 1

@@ -86,3 +86,43 @@ def mnist_loaders(root: str | os.PathLike, *, batch_size: int = 128, seed: int =
                        generator=torch.Generator().manual_seed(seed))
     test = DataLoader(load_mnist(root, train=False), batch_size=512)
     return train, test
+
+
+DATASETS = ("sklearn-digits", "mnist")
+
+
+def _check_dataset(name: str) -> None:
+    if name not in DATASETS:
+        raise ValueError(f"dataset must be one of {DATASETS}, got {name!r}")
+
+
+def digit_loaders(name: str, *, batch_size: int, upscale: int = 2, seed: int = 0,
+                  root: str | os.PathLike | None = None) -> tuple[DataLoader, DataLoader]:
+    """``(train_loader, test_loader)`` of ``name``: ``"sklearn-digits"`` (quick profile, offline;
+    ``upscale`` x 8 px) or ``"mnist"`` (full profile, 28 px, downloaded into ``root``, default
+    ``<cache>/datasets``). Training batches are shuffled with ``seed``."""
+    _check_dataset(name)
+    if name == "sklearn-digits":
+        return tensor_loaders(load_digits_split(upscale=upscale, seed=seed), batch_size=batch_size, seed=seed)
+    return mnist_loaders(_root(root), batch_size=batch_size, seed=seed)
+
+
+def training_tensors(name: str, *, limit: int | None = None, upscale: int = 1, seed: int = 0,
+                     root: str | os.PathLike | None = None) -> tuple[Tensor, Tensor]:
+    """The training images ``Tensor[N, 1, H, W]`` and labels ``Tensor[N]`` of ``name`` as tensors
+    (the first ``limit`` of them; MNIST needs a limit, it is 60,000 images)."""
+    _check_dataset(name)
+    if name == "sklearn-digits":
+        x, y = load_digits_split(seed=seed, upscale=upscale)[:2]
+        return x[:limit], y[:limit]
+    if limit is None:
+        raise ValueError("training_tensors('mnist') needs a limit (e.g. 4096)")
+    dataset = load_mnist(_root(root), train=True)
+    items = [dataset[i] for i in range(limit)]
+    return torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
+
+
+def _root(root: str | os.PathLike | None) -> os.PathLike | str:
+    from lecture_lib.config import cache_dir
+
+    return cache_dir() / "datasets" if root is None else root

@@ -173,29 +173,37 @@ def digits_dataset(*, seed: int = 3, size: int = 16) -> tuple[Tensor, Tensor]:
     return random_view(images8, seed=seed, size=size), torch.tensor(digits.target, dtype=torch.long)
 
 
-def per_class_indices(labels: Tensor, per_class: int | None, *, seed: int = 0,
-                      candidates: Tensor | None = None) -> Tensor:
-    """Indices of ``per_class`` random examples of every class (all of them for ``None``).
+def photo_to_digit(image: np.ndarray, *, size: int = 16) -> Tensor:
+    """A photo of one handwritten digit as the digit networks read it: gray, light ink on a dark
+    background (inverted if the paper is light), cropped around the ink and resized.
 
     Args:
-        labels (Tensor[N]): class of every example.
-        per_class: how many to take of each class; a class with fewer examples raises ValueError.
-        seed: which examples.
-        candidates (Tensor[M], optional): only pick among these indices.
+        image: RGB uint8 array ``[H, W, 3]``.
 
     Returns:
-        Tensor[K] sorted indices into ``labels``.
+        Tensor[1, 1, size, size] in [0, 1].
     """
-    labels = torch.as_tensor(labels)
-    pool = torch.arange(labels.numel()) if candidates is None else torch.as_tensor(candidates, dtype=torch.long)
-    if per_class is not None:
-        per_class = _check_positive_int(per_class, "per_class")
-    g = torch.Generator().manual_seed(seed)
-    pool = pool[torch.randperm(pool.numel(), generator=g)]
-    chosen = []
-    for c in torch.unique(labels[pool]).tolist():
-        idx = pool[labels[pool] == c]
-        if per_class is not None and idx.numel() < per_class:
-            raise ValueError(f"class {c} has only {idx.numel()} examples, asked for per_class={per_class}")
-        chosen.append(idx if per_class is None else idx[:per_class])
-    return torch.cat(chosen).sort().values if chosen else torch.zeros(0, dtype=torch.long)
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be an RGB array [H, W, 3], got shape {image.shape}")
+    gray = torch.as_tensor(image, dtype=torch.float32).mean(dim=2) / 255
+    if gray.mean() > 0.5:
+        gray = 1 - gray  # dark ink on light paper -> light ink on dark background
+    ys, xs = (gray > gray.max() * 0.5).nonzero(as_tuple=True)
+    if ys.numel() == 0:
+        raise ValueError("the image is blank: no ink found")
+    side = max(int(ys.max() - ys.min()), int(xs.max() - xs.min())) + 1
+    cy, cx = int(ys.min() + ys.max()) // 2, int(xs.min() + xs.max()) // 2
+    half = int(side * 0.6) + 1
+    crop = F.pad(gray, (half, half, half, half))[cy:cy + 2 * half, cx:cx + 2 * half]
+    return F.interpolate(crop[None, None], size=(size, size), mode="area").clamp(0, 1)
+
+
+def digit_to_photo(digit: Tensor, *, side: int = 96) -> np.ndarray:
+    """A digit image ``Tensor[H, W]`` in [0, 1] drawn dark on white at ``side x side`` pixels, as an RGB
+    uint8 array ``[side, side, 3]`` (what a photo of a digit on paper looks like to ``photo_to_digit``)."""
+    if digit.ndim != 2:
+        raise ValueError(f"digit must be a Tensor[H, W], got shape {tuple(digit.shape)}")
+    paper = (255 - digit * 255).to(torch.uint8)
+    big = F.interpolate(paper[None, None].float(), size=(side, side), mode="bilinear")[0, 0].to(torch.uint8)
+    return big[..., None].expand(-1, -1, 3).numpy()

@@ -363,3 +363,41 @@ def make_scenes(
         seed=int(seed),
         meta={"image_size": image_size, "max_objects": max_objects, "thin_width": (tw_lo, tw_hi)},
     )
+
+
+class FreshScenes:
+    """A loader of newly generated scenes every epoch (the FCN's training data, 04_segmentation).
+
+    Pass ``e`` over the loader yields batches ``(images Tensor[B, 3, H, W], masks Tensor[B, H, W])``
+    of ``make_scenes(n, seed=seed + 1000 * e, **kwargs)`` in a shuffled order, each batch flipped
+    left-right and/or upside down with probability 1/2. All randomness comes from ``seed`` and
+    ``generator`` (the global RNG is not used), so the network never sees a scene twice and a
+    run is reproducible.
+
+    Args:
+        n: scenes per epoch (a last partial batch is dropped).
+        seed: seed of epoch 0's scenes.
+        batch_size: scenes per batch.
+        generator: draws the order and the flips.
+        kwargs: passed to ``make_scenes``.
+    """
+
+    def __init__(self, n: int, seed: int, batch_size: int, generator: torch.Generator, **kwargs):
+        if batch_size < 1 or n < batch_size:
+            raise ValueError(f"need 1 <= batch_size <= n, got batch_size={batch_size}, n={n}")
+        self.n, self.seed, self.batch_size, self.generator, self.kwargs = n, seed, batch_size, generator, kwargs
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.n // self.batch_size
+
+    def __iter__(self):
+        scenes = make_scenes(self.n, seed=self.seed + 1000 * self.epoch, **self.kwargs)
+        self.epoch += 1
+        perm = torch.randperm(self.n, generator=self.generator)
+        for i in range(0, self.n - self.batch_size + 1, self.batch_size):
+            x, y = scenes.images[perm[i:i + self.batch_size]], scenes.masks[perm[i:i + self.batch_size]]
+            for dim in (-1, -2):
+                if torch.rand(1, generator=self.generator).item() < 0.5:
+                    x, y = x.flip(dim), y.flip(dim)
+            yield x, y

@@ -1,4 +1,4 @@
-"""Pretrained torchvision segmenters and a real dataset (full profile of 04_segmentation.ipynb).
+"""Full profile of 04_segmentation.ipynb: pretrained torchvision segmenters and a real dataset.
 
 torchvision's ``fcn_resnet50`` / ``deeplabv3_resnet50`` (VOC's 21 classes, trained on a COCO
 subset) are evaluated with the same metrics as the small FCNs of the quick profile
@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from lecture_lib.metrics.segmentation import iou_from_confusion, segmentation_confusions
 
-__all__ = ["ARCHS", "VOC_CLASSES", "evaluate_segmenter", "load_segmenter", "pair_to_tensors", "segment"]
+__all__ = ["ARCHS", "VOC_CLASSES", "evaluate_on_voc", "evaluate_segmenter", "load_segmenter", "pair_to_tensors", "segment"]
 
 VOC_CLASSES = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
                "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
@@ -133,3 +133,27 @@ def evaluate_segmenter(model: nn.Module, pairs: Iterable, *, num_classes: int = 
     out["boundary_miou"] = iou_from_confusion(cm_band)["miou"]
     out["images"] = n
     return out
+
+
+def evaluate_on_voc(archs: Iterable[str], *, weights: str | None = "DEFAULT", max_images: int | None = 300,
+                    device: torch.device | str = "cpu", root=None, dataset_cls=None) -> dict[str, dict]:
+    """``{arch: evaluate_segmenter(...)}`` of each torchvision segmenter in ``archs`` on PASCAL VOC 2012
+    val (downloaded into ``root`` if needed; nothing is loaded when ``archs`` is empty).
+
+    ``dataset_cls`` overrides ``torchvision.datasets.VOCSegmentation`` (tests pass a fake).
+    """
+    archs = list(archs)
+    if not archs:
+        return {}
+    from lecture_lib.data import full_profile_dataset
+
+    if dataset_cls is None:
+        import torchvision
+
+        dataset_cls = torchvision.datasets.VOCSegmentation
+    voc = full_profile_dataset(dataset_cls, root, year="2012", image_set="val")
+    results = {}
+    for arch in archs:
+        model, _ = load_segmenter(arch, weights=weights)
+        results[arch] = evaluate_segmenter(model.to(device), voc, max_images=max_images)
+    return results

@@ -1,4 +1,4 @@
-"""lecture_lib.cnn: the written-out convolution against torch, output sizes, receptive fields, shifts."""
+"""lecture_lib.cnn.conv: the written-out convolution against torch, output sizes, receptive fields, shifts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from lecture_lib import cnn
+from lecture_lib.cnn import conv as cnn
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -106,7 +106,7 @@ def test_receptive_field_matches_backprop(seed):
 
 
 def test_layer_geometry_of_lenet_and_bad_layers():
-    from lecture_lib.convnets import LeNet
+    from lecture_lib.cnn.models import LeNet
 
     names = [row[0] for row in cnn.layer_geometry(LeNet(image_size=28))]
     assert names == ["features.0", "features.2", "features.3", "features.5"]

@@ -1,36 +1,42 @@
-"""Full-profile data and model for 02_transfer_learning.ipynb: torchvision's ImageNet-pretrained
-ResNet and Caltech-256 (the slide's experiment), with Flowers-102 or Oxford-IIIT Pet as fallback
-targets when Caltech's download host is unreachable.
+"""Full profile of 02_transfer_learning.ipynb: torchvision's ImageNet-pretrained ResNet and
+Caltech-256 (the slide's experiment), with Flowers-102 or Oxford-IIIT Pet as fallback targets when
+Caltech's download host is unreachable.
 
 Downloads go through ``lecture_lib.data`` so that a missing network ends in one ``OfflineError``.
+``weights`` follows torchvision: ``"DEFAULT"``, a weights name, or ``None`` (random, no download).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 import torchvision
 from torch import Tensor, nn
 
-from lecture_lib.data import full_profile_dataset, pretrained
-from lecture_lib.datasets.glyphs import per_class_indices
+from lecture_lib.cnn.pretrained import imagenet_classifier
+from lecture_lib.data import full_profile_dataset
+from lecture_lib.transfer.experiment import per_class_indices
 
 # target name -> constructor kwargs besides root/download/transform
 TARGETS = {"Caltech256": {}, "Flowers102": {"split": "test"}, "OxfordIIITPet": {"split": "trainval"}}
 
 
-def imagenet_resnet(arch: str = "resnet18", *, weights: bool = True) -> tuple[nn.Module, object]:
-    """torchvision ResNet with its ``DEFAULT`` ImageNet weights (``weights=False``: random init,
-    no download -- what the offline tests use). Returns ``(model in eval mode, weights enum)``;
-    ``weights.transforms()`` and ``weights.meta["categories"]`` need no download."""
-    if arch not in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152"):
-        raise ValueError(f"arch must be a torchvision ResNet name like 'resnet18' or 'resnet50', got {arch!r}")
-    builder = getattr(torchvision.models, arch)
-    enum = torchvision.models.get_model_weights(builder).DEFAULT
-    model = pretrained(builder, weights=enum) if weights else builder(weights=None)
-    return model.eval(), enum
+RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
+
+
+def imagenet_resnet(arch: str = "resnet18", *, weights: str | None = "DEFAULT") -> tuple[nn.Module, object]:
+    """torchvision ResNet ``arch`` with ImageNet weights ``weights`` (``"DEFAULT"``, a weights name
+    such as ``"IMAGENET1K_V1"``, or ``None``: random init, no download -- what the offline tests use).
+
+    Returns ``(model in eval mode, weights entry)``; ``entry.transforms()`` and
+    ``entry.meta["categories"]`` need no download.
+    """
+    if arch not in RESNETS:
+        raise ValueError(f"arch must be a torchvision ResNet name, one of {RESNETS}, got {arch!r}")
+    return imagenet_classifier(arch, weights=weights)
 
 
 def _to_rgb(image):
@@ -103,3 +109,27 @@ def split_tensors(dataset, *, train_per_class: int, test_per_class: int, seed: i
         return xs, remap[labels[torch.as_tensor(indices)]]
 
     return (*load(train_idx), *load(test_idx))
+
+
+def imagenet_to_caltech(arch: str = "resnet18", *, weights: str | None = "DEFAULT", target: str = "Caltech256",
+                        fallback: str = "Flowers102", train_per_class: int = 30, test_per_class: int = 10):
+    """Full profile of 02: the ImageNet ResNet and the target ``target`` (``fallback`` if its download
+    fails), split per class into a training pool and a test set. Returns a ``TransferTask``."""
+    from lecture_lib.data import OfflineError
+    from lecture_lib.transfer.tasks import TransferTask
+
+    source_net, entry = imagenet_resnet(arch, weights=weights)
+    try:
+        dataset = target_dataset(target, weights=entry)
+    except OfflineError as exc:  # Caltech's links have broken before: fall back
+        print(f"{exc}\nFalling back to {fallback}.")
+        dataset = target_dataset(fallback, weights=entry)
+    train_x, train_y, test_x, test_y = split_tensors(dataset, train_per_class=train_per_class,
+                                                     test_per_class=test_per_class)
+    num_classes = int(train_y.max()) + 1
+    names = class_names(dataset)
+    if len(names) != num_classes:  # classes with too few images were dropped and renumbered
+        names = [f"class {i}" for i in range(num_classes)]
+    builder = torchvision.models.get_model_builder(arch)
+    return TransferTask(source_net, train_x, train_y, test_x, test_y, names,
+                        partial(builder, weights=None, num_classes=num_classes), weights=entry)

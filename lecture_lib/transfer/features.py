@@ -1,10 +1,10 @@
-"""Transfer learning: a small ResNet, "chop off the last layer" feature extraction, stage-wise
+"""Transfer learning's operations: "chop off the last layer" feature extraction, stage-wise
 features for linear probes, and the freezing helpers. Used in 02_transfer_learning.ipynb
 (slides "Transfer Learning with CNNs", "The Learned Features are Generic").
 
 Every helper works on any ResNet-shaped network: children ``conv1, bn1, relu, [maxpool],
-layer1 ... layerK, avgpool, fc`` run in that order -- torchvision's ``resnet18/50`` and this
-module's ``SmallResNet`` alike. "Stages" are the ``layerN`` children, the head is ``fc``.
+layer1 ... layerK, avgpool, fc`` run in that order -- torchvision's ``resnet18/50`` and
+``lecture_lib.transfer.models.SmallResNet`` alike. "Stages" are the ``layerN`` children, the head is ``fc``.
 """
 
 from __future__ import annotations
@@ -19,59 +19,7 @@ from torch import Tensor, nn
 _STAGE = re.compile(r"^layer\d+$")
 
 
-class BasicBlock(nn.Module):
-    """ResNet's two-conv residual block: ``relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))``."""
-
-    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_channels)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = None
-        if stride != 1 or in_channels != out_channels:  # 1x1 conv shortcut when the shape changes
-            self.downsample = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
-                                            nn.BatchNorm2d(out_channels))
-
-    def forward(self, x: Tensor) -> Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        return self.relu(self.bn2(self.conv2(out)) + identity)
-
-
-class SmallResNet(nn.Module):
-    """A ResNet-18 in miniature for 16x16 gray images: one ``BasicBlock`` per stage.
-
-    Args:
-        num_classes: outputs of the head ``fc``.
-        widths: channels of ``layer1, layer2, layer3`` (layers 2 and 3 halve H and W).
-        in_channels: 1 for gray images.
-
-    Input Tensor[B, in_channels, H, W] -> logits Tensor[B, num_classes].
-    """
-
-    def __init__(self, num_classes: int, *, widths: Sequence[int] = (16, 32, 64), in_channels: int = 1):
-        super().__init__()
-        _check_num_classes(num_classes)
-        if len(widths) != 3 or any(not isinstance(w, int) or w < 1 for w in widths):
-            raise ValueError(f"widths must be 3 positive ints (layer1..layer3 channels), got {widths!r}")
-        self.conv1 = nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(widths[0])
-        self.relu = nn.ReLU(inplace=True)
-        self.layer1 = BasicBlock(widths[0], widths[0], 1)
-        self.layer2 = BasicBlock(widths[0], widths[1], 2)
-        self.layer3 = BasicBlock(widths[1], widths[2], 2)
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(widths[2], num_classes)
-
-    def forward(self, x: Tensor) -> Tensor:
-        x = self.relu(self.bn1(self.conv1(x)))
-        x = self.layer3(self.layer2(self.layer1(x)))
-        return self.fc(torch.flatten(self.avgpool(x), 1))
-
-
-def _check_num_classes(num_classes) -> None:
+def check_num_classes(num_classes) -> None:
     if isinstance(num_classes, bool) or not isinstance(num_classes, int):
         raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__} ({num_classes!r})")
     if num_classes < 1:
@@ -215,7 +163,7 @@ def unfreeze_top(model: nn.Module, k: int) -> nn.Module:
 
 def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
     """Swap the last layer for a fresh, trainable ``nn.Linear(fc.in_features, num_classes)`` (in place)."""
-    _check_num_classes(num_classes)
+    check_num_classes(num_classes)
     old = get_head(model)
     model.fc = nn.Linear(old.in_features, num_classes).to(old.weight.device)
     return model

@@ -1,11 +1,13 @@
-"""Parameter counts, depth and compute of classic CNNs, measured from the real layers.
-Used in 01_cnn_recap.ipynb (slides "Recap: AlexNet", "VGGNet", "GoogLeNet", "Residual Networks").
+"""The architecture line (AlexNet -> VGG -> GoogLeNet -> ResNet): VGG's table, and parameter counts,
+depth and compute of classic CNNs measured from the real layers. Used in 01_cnn_recap.ipynb (slides
+"Recap: AlexNet", "VGGNet", "GoogLeNet", "Residual Networks").
 
 Models are built on PyTorch's ``meta`` device: every tensor has a shape but no storage, so
 counting VGG-19's 144M parameters or ResNet-152's 11.5 G multiply-adds allocates nothing and
 takes milliseconds. Multiply-adds are counted by ``torch.utils.flop_counter.FlopCounterMode``
 (which counts 2 FLOPs per multiply-add); torchvision's model tables call the same number
-"GFLOPS", and the tests check that they agree.
+"GFLOPS", and the tests check that they agree. The counters themselves are shared:
+``lecture_lib.layers.count_parameters`` and ``count_multiply_adds``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from functools import partial
 import torch
 import torchvision
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
+
+from lecture_lib.layers import count_multiply_adds, count_parameters
 
 # VGG's Table 1 (Simonyan & Zisserman 2015), as on the slide: "conv<k>-<channels>", "LRN", "maxpool".
 # Every config ends with FC-4096, FC-4096, FC-1000 and soft-max.
@@ -68,14 +71,7 @@ def make_vgg(config: str, *, num_classes: int = 1000) -> torchvision.models.VGG:
     return torchvision.models.VGG(vgg_features(config), num_classes=num_classes, init_weights=False)
 
 
-def count_parameters(model: nn.Module) -> int:
-    """Number of learnable numbers (all parameters; works on the meta device)."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    return sum(p.numel() for p in model.parameters())
-
-
-def count_weight_layers(model: nn.Module, *, skip: tuple[str, ...] = ("downsample", "shortcut", "aux")) -> int:
+def count_weight_layers(model: nn.Module, *, skip: tuple[str, ...] = ("downsample", "aux")) -> int:
     """Conv2d + Linear layers, the "depth" in "VGG-16" and "ResNet-152".
 
     Layers whose qualified name contains one of ``skip`` are not counted: ResNet's 1x1
@@ -84,36 +80,6 @@ def count_weight_layers(model: nn.Module, *, skip: tuple[str, ...] = ("downsampl
     """
     return sum(1 for name, m in model.named_modules()
                if isinstance(m, (nn.Conv2d, nn.Linear)) and not any(s in name for s in skip))
-
-
-def count_multiply_adds(model: nn.Module, input_shape: tuple[int, ...] = (1, 3, 224, 224)) -> int:
-    """Multiply-adds of one forward pass on an input of ``input_shape`` (``[B, C, H, W]``).
-
-    Runs the model on a ``meta`` tensor under ``FlopCounterMode`` (FLOPs / 2 = multiply-adds,
-    conv and linear layers; additions of biases, ReLUs and pooling are not counted). The model
-    may live on the CPU or on ``meta``.
-    """
-    if not isinstance(input_shape, tuple) or not all(isinstance(v, int) and v > 0 for v in input_shape):
-        raise ValueError(f"input_shape must be a tuple of positive ints like (1, 3, 224, 224), got {input_shape!r}")
-    meta_model = model if _on_meta(model) else _meta_copy(model)
-    was_training = meta_model.training
-    meta_model.eval()
-    counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        meta_model(torch.empty(input_shape, device="meta"))
-    meta_model.train(was_training)
-    return counter.get_total_flops() // 2
-
-
-def _on_meta(model: nn.Module) -> bool:
-    tensors = [*model.parameters(), *model.buffers()]
-    return bool(tensors) and all(t.is_meta for t in tensors)
-
-
-def _meta_copy(model: nn.Module) -> nn.Module:
-    import copy
-
-    return copy.deepcopy(model).to("meta")
 
 
 def on_meta(builder: Callable[..., nn.Module], **kwargs) -> nn.Module:

@@ -1,5 +1,6 @@
 """The transfer-learning experiment: four ways to learn a small target task, same data, same
-budget. Used in 02_transfer_learning.ipynb (slides "Transfer Learning with CNNs").
+budget, and the linear probe. Used in 02_transfer_learning.ipynb (slides "Transfer Learning with
+CNNs", "The Learned Features are Generic").
 
 (a) ``scratch``        -- random initialisation, train everything;
 (b) ``fixed features`` -- "chop off the last layer": features of the frozen pretrained network,
@@ -13,7 +14,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,37 +22,40 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from lecture_lib.datasets.glyphs import per_class_indices
-from lecture_lib.train import fit
-from lecture_lib.transfer import extract_features, replace_head, split_top, unfreeze_top
+from lecture_lib.train import RandomBatches, fit, predict
+from lecture_lib.transfer.features import extract_features, replace_head, split_top, unfreeze_top
 
 METHODS = ("scratch", "fixed features", "finetune top", "finetune all")
 
 
-class RandomBatches:
-    """``steps`` random mini-batches ``(x[idx], y[idx])`` per pass (a loader for ``train.fit``).
+def per_class_indices(labels: Tensor, per_class: int | None, *, seed: int = 0,
+                      candidates: Tensor | None = None) -> Tensor:
+    """Indices of ``per_class`` random examples of every class (all of them for ``None``).
 
-    Each pass draws a fresh permutation from its own seeded generator (reproducible)."""
+    Args:
+        labels (Tensor[N]): class of every example.
+        per_class: how many to take of each class; a class with fewer examples raises ValueError.
+        seed: which examples.
+        candidates (Tensor[M], optional): only pick among these indices.
 
-    def __init__(self, x: Tensor, y: Tensor, *, batch_size: int, steps: int, seed: int = 0,
-                 device: torch.device | str = "cpu"):
-        if x.shape[0] != y.shape[0] or x.shape[0] == 0:
-            raise ValueError(f"x and y must hold the same, non-zero number of examples, got {x.shape[0]} and {y.shape[0]}")
-        if batch_size < 1 or steps < 1:
-            raise ValueError(f"batch_size and steps must be >= 1, got {batch_size} and {steps}")
-        self.x, self.y, self.batch_size, self.steps, self.device = x, y, batch_size, steps, device
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        n = self.x.shape[0]
-        order = torch.cat([torch.randperm(n, generator=self.generator)
-                           for _ in range(math.ceil(self.steps * self.batch_size / n))])
-        for s in range(self.steps):
-            idx = order[s * self.batch_size:(s + 1) * self.batch_size]
-            yield self.x[idx].to(self.device, torch.float32), self.y[idx].to(self.device)
-
-    def __len__(self) -> int:
-        return self.steps
+    Returns:
+        Tensor[K] sorted indices into ``labels``.
+    """
+    labels = torch.as_tensor(labels)
+    pool = torch.arange(labels.numel()) if candidates is None else torch.as_tensor(candidates, dtype=torch.long)
+    if per_class is not None:
+        if isinstance(per_class, bool) or not isinstance(per_class, (int, np.integer)) or per_class < 1:
+            raise ValueError(f"per_class must be a positive int or None (all), got {per_class!r}")
+        per_class = int(per_class)
+    g = torch.Generator().manual_seed(seed)
+    pool = pool[torch.randperm(pool.numel(), generator=g)]
+    chosen = []
+    for c in torch.unique(labels[pool]).tolist():
+        idx = pool[labels[pool] == c]
+        if per_class is not None and idx.numel() < per_class:
+            raise ValueError(f"class {c} has only {idx.numel()} examples, asked for per_class={per_class}")
+        chosen.append(idx if per_class is None else idx[:per_class])
+    return torch.cat(chosen).sort().values if chosen else torch.zeros(0, dtype=torch.long)
 
 
 def linear_probe(train_features: Tensor, train_labels: Tensor, test_features: Tensor, test_labels: Tensor, *,
@@ -90,13 +94,6 @@ class TransferRun:
     model: nn.Module | None = None  # the trained network (``keep_models=True``; None for fixed features)
 
 
-@torch.no_grad()
-def _predict(model: nn.Module, x: Tensor, device, batch_size: int = 512) -> Tensor:
-    model.eval()
-    return torch.cat([model(x[i:i + batch_size].to(device, torch.float32)).argmax(1).cpu()
-                      for i in range(0, x.shape[0], batch_size)])
-
-
 def run_transfer_experiment(make_model: Callable[[], nn.Module], pretrained: nn.Module, train_x: Tensor,
                             train_y: Tensor, test_x: Tensor, test_y: Tensor, *,
                             per_class: Sequence[int | None] = (1, 2, 6, 20, None), seeds: Sequence[int] = (0, 1, 2),
@@ -107,7 +104,9 @@ def run_transfer_experiment(make_model: Callable[[], nn.Module], pretrained: nn.
     """Target test accuracy of each method for each images-per-class budget and seed.
 
     Every trained method gets the same budget: ``max(min_steps, epochs * ceil(n / batch_size))``
-    Adam steps on the same ``n`` training images (drawn per seed with ``per_class_indices``).
+    Adam steps on the same ``n`` training images (drawn per seed with ``per_class_indices``). Each
+    run's initialisation is seeded with its seed inside ``torch.random.fork_rng`` (the global RNG
+    is left as it was).
 
     Args:
         make_model: builds a fresh randomly initialised network for the target task (scratch).
@@ -134,30 +133,39 @@ def run_transfer_experiment(make_model: Callable[[], nn.Module], pretrained: nn.
         bs = min(batch_size, len(idx))
         steps = max(min_steps, epochs * math.ceil(len(idx) / bs))
         for method in methods:
-            start, model = time.perf_counter(), None
-            torch.manual_seed(seed)
-            if method == "fixed features":
-                acc, pred = linear_probe(extract_features(pretrained, x, device=device), y, test_features, test_y,
-                                         C=probe_C)
-            else:
-                if method == "scratch":
-                    model, lr = make_model(), lr_scratch
-                else:
-                    model, lr = replace_head(copy.deepcopy(pretrained), num_classes), lr_finetune
-                if method == "finetune top":  # frozen bottom: compute its output once, train the top on it
-                    bottom, top = split_top(unfreeze_top(model, top_stages), top_stages)
-                    with torch.no_grad():
-                        inputs = torch.cat([bottom.eval().to(device)(x[i:i + 256].to(device, torch.float32)).cpu()
-                                            for i in range(0, len(x), 256)])
-                    net, data = top, RandomBatches(inputs, y, batch_size=bs, steps=steps, seed=seed, device=device)
-                else:
-                    net, data = model, RandomBatches(x, y, batch_size=bs, steps=steps, seed=seed, device=device)
-                fit(net, data, epochs=1, lr=lr, device=device, progress=False)
-                pred = _predict(model.to(device), test_x, device)
-                acc = float((pred == test_y).float().mean())
+            start = time.perf_counter()
+            with torch.random.fork_rng():  # same head / scratch init per seed; the caller's RNG is untouched
+                torch.manual_seed(seed)
+                acc, pred, model = _run_method(method, make_model, pretrained, x, y, test_x, test_y, test_features,
+                                               num_classes=num_classes, batch_size=bs, steps=steps, seed=seed,
+                                               lr_scratch=lr_scratch, lr_finetune=lr_finetune,
+                                               top_stages=top_stages, probe_C=probe_C, device=device)
             kept = model.cpu().eval() if keep_models and model is not None else None
             runs.append(TransferRun(method, k, seed, acc, pred, time.perf_counter() - start, kept))
     return runs
+
+
+def _run_method(method: str, make_model: Callable[[], nn.Module], pretrained: nn.Module, x: Tensor, y: Tensor,
+                test_x: Tensor, test_y: Tensor, test_features: Tensor | None, *, num_classes: int, batch_size: int,
+                steps: int, seed: int, lr_scratch: float, lr_finetune: float, top_stages: int, probe_C: float,
+                device: torch.device | str) -> tuple[float, Tensor, nn.Module | None]:
+    """One method on one training set: ``(test accuracy, Tensor[N_test] predictions, trained net or None)``."""
+    if method == "fixed features":
+        acc, pred = linear_probe(extract_features(pretrained, x, device=device), y, test_features, test_y, C=probe_C)
+        return acc, pred, None
+    if method == "scratch":
+        model, lr = make_model(), lr_scratch
+    else:
+        model, lr = replace_head(copy.deepcopy(pretrained), num_classes), lr_finetune
+    if method == "finetune top":  # frozen bottom: compute its output once, train the top on it
+        bottom, top = split_top(unfreeze_top(model, top_stages), top_stages)
+        inputs = predict(bottom.to(device), x.float(), batch_size=256)
+        net, data = top, RandomBatches(inputs, y, batch_size=batch_size, steps=steps, seed=seed, device=device)
+    else:
+        net, data = model, RandomBatches(x, y, batch_size=batch_size, steps=steps, seed=seed, device=device)
+    fit(net, data, epochs=1, lr=lr, device=device, progress=False)
+    pred = predict(model.to(device), test_x.float(), batch_size=512).argmax(1)
+    return float((pred == test_y).float().mean()), pred, model
 
 
 def summarize(runs: Sequence[TransferRun]) -> dict[str, dict[int | None, tuple[float, float]]]:

@@ -1,0 +1,48 @@
+"""CNN recap: convolution, pooling, receptive fields and the architecture line LeNet -> ResNet.
+
+Notebook: ``notebooks/01_cnn_recap.ipynb``. Slides (lecture 16): "Recap: Intuition of CNNs",
+"Convolution Layers", "Pooling Layers", "Effect of Multiple Convolution Layers", "Recap:
+Convolutional Neural Networks", "AlexNet", "VGGNet", "GoogLeNet", "Residual Networks".
+
+Public API:
+
+- ``conv`` (the slide's ideas, written out): ``conv_output_size``, ``conv2d``, ``receptive_field``,
+  ``layer_geometry``, ``measured_receptive_field``, ``shift``, ``shift_sensitivity``.
+- ``models`` (the nets): ``LeNet``, ``InceptionModule``, ``TwoConvBlock``, ``deep_net``. ResNet's
+  residual block is the shared ``lecture_lib.layers.ResidualBlock``.
+- ``experiments``: ``depth_sweep`` (plain vs residual nets at growing depth), ``activation_maps``.
+- ``architectures`` (the architecture line): ``VGG_CONFIGS``, ``vgg_features``, ``make_vgg``,
+  ``count_weight_layers``, ``on_meta``, ``TORCHVISION_MODELS``, ``ModelStats``, ``measure``,
+  ``torchvision_reference``. Parameter and multiply-add counts: ``lecture_lib.layers``.
+- ``pretrained`` (full profile): ``imagenet_classifier(arch, weights="DEFAULT")``, ``image_transform``.
+"""
+
+from lecture_lib.cnn.architectures import (
+    TORCHVISION_MODELS,
+    VGG_CONFIGS,
+    ModelStats,
+    count_weight_layers,
+    make_vgg,
+    measure,
+    on_meta,
+    torchvision_reference,
+    vgg_features,
+)
+from lecture_lib.cnn.conv import (
+    conv2d,
+    conv_output_size,
+    layer_geometry,
+    measured_receptive_field,
+    receptive_field,
+    shift,
+    shift_sensitivity,
+)
+from lecture_lib.cnn.experiments import activation_maps, depth_sweep
+from lecture_lib.cnn.models import InceptionModule, LeNet, TwoConvBlock, deep_net
+
+__all__ = [
+    "TORCHVISION_MODELS", "VGG_CONFIGS", "InceptionModule", "LeNet", "ModelStats", "TwoConvBlock",
+    "activation_maps", "conv2d", "conv_output_size", "count_weight_layers", "deep_net", "depth_sweep",
+    "layer_geometry", "make_vgg", "measure", "measured_receptive_field", "on_meta", "receptive_field", "shift",
+    "shift_sensitivity", "torchvision_reference", "vgg_features",
+]

@@ -1,0 +1,26 @@
+"""Semantic segmentation with fully convolutional networks.
+
+Notebook: ``notebooks/04_segmentation.ipynb``. Slides (lecture 16): "Semantic Image Segmentation",
+"CNNs vs. FCNs", "Encoder-Decoder Architecture".
+
+Public API:
+
+- ``models``: ``window_classifier`` (the "CNN": centre-pixel class of one window), ``FCN``
+  (FCN-32s / 16s / 8s on one VGG-style encoder; ``variant="all"`` trains the three together).
+- ``windows`` (CNN -> FCN): ``convolutionalize``, ``classify_windows`` (the slow reference),
+  ``fcn_output_size``, ``sample_crops`` (windows labelled by their centre pixel).
+- ``upsampling``: ``bilinear_kernel``, ``BilinearUpsample``, ``ideal_coarse_labels``.
+- ``recipes``: ``CHECKPOINTS`` (how ``data/fcn_scenes.pt`` is trained; ``load_model("fcn_scenes.pt")``
+  gives the FCN, ``load_model("fcn_scenes.pt", "classifier")`` the window classifier).
+- ``pretrained`` (full profile): ``load_segmenter(arch, weights="DEFAULT")``, ``segment``,
+  ``evaluate_segmenter``, ``pair_to_tensors``, ``VOC_CLASSES``.
+
+Metrics (mIoU, boundary IoU) live in ``lecture_lib.metrics``; the scenes in ``lecture_lib.datasets.scenes``.
+"""
+
+from lecture_lib.segmentation.models import FCN, window_classifier
+from lecture_lib.segmentation.upsampling import BilinearUpsample, bilinear_kernel, ideal_coarse_labels
+from lecture_lib.segmentation.windows import classify_windows, convolutionalize, fcn_output_size, sample_crops
+
+__all__ = ["FCN", "BilinearUpsample", "bilinear_kernel", "classify_windows", "convolutionalize", "fcn_output_size",
+           "ideal_coarse_labels", "sample_crops", "window_classifier"]

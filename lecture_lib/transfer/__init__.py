@@ -1,0 +1,49 @@
+"""Transfer learning: reuse a network trained on a big source task for a small target task.
+
+Notebook: ``notebooks/02_transfer_learning.ipynb``. Slides (lecture 16): "Transfer Learning with
+CNNs", "The Learned Features are Generic".
+
+Public API:
+
+- ``models``: ``SmallResNet`` (the quick profile's source network, built from
+  ``lecture_lib.layers.ResidualBlock``).
+- ``features`` (works on any ResNet-shaped net, torchvision's included): ``stage_names``,
+  ``get_head``, ``chop_head``, ``extract_features``, ``stage_features``, ``freeze``,
+  ``unfreeze_top``, ``replace_head``, ``trainable_names``, ``split_top``, ``head_only_cases``.
+- ``experiment``: ``METHODS``, ``per_class_indices``, ``linear_probe``, ``TransferRun``,
+  ``run_transfer_experiment``, ``summarize``.
+- ``tasks``: ``TransferTask``, ``load_task("glyphs->digits" | "imagenet->caltech256")``.
+- ``recipes``: ``CHECKPOINTS`` (how ``data/transfer_glyphs_resnet.pt`` is trained).
+- ``pretrained`` (full profile): ``imagenet_resnet(arch, weights="DEFAULT")``, ``target_dataset``,
+  ``split_tensors``, ``imagenet_to_caltech``.
+"""
+
+from lecture_lib.transfer.experiment import (
+    METHODS,
+    TransferRun,
+    linear_probe,
+    per_class_indices,
+    run_transfer_experiment,
+    summarize,
+)
+from lecture_lib.transfer.features import (
+    chop_head,
+    extract_features,
+    freeze,
+    get_head,
+    head_only_cases,
+    replace_head,
+    split_top,
+    stage_features,
+    stage_names,
+    trainable_names,
+    unfreeze_top,
+)
+from lecture_lib.transfer.models import SmallResNet
+from lecture_lib.transfer.tasks import TransferTask, load_task
+
+__all__ = [
+    "METHODS", "SmallResNet", "TransferRun", "TransferTask", "chop_head", "extract_features", "freeze", "get_head",
+    "head_only_cases", "linear_probe", "load_task", "per_class_indices", "replace_head", "run_transfer_experiment",
+    "split_top", "stage_features", "stage_names", "summarize", "trainable_names", "unfreeze_top",
+]
