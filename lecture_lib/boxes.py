@@ -1,8 +1,10 @@
 """Box operations: formats, area, IoU, regression targets, NMS and RoI pooling.
 
 Readable re-implementations of ``torchvision.ops`` (``box_iou``, ``nms``, ``batched_nms``,
-``roi_pool``) and of torchvision's ``BoxCoder(weights=(1, 1, 1, 1))``; ``tests/test_boxes.py``
-checks each one against its torchvision twin. All boxes are ``(x1, y1, x2, y2)`` float tensors in
+``roi_pool``) and the slide's box-regression formulas (``encode``/``decode``, torchvision's
+``BoxCoder(weights=(1, 1, 1, 1))``; the weighted coder of the detectors is
+``lecture_lib.detection.coder.BoxCoder``); ``tests/test_boxes.py`` checks each one against its
+torchvision twin. All boxes are ``(x1, y1, x2, y2)`` float tensors in
 absolute pixels unless a name says otherwise.
 
 Used in 03_* notebooks (slides: R-CNN, bounding-box regression, NMS, Fast R-CNN RoI pooling,
@@ -141,15 +143,16 @@ def encode(proposals: Tensor, targets: Tensor) -> Tensor:
     return torch.stack(((x_t - x) / w, (y_t - y) / h, torch.log(w_t / w), torch.log(h_t / h)), dim=1)
 
 
-def decode(proposals: Tensor, deltas: Tensor) -> Tensor:
+def decode(proposals: Tensor, deltas: Tensor, *, bbox_xform_clip: float = BBOX_XFORM_CLIP) -> Tensor:
     """Inverse of :func:`encode`: apply deltas ``(dx, dy, dw, dh)`` to proposals -> xyxy boxes.
 
-    ``dw, dh`` are clamped at ``ln(1000 / 16)`` before ``exp`` so a wild prediction cannot
-    overflow (as torchvision's ``BoxCoder.decode_single``).
+    ``dw, dh`` are clamped at ``bbox_xform_clip`` (``ln(1000 / 16)``) before ``exp`` so a wild
+    prediction cannot overflow (as torchvision's ``BoxCoder.decode_single``).
 
     Args:
         proposals (Tensor[N, 4]): xyxy proposals.
         deltas (Tensor[N, 4]): regression outputs.
+        bbox_xform_clip: largest ``dw``, ``dh`` passed to ``exp``.
 
     Returns:
         Tensor[N, 4]: xyxy boxes.
@@ -169,8 +172,8 @@ def decode(proposals: Tensor, deltas: Tensor) -> Tensor:
     x = proposals[:, 0] + 0.5 * w
     y = proposals[:, 1] + 0.5 * h
     dx, dy = deltas[:, 0], deltas[:, 1]
-    dw = deltas[:, 2].clamp(max=BBOX_XFORM_CLIP)
-    dh = deltas[:, 3].clamp(max=BBOX_XFORM_CLIP)
+    dw = deltas[:, 2].clamp(max=bbox_xform_clip)
+    dh = deltas[:, 3].clamp(max=bbox_xform_clip)
     x_new, y_new = x + dx * w, y + dy * h  # shift the centre by a fraction of the size
     w_new, h_new = torch.exp(dw) * w, torch.exp(dh) * h  # scale the size in log space
     return torch.stack((x_new - 0.5 * w_new, y_new - 0.5 * h_new, x_new + 0.5 * w_new, y_new + 0.5 * h_new), dim=1)
