@@ -1,6 +1,5 @@
 """Tests for lecture_lib.detection.selective_search (Selective Search proposals, proposal recall)."""
 
-
 import numpy as np
 import pytest
 import torch

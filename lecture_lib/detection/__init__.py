@@ -7,7 +7,8 @@ slide's box-regression formulas) are in the shared core, ``lecture_lib.boxes``.
 
 Modules and their public API:
 
-- ``selective_search``: ``selective_search``, ``proposal_recall`` (the proposals of R-CNN/Fast R-CNN).
+- ``selective_search`` (not imported here: the function has the module's name): ``selective_search``,
+  ``proposal_recall`` (the proposals of R-CNN/Fast R-CNN).
 - ``anchors``: ``make_anchors``, ``cell_anchors`` (torchvision's ``AnchorGenerator`` order).
 - ``coder``: ``BoxCoder(weights=(10, 10, 5, 5), bbox_xform_clip=log(1000/16))`` (``encode``, ``decode``).
 - ``matching``: ``match``, ``sample`` (torchvision's ``Matcher``/sampler), ``sample_rois`` (the RoI mini-batch).
@@ -16,9 +17,24 @@ Modules and their public API:
   ``train_box_regressors``, ``region_statistics``, ``cache_bytes``.
 - ``roi_heads``: ``RoIHead`` (RoI pooling -> fc6/fc7 -> scores and deltas), ``fastrcnn_loss``.
 - ``fast_rcnn``: ``FastRCNN``. ``rpn``: ``RegionProposalNetwork``. ``faster_rcnn``: ``FasterRCNN``.
-- ``training``: ``fit_fast_rcnn``, ``fit_faster_rcnn``, ``pretrain_backbone`` (through ``train.fit``).
-- ``recipes``: ``CHECKPOINTS`` (how ``data/*detection*``, ``rcnn_detector.pt``, ``fast_rcnn_detector.pt``
+- ``training`` (not imported here): ``fit_fast_rcnn``, ``fit_faster_rcnn``, ``pretrain_backbone`` (through ``train.fit``).
+- ``recipes`` (not imported here): ``CHECKPOINTS`` (how ``data/*detection*``, ``rcnn_detector.pt``, ``fast_rcnn_detector.pt``
   and ``faster_rcnn_{small,deep}.pt`` are trained; load them with ``checkpoints.load_model``).
-- ``pretrained``: full profile, torchvision's COCO Faster R-CNN (``coco_faster_rcnn(weights="DEFAULT")``).
+- ``pretrained`` (not imported here): full profile, torchvision's COCO Faster R-CNN (``coco_faster_rcnn(weights="DEFAULT")``).
 - ``plots``: ``draw_boxes``, ``show_boxes``.
 """
+
+from lecture_lib.detection.anchors import cell_anchors, make_anchors
+from lecture_lib.detection.backbone import Backbone, BoxHead, CropClassifier, load_pretrained, warp_crops
+from lecture_lib.detection.coder import BoxCoder
+from lecture_lib.detection.fast_rcnn import FastRCNN
+from lecture_lib.detection.faster_rcnn import FasterRCNN
+from lecture_lib.detection.matching import match, sample, sample_rois
+from lecture_lib.detection.plots import draw_boxes, show_boxes
+from lecture_lib.detection.rcnn import RCNN
+from lecture_lib.detection.roi_heads import RoIHead, fastrcnn_loss
+from lecture_lib.detection.rpn import RegionProposalNetwork
+
+__all__ = ["RCNN", "Backbone", "BoxCoder", "BoxHead", "CropClassifier", "FastRCNN", "FasterRCNN",
+           "RegionProposalNetwork", "RoIHead", "cell_anchors", "draw_boxes", "fastrcnn_loss", "load_pretrained",
+           "make_anchors", "match", "sample", "sample_rois", "show_boxes", "warp_crops"]

@@ -79,7 +79,7 @@ class RoIHead(nn.Module):
             batch_size_per_image=self.batch_size_per_image, positive_fraction=self.positive_fraction,
             generator=generator)
         logits, deltas = self(features, rois)
-        fg_rois = torch.cat([r[:n] for r, n in zip(rois, _foreground_counts(rois, labels))])
+        fg_rois = torch.cat(rois)[labels > 0]  # in the order of matched_gt
         return fastrcnn_loss(logits, deltas, labels, self.box_coder.encode(fg_rois, matched_gt))
 
     def postprocess(self, logits: Tensor, deltas: Tensor, proposals_per_image: list[Tensor],
@@ -107,15 +107,6 @@ class RoIHead(nn.Module):
         boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
         keep = box_ops.batched_nms(boxes, scores, labels, self.nms_thresh)[:self.detections_per_img]
         return {"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]}
-
-
-def _foreground_counts(rois_per_image: list[Tensor], labels: Tensor) -> list[int]:
-    """Foreground RoIs per image (they come first in each image's mini-batch)."""
-    counts, start = [], 0
-    for r in rois_per_image:
-        counts.append(int((labels[start:start + len(r)] > 0).sum()))
-        start += len(r)
-    return counts
 
 
 def fastrcnn_loss(logits: Tensor, deltas: Tensor, labels: Tensor, reg_targets: Tensor) -> dict[str, Tensor]:
