@@ -1,8 +1,10 @@
 """Box operations: formats, area, IoU, regression targets, NMS and RoI pooling.
 
 Readable re-implementations of ``torchvision.ops`` (``box_iou``, ``nms``, ``batched_nms``,
-``roi_pool``) and of torchvision's ``BoxCoder(weights=(1, 1, 1, 1))``; ``tests/test_boxes.py``
-checks each one against its torchvision twin. All boxes are ``(x1, y1, x2, y2)`` float tensors in
+``roi_pool``) and the slide's box-regression formulas (``encode``/``decode``, torchvision's
+``BoxCoder(weights=(1, 1, 1, 1))``; the weighted coder of the detectors is
+``lecture_lib.detection.coder.BoxCoder``); ``tests/test_boxes.py`` checks each one against its
+torchvision twin. All boxes are ``(x1, y1, x2, y2)`` float tensors in
 absolute pixels unless a name says otherwise.
 
 Used in 03_* notebooks (slides: R-CNN, bounding-box regression, NMS, Fast R-CNN RoI pooling,
@@ -141,15 +143,16 @@ def encode(proposals: Tensor, targets: Tensor) -> Tensor:
     return torch.stack(((x_t - x) / w, (y_t - y) / h, torch.log(w_t / w), torch.log(h_t / h)), dim=1)
 
 
-def decode(proposals: Tensor, deltas: Tensor) -> Tensor:
+def decode(proposals: Tensor, deltas: Tensor, *, bbox_xform_clip: float = BBOX_XFORM_CLIP) -> Tensor:
     """Inverse of :func:`encode`: apply deltas ``(dx, dy, dw, dh)`` to proposals -> xyxy boxes.
 
-    ``dw, dh`` are clamped at ``ln(1000 / 16)`` before ``exp`` so a wild prediction cannot
-    overflow (as torchvision's ``BoxCoder.decode_single``).
+    ``dw, dh`` are clamped at ``bbox_xform_clip`` (``ln(1000 / 16)``) before ``exp`` so a wild
+    prediction cannot overflow (as torchvision's ``BoxCoder.decode_single``).
 
     Args:
         proposals (Tensor[N, 4]): xyxy proposals.
         deltas (Tensor[N, 4]): regression outputs.
+        bbox_xform_clip: largest ``dw``, ``dh`` passed to ``exp``.
 
     Returns:
         Tensor[N, 4]: xyxy boxes.
@@ -169,8 +172,8 @@ def decode(proposals: Tensor, deltas: Tensor) -> Tensor:
     x = proposals[:, 0] + 0.5 * w
     y = proposals[:, 1] + 0.5 * h
     dx, dy = deltas[:, 0], deltas[:, 1]
-    dw = deltas[:, 2].clamp(max=BBOX_XFORM_CLIP)
-    dh = deltas[:, 3].clamp(max=BBOX_XFORM_CLIP)
+    dw = deltas[:, 2].clamp(max=bbox_xform_clip)
+    dh = deltas[:, 3].clamp(max=bbox_xform_clip)
     x_new, y_new = x + dx * w, y + dy * h  # shift the centre by a fraction of the size
     w_new, h_new = torch.exp(dw) * w, torch.exp(dh) * h  # scale the size in log space
     return torch.stack((x_new - 0.5 * w_new, y_new - 0.5 * h_new, x_new + 0.5 * w_new, y_new + 0.5 * h_new), dim=1)
@@ -264,6 +267,35 @@ def _round_half_away(x: Tensor) -> Tensor:
     return torch.sign(x) * torch.floor(x.abs() + 0.5)
 
 
+def _window_maxima(hwc: Tensor, levels_y: int, levels_x: int) -> Tensor:
+    """``table[a, b, n, y, x] = max of hwc[n, y : y + 2**a, x : x + 2**b]`` for ``a <= levels_y``, ``b <= levels_x``.
+
+    Built by doubling: a window of ``2**a`` rows is two windows of ``2**(a-1)`` rows. Entries whose
+    window would cross the map's border keep the smaller window's value (they are never looked up).
+
+    Args:
+        hwc (Tensor[B, H, W, C]): feature maps, channels last.
+
+    Returns:
+        Tensor[levels_y + 1, levels_x + 1, B, H, W, C].
+    """
+
+    def doubled(t: Tensor, dim: int, shift: int) -> Tensor:  # max(t[i], t[i + shift]) along dim
+        n = t.shape[dim]
+        head = torch.maximum(t.narrow(dim, 0, n - shift), t.narrow(dim, shift, n - shift))
+        return torch.cat((head, t.narrow(dim, n - shift, shift)), dim=dim)
+
+    by_rows = [hwc]  # windows of 2**a rows, one column
+    for a in range(1, levels_y + 1):
+        by_rows.append(doubled(by_rows[-1], 1, 2 ** (a - 1)))
+    table = []
+    for t in by_rows:  # ... then 2**b columns
+        table.append(t)
+        for b in range(1, levels_x + 1):
+            table.append(doubled(table[-1], 2, 2 ** (b - 1)))
+    return torch.stack(table).view(levels_y + 1, levels_x + 1, *hwc.shape)
+
+
 def roi_pool(
     input: Tensor, boxes: Tensor | list[Tensor], output_size: int | tuple[int, int], spatial_scale: float = 1.0
 ) -> Tensor:
@@ -273,6 +305,12 @@ def roi_pool(
     ``h x w`` cells are split into an ``oh x ow`` grid of bins (bin edges floor/ceil, so bins may
     overlap by one cell) and each bin keeps its maximum. Bins outside the map give 0.
 
+    How the maxima are found, without a Python loop over RoIs or bins: any bin of ``h`` rows is
+    covered by two windows of ``2**a`` rows (``2**a <= h < 2**(a+1)``), one at its top and one at
+    its bottom, overlapping in the middle; likewise for columns. So the max of a bin is the max of
+    four power-of-two windows, and the max of every power-of-two window of the map is computed once
+    (``_window_maxima``, a "sparse table"): four look-ups per bin, shared by all RoIs.
+
     Args:
         input (Tensor[B, C, H, W]): feature maps.
         boxes (Tensor[K, 5] or list[Tensor[L, 4]]): ``(batch index, x1, y1, x2, y2)`` rows, or
@@ -281,7 +319,7 @@ def roi_pool(
         spatial_scale: feature-map cells per image pixel (1 / stride).
 
     Returns:
-        Tensor[K, C, oh, ow]: pooled features.
+        Tensor[K, C, oh, ow]: pooled features (differentiable: the gradient goes to each bin's max).
     """
     if not isinstance(input, Tensor) or input.ndim != 4:
         got = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
@@ -295,6 +333,7 @@ def roi_pool(
     start = _round_half_away(rois[:, 1:3] * spatial_scale).long()  # (K, 2) x, y
     end = _round_half_away(rois[:, 3:5] * spatial_scale).long()
     size = (end - start + 1).clamp(min=1).to(input.dtype)  # (K, 2) w, h in cells
+
     # 2) bin edges: [floor(p * size / n), ceil((p + 1) * size / n)) + start, clipped to the map
     def edges(n: int, axis: int, limit: int) -> tuple[Tensor, Tensor]:
         p = torch.arange(n, dtype=input.dtype, device=input.device)
@@ -305,21 +344,26 @@ def roi_pool(
 
     x_lo, x_hi = edges(ow, 0, width)
     y_lo, y_hi = edges(oh, 1, height)
-    # 3) each bin is a short list of cells: pad the lists to the longest bin, mask the padding,
-    #    and take the max separably: over the columns of each column bin, then over the rows
-    kw = int((x_hi - x_lo).max().clamp(min=1)) if len(rois) else 1
-    kh = int((y_hi - y_lo).max().clamp(min=1)) if len(rois) else 1
-    cols = x_lo[..., None] + torch.arange(kw, device=input.device)  # (K, ow, kw)
-    rows = y_lo[..., None] + torch.arange(kh, device=input.device)  # (K, oh, kh)
-    col_ok, row_ok = cols < x_hi[..., None], rows < y_hi[..., None]  # padding / outside -> False
-    cols, rows = cols.clamp(max=width - 1), rows.clamp(max=height - 1)
-    neg = torch.finfo(input.dtype).min
-    hwc = input.permute(0, 2, 3, 1)  # (B, H, W, C)
-    b = rois[:, 0].long()[:, None, None, None]  # (K, 1, 1, 1)
-    h = torch.arange(height, device=input.device)[None, :, None, None]  # (1, H, 1, 1)
-    x = hwc[b, h, cols[:, None]]  # (K, H, ow, kw, C) the cells of each column bin, every row
-    x = x.masked_fill(~col_ok[:, None, :, :, None], neg).max(dim=3).values  # (K, H, ow, C)
-    x = x[torch.arange(len(rois), device=input.device)[:, None, None], rows]  # (K, oh, kh, ow, C)
-    x = x.masked_fill(~row_ok[..., None, None], neg).max(dim=2).values  # (K, oh, ow, C)
     empty = (y_hi <= y_lo)[:, :, None] | (x_hi <= x_lo)[:, None, :]  # (K, oh, ow) bin outside the map
-    return x.masked_fill(empty[..., None], 0.0).permute(0, 3, 1, 2)  # (K, C, oh, ow)
+    # 3) the largest power-of-two window inside each bin: 2**a <= bin height, 2**b <= bin width
+    bin_h, bin_w = (y_hi - y_lo).clamp(min=1), (x_hi - x_lo).clamp(min=1)  # (K, oh), (K, ow)
+    levels_y = int(bin_h.max()).bit_length() - 1 if len(rois) else 0
+    levels_x = int(bin_w.max()).bit_length() - 1 if len(rois) else 0
+    level_y = sum(((bin_h >= 2**i).long() for i in range(1, levels_y + 1)), torch.zeros_like(bin_h))  # (K, oh)
+    level_x = sum(((bin_w >= 2**i).long() for i in range(1, levels_x + 1)), torch.zeros_like(bin_w))  # (K, ow)
+    table = _window_maxima(input.permute(0, 2, 3, 1), levels_y, levels_x)  # (a, b, B, H, W, C)
+    # 4) the four windows of each bin: top/bottom x left/right; their max is the bin's max
+    tops, bottoms = y_lo.clamp(max=height - 1), (y_hi - 2**level_y).clamp(min=0)  # (K, oh) first row of each window
+    lefts, rights = x_lo.clamp(max=width - 1), (x_hi - 2**level_x).clamp(min=0)  # (K, ow) first column
+    n = rois[:, 0].long()[:, None, None]  # (K, 1, 1) image of each RoI
+    level = (level_y[:, :, None] * (levels_x + 1) + level_x[:, None, :]) * input.shape[0] + n  # (K, oh, ow)
+    rows = table.reshape(-1, input.shape[1])  # one row of C values per (a, b, image, y, x)
+
+    def window(y: Tensor, x: Tensor) -> Tensor:  # (K, oh, ow, C): the windows starting at rows y, columns x
+        flat = (level * height + y[:, :, None]) * width + x[:, None, :]
+        return rows.index_select(0, flat.flatten()).view(*flat.shape, input.shape[1])
+
+    # the max of the four windows (equal values split the gradient; the same cell's paths add up to 1)
+    pooled = torch.maximum(torch.maximum(window(tops, lefts), window(tops, rights)),
+                           torch.maximum(window(bottoms, lefts), window(bottoms, rights)))
+    return pooled.masked_fill(empty[..., None], 0.0).permute(0, 3, 1, 2)  # (K, C, oh, ow)

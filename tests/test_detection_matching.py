@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+import torchvision
 from torchvision.models.detection._utils import BalancedPositiveNegativeSampler, Matcher
 
 from lecture_lib.detection.matching import BELOW_LOW, BETWEEN, match, sample
@@ -62,3 +63,25 @@ def test_sample_few_positives_fills_with_negatives():
     assert len(pos) == 3 and len(neg) == 61
     with pytest.raises(ValueError, match="positive_fraction"):
         sample(matched, num=4, positive_fraction=1.5)
+
+
+def test_sample_rois_labels_matched_boxes_and_order():
+    from lecture_lib.detection.matching import sample_rois
+
+    gt = torch.tensor([[10.0, 10.0, 40.0, 40.0]])
+    props = torch.tensor([[12.0, 11.0, 41.0, 40.0], [80.0, 80.0, 100.0, 100.0], [0.0, 0.0, 5.0, 5.0]])
+    targets = [{"boxes": gt, "labels": torch.tensor([3])}, {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0)}]
+    rois, labels, matched = sample_rois([props, props[1:]], targets, fg_iou_thresh=0.5, bg_iou_thresh=0.5,
+                                        batch_size_per_image=8, positive_fraction=0.5,
+                                        generator=torch.Generator().manual_seed(0))
+    assert [len(r) for r in rois] == [4, 2]  # image 0: the box itself + one proposal + 2 background
+    assert labels.tolist()[:2] == [3, 3] and labels.tolist()[2:] == [0, 0, 0, 0]  # foreground first
+    assert torch.equal(matched, gt.repeat(2, 1))
+    assert (torchvision.ops.box_iou(rois[0][:2], gt) >= 0.5).all() and (torchvision.ops.box_iou(rois[0][2:], gt) < 0.5).all()
+    # at most positive_fraction foreground
+    _, labels, _ = sample_rois([gt.repeat(10, 1)], targets[:1], fg_iou_thresh=0.5, bg_iou_thresh=0.5,
+                               batch_size_per_image=4, positive_fraction=0.25)
+    assert (labels > 0).sum() == 1
+    with pytest.raises(ValueError, match="one proposal tensor per target, got 1 and 2"):
+        sample_rois([props], targets, fg_iou_thresh=0.5, bg_iou_thresh=0.5, batch_size_per_image=8,
+                    positive_fraction=0.25)

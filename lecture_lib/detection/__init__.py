@@ -1,6 +1,40 @@
-"""R-CNN, Fast R-CNN and Faster R-CNN built from small parts.
+"""Object detection (lecture 16, "Object Detection": R-CNN, Fast R-CNN, Faster R-CNN).
 
-Used in 03a_rcnn.ipynb (Selective Search, warped crops, SVMs, box regression), 03b_fast_rcnn.ipynb
-(RoI pooling, one backbone pass per image, multi-task loss) and 03c_faster_rcnn.ipynb (anchors,
-Region Proposal Network, the four-loss Faster R-CNN and the three-method comparison).
+Notebooks: ``03a_rcnn.ipynb`` (slides "R-CNN Pipeline" to "Problems with R-CNN"),
+``03b_fast_rcnn.ipynb`` ("Fast R-CNN", "Fast R-CNN Training"), ``03c_faster_rcnn.ipynb``
+("Region Proposal Networks", "Faster R-CNN", summary). Box operations (IoU, NMS, RoI pooling, the
+slide's box-regression formulas) are in the shared core, ``lecture_lib.boxes``.
+
+Modules and their public API:
+
+- ``selective_search`` (not imported here: the function has the module's name): ``selective_search``,
+  ``proposal_recall`` (the proposals of R-CNN/Fast R-CNN).
+- ``anchors``: ``make_anchors``, ``cell_anchors`` (torchvision's ``AnchorGenerator`` order).
+- ``coder``: ``BoxCoder(weights=(10, 10, 5, 5), bbox_xform_clip=log(1000/16))`` (``encode``, ``decode``).
+- ``matching``: ``match``, ``sample`` (torchvision's ``Matcher``/sampler), ``sample_rois`` (the RoI mini-batch).
+- ``backbone``: ``Backbone``, ``BoxHead``, ``CropClassifier``, ``warp_crops``, ``load_pretrained``.
+- ``rcnn``: ``RCNN`` (CNN + per-class SVMs + box regressors), ``extract_features``, ``train_svms``,
+  ``train_box_regressors``, ``region_statistics``, ``cache_bytes``.
+- ``roi_heads``: ``RoIHead`` (RoI pooling -> fc6/fc7 -> scores and deltas), ``fastrcnn_loss``.
+- ``fast_rcnn``: ``FastRCNN``. ``rpn``: ``RegionProposalNetwork``. ``faster_rcnn``: ``FasterRCNN``.
+- ``training`` (not imported here): ``fit_fast_rcnn``, ``fit_faster_rcnn``, ``pretrain_backbone`` (through ``train.fit``).
+- ``recipes`` (not imported here): ``CHECKPOINTS`` (how ``data/*detection*``, ``rcnn_detector.pt``, ``fast_rcnn_detector.pt``
+  and ``faster_rcnn_{small,deep}.pt`` are trained; load them with ``checkpoints.load_model``).
+- ``pretrained`` (not imported here): full profile, torchvision's COCO Faster R-CNN (``coco_faster_rcnn(weights="DEFAULT")``).
+- ``plots``: ``draw_boxes``, ``show_boxes``.
 """
+
+from lecture_lib.detection.anchors import cell_anchors, make_anchors
+from lecture_lib.detection.backbone import Backbone, BoxHead, CropClassifier, load_pretrained, warp_crops
+from lecture_lib.detection.coder import BoxCoder
+from lecture_lib.detection.fast_rcnn import FastRCNN
+from lecture_lib.detection.faster_rcnn import FasterRCNN
+from lecture_lib.detection.matching import match, sample, sample_rois
+from lecture_lib.detection.plots import draw_boxes, show_boxes
+from lecture_lib.detection.rcnn import RCNN
+from lecture_lib.detection.roi_heads import RoIHead, fastrcnn_loss
+from lecture_lib.detection.rpn import RegionProposalNetwork
+
+__all__ = ["RCNN", "Backbone", "BoxCoder", "BoxHead", "CropClassifier", "FastRCNN", "FasterRCNN",
+           "RegionProposalNetwork", "RoIHead", "cell_anchors", "draw_boxes", "fastrcnn_loss", "load_pretrained",
+           "make_anchors", "match", "sample", "sample_rois", "show_boxes", "warp_crops"]

@@ -1,8 +1,9 @@
 """Anchor boxes of Faster R-CNN's Region Proposal Network, for one feature map.
 
 Same anchors in the same order as ``torchvision.models.detection.anchor_utils.AnchorGenerator``
-(checked in ``tests/test_detection_anchors.py``). Used in 03_* notebooks (slides: Faster R-CNN,
-Region Proposal Network, anchors).
+(checked in ``tests/test_detection_anchors.py``). Used by the Region Proposal Network
+(``lecture_lib.detection.rpn``) and in 03c_faster_rcnn.ipynb (slides "Region Proposal Networks",
+"Faster R-CNN").
 """
 
 from __future__ import annotations

@@ -1,13 +1,20 @@
 """IoU matching of proposals/anchors to ground truth, and positive/negative sampling.
 
-Used by R-CNN, Fast R-CNN and the RPN of Faster R-CNN (03a-03c notebooks). Same rules as
-torchvision's ``_utils.Matcher`` and ``BalancedPositiveNegativeSampler``.
+- ``match``: each proposal/anchor -> its best ground truth, or background / ignored
+  (torchvision's ``_utils.Matcher``).
+- ``sample``: a mini-batch with at most a given share of foreground (torchvision's
+  ``BalancedPositiveNegativeSampler``); the RPN samples its anchors with it.
+- ``sample_rois``: the one RoI sampler of the Fast R-CNN head (Fast and Faster R-CNN).
+
+Used in 03b_fast_rcnn and 03c_faster_rcnn (slides "Fast R-CNN Training", "Region Proposal Networks").
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+from lecture_lib.boxes import box_iou
 
 BELOW_LOW = -1  # background: max IoU < low threshold
 BETWEEN = -2  # ignored: low <= max IoU < high
@@ -68,3 +75,42 @@ def sample(matched: Tensor, *, num: int, positive_fraction: float,
     pos = pos[torch.randperm(pos.numel(), generator=generator)[:num_pos]]
     neg = neg[torch.randperm(neg.numel(), generator=generator)[:num_neg]]
     return pos, neg
+
+
+def sample_rois(proposals_per_image: list[Tensor], targets: list[dict[str, Tensor]], *, fg_iou_thresh: float,
+                bg_iou_thresh: float, batch_size_per_image: int, positive_fraction: float,
+                generator: torch.Generator | None = None) -> tuple[list[Tensor], Tensor, Tensor]:
+    """The RoI mini-batch of Fast R-CNN's head (also the second stage of Faster R-CNN).
+
+    Per image, the ground-truth boxes are added to the proposals, every RoI is matched to its
+    best ground truth (:func:`match`: foreground with IoU >= ``fg_iou_thresh``, background below
+    ``bg_iou_thresh``) and up to ``batch_size_per_image`` RoIs are drawn, at most
+    ``positive_fraction`` of them foreground (:func:`sample`; Fast R-CNN: 64 RoIs, 25%).
+
+    Args:
+        proposals_per_image (list[Tensor[N_i, 4]]): xyxy proposals of each image.
+        targets (list[dict]): ``{"boxes": Tensor[M_i, 4], "labels": Tensor[M_i]}`` per image.
+        generator: random source of the sampling.
+
+    Returns:
+        (rois_per_image list[Tensor[K_i, 4]], labels Tensor[K], matched_gt Tensor[P, 4]):
+        in each image the foreground RoIs come first; ``labels`` (0 = background) follow the RoIs
+        of all images in order, and ``matched_gt`` are the ground-truth boxes of the ``P``
+        foreground RoIs in the same order (what the head's box coder encodes).
+    """
+    if len(proposals_per_image) != len(targets):
+        raise ValueError(f"need one proposal tensor per target, got {len(proposals_per_image)} and {len(targets)}")
+    rois_per_image, labels, matched_gt = [], [], []
+    for props, t in zip(proposals_per_image, targets):
+        gt_boxes, gt_labels = t["boxes"].float(), t["labels"]
+        rois = torch.cat([props.float(), gt_boxes])
+        if len(gt_boxes) == 0:
+            matched = torch.full((len(rois),), BELOW_LOW, dtype=torch.int64)
+        else:
+            matched = match(box_iou(gt_boxes, rois), high=fg_iou_thresh, low=bg_iou_thresh)
+        pos, neg = sample(matched, num=batch_size_per_image, positive_fraction=positive_fraction,
+                          generator=generator)
+        rois_per_image.append(torch.cat([rois[pos], rois[neg]]))
+        labels.append(torch.cat([gt_labels[matched[pos]], torch.zeros(len(neg), dtype=torch.int64)]))
+        matched_gt.append(gt_boxes[matched[pos]])
+    return rois_per_image, torch.cat(labels), torch.cat(matched_gt).reshape(-1, 4)

@@ -5,8 +5,9 @@ Used in 03a_rcnn.ipynb (slides "R-CNN pipeline", "Classification", "Bounding Box
 "Problems with R-CNN"). Training follows Girshick et al. (2014): the SVMs take ground-truth
 boxes as positives and proposals with IoU < 0.3 as negatives, mined in rounds of hard
 negatives; the regressors are ridge regressions from pool5 to the slide's targets
-``((x*-x)/w, (y*-y)/h, ln(w*/w), ln(h*/h))`` (``lecture_lib.boxes.encode``) for proposals with
-IoU >= 0.6. Every proposal's features are computed and cached first - the disk cost of R-CNN.
+``((x*-x)/w, (y*-y)/h, ln(w*/w), ln(h*/h))`` (``BoxCoder(weights=(1, 1, 1, 1))``) for proposals
+with IoU >= 0.6. Every proposal's features are computed and cached first - the disk cost of R-CNN.
+The three training stages are run by ``lecture_lib.detection.recipes`` (``rcnn_detector.pt``).
 """
 
 from __future__ import annotations
@@ -18,27 +19,29 @@ import numpy as np
 import torch
 from sklearn.linear_model import Ridge
 from sklearn.svm import LinearSVC
-from torch import Tensor
+from torch import Tensor, nn
 
 from lecture_lib import boxes as box_ops
-from lecture_lib.detection.backbone import CropClassifier, warp_crops
+from lecture_lib.detection.backbone import POOL5, CropClassifier, evaluating, warp_crops
+from lecture_lib.detection.coder import BoxCoder
 
 
-@torch.no_grad()
 def extract_features(model: CropClassifier, image: Tensor, proposals: Tensor, *, warp: int = 64,
                      batch: int = 512) -> tuple[Tensor, Tensor]:
     """Warp every proposal to ``warp x warp`` and run the CNN on each crop separately.
 
+    Runs in eval and inference mode; the caller's train/eval state is kept.
+
     Returns:
         (pool5 Tensor[N, C*4*4], fc7 Tensor[N, D]): the features of each proposal.
     """
-    model.eval()
     pool5, fc7 = [], []
-    for start in range(0, len(proposals), batch):
-        crops = warp_crops(image, proposals[start:start + batch], warp)  # (n, 3, warp, warp)
-        p5 = model.pool5(crops)
-        pool5.append(p5.flatten(1))
-        fc7.append(model.head(p5))
+    with evaluating(model):
+        for start in range(0, len(proposals), batch):
+            crops = warp_crops(image, proposals[start:start + batch], warp)  # (n, 3, warp, warp)
+            p5 = model.pool5(crops)
+            pool5.append(p5.flatten(1))
+            fc7.append(model.head(p5))
     if not pool5:
         return torch.zeros(0, model.head.fc6.in_features), torch.zeros(0, model.head.dim)
     return torch.cat(pool5), torch.cat(fc7)
@@ -124,19 +127,45 @@ def train_box_regressors(pool5: Tensor, proposals: Tensor, matched_boxes: Tensor
         idx = torch.nonzero((matched_label == c) & (matched_iou >= min_iou)).flatten()
         if len(idx) < 2:
             continue
-        targets = box_ops.encode(proposals[idx], matched_boxes[idx]).numpy()
+        targets = BoxCoder((1.0, 1.0, 1.0, 1.0)).encode(proposals[idx], matched_boxes[idx]).numpy()
         reg = Ridge(alpha=alpha).fit(feats[idx.numpy()], targets)
         W[c - 1] = torch.tensor(reg.coef_.T, dtype=torch.float32)
         b[c - 1] = torch.tensor(reg.intercept_, dtype=torch.float32)
     return W, b
 
 
-class RCNN:
-    """The trained R-CNN: a CNN, per-class SVMs (``svm_w``, ``svm_b``) and box regressors (``reg_w``, ``reg_b``)."""
+class RCNN(nn.Module):
+    """The trained R-CNN: a CNN (``cnn``), per-class SVMs (``svm_w``, ``svm_b``) and box regressors (``reg_w``, ``reg_b``).
 
-    def __init__(self, cnn: CropClassifier, svm_w: Tensor, svm_b: Tensor, reg_w: Tensor, reg_b: Tensor,
-                 warp: int = 64):
-        self.cnn, self.svm_w, self.svm_b, self.reg_w, self.reg_b, self.warp = cnn, svm_w, svm_b, reg_w, reg_b, warp
+    Built empty (SVMs and regressors zero) from its sizes, so that ``load_model`` can rebuild it;
+    :meth:`set_classifiers` stores trained ones.
+
+    Args:
+        num_classes: classes including background.
+        depth, dim: the CNN's depth and fc7 width (a :class:`CropClassifier`).
+        warp: side of the warped crops.
+        bbox_reg_weights: the regressors' :class:`BoxCoder` weights (R-CNN: ``(1, 1, 1, 1)``).
+    """
+
+    def __init__(self, num_classes: int, depth: str = "small", dim: int = 128, warp: int = 64, *,
+                 bbox_reg_weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)):
+        super().__init__()
+        self.cnn = CropClassifier(num_classes, depth, dim)
+        features = self.cnn.backbone.out_channels * POOL5 * POOL5
+        self.register_buffer("svm_w", torch.zeros(num_classes - 1, dim))
+        self.register_buffer("svm_b", torch.zeros(num_classes - 1))
+        self.register_buffer("reg_w", torch.zeros(num_classes - 1, features, 4))
+        self.register_buffer("reg_b", torch.zeros(num_classes - 1, 4))
+        self.warp = warp
+        self.box_coder = BoxCoder(bbox_reg_weights)
+
+    def set_classifiers(self, svm_w: Tensor, svm_b: Tensor, reg_w: Tensor, reg_b: Tensor) -> None:
+        """Store trained SVMs ``(Tensor[C-1, D], Tensor[C-1])`` and regressors ``(Tensor[C-1, F, 4], Tensor[C-1, 4])``."""
+        for name, value in (("svm_w", svm_w), ("svm_b", svm_b), ("reg_w", reg_w), ("reg_b", reg_b)):
+            buffer = getattr(self, name)
+            if value.shape != buffer.shape:
+                raise ValueError(f"{name} must have shape {tuple(buffer.shape)}, got {tuple(value.shape)}")
+            buffer.copy_(value)
 
     def scores(self, fc7: Tensor) -> Tensor:
         """SVM scores ``f_c(x) = w_c^T x_fc7 + b_c`` -> ``Tensor[N, C-1]`` (class c in column c-1)."""
@@ -145,30 +174,31 @@ class RCNN:
     def regress(self, pool5: Tensor, proposals: Tensor, label: int) -> Tensor:
         """Refined boxes of class ``label`` for every proposal."""
         deltas = pool5 @ self.reg_w[label - 1] + self.reg_b[label - 1]
-        return box_ops.decode(proposals.float(), deltas)
+        return self.box_coder.decode(proposals.float(), deltas)
 
-    @torch.no_grad()
     def detect(self, image: Tensor, proposals: Tensor, *, nms_thresh: float = 0.3, score_thresh: float = -1.0,
                max_det: int = 100, regress: bool = True) -> dict:
         """Detections ``{"boxes", "scores", "labels"}`` for one image (per-class NMS at 0.3, as R-CNN)."""
+        empty = {"boxes": torch.zeros(0, 4), "scores": torch.zeros(0), "labels": torch.zeros(0, dtype=torch.int64)}
         if len(proposals) == 0:
-            return {"boxes": torch.zeros(0, 4), "scores": torch.zeros(0), "labels": torch.zeros(0, dtype=torch.int64)}
+            return empty
         pool5, fc7 = extract_features(self.cnn, image, proposals.float(), warp=self.warp)
-        scores = self.scores(fc7)  # (N, C-1)
-        all_boxes, all_scores, all_labels = [], [], []
-        for c in range(1, scores.shape[1] + 1):
-            keep = scores[:, c - 1] > score_thresh
-            if not keep.any():
-                continue
-            b = self.regress(pool5[keep], proposals[keep], c) if regress else proposals[keep].float()
-            all_boxes.append(box_ops.clip_boxes(b, tuple(image.shape[-2:])))
-            all_scores.append(scores[keep, c - 1])
-            all_labels.append(torch.full((int(keep.sum()),), c, dtype=torch.int64))
-        if not all_boxes:
-            return {"boxes": torch.zeros(0, 4), "scores": torch.zeros(0), "labels": torch.zeros(0, dtype=torch.int64)}
-        boxes, scores, labels = torch.cat(all_boxes), torch.cat(all_scores), torch.cat(all_labels)
-        keep = box_ops.batched_nms(boxes, scores, labels, nms_thresh)[:max_det]
-        return {"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]}
+        with evaluating(self):
+            scores = self.scores(fc7)  # (N, C-1)
+            all_boxes, all_scores, all_labels = [], [], []
+            for c in range(1, scores.shape[1] + 1):
+                keep = scores[:, c - 1] > score_thresh
+                if not keep.any():
+                    continue
+                b = self.regress(pool5[keep], proposals[keep], c) if regress else proposals[keep].float()
+                all_boxes.append(box_ops.clip_boxes(b, tuple(image.shape[-2:])))
+                all_scores.append(scores[keep, c - 1])
+                all_labels.append(torch.full((int(keep.sum()),), c, dtype=torch.int64))
+            if not all_boxes:
+                return empty
+            boxes, scores, labels = torch.cat(all_boxes), torch.cat(all_scores), torch.cat(all_labels)
+            keep = box_ops.batched_nms(boxes, scores, labels, nms_thresh)[:max_det]
+            return {"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]}
 
 
 def region_statistics(proposals: Tensor, gt_boxes: Tensor, gt_labels: Tensor, num_classes: int):

@@ -16,7 +16,8 @@ The algorithm, as in the paper:
    before it 2, ...; each box gets ``position x RND`` (RND uniform in [0, 1], seeded) and all
    boxes are sorted by that value; duplicates keep their best rank.
 
-Used in 03_* notebooks (slides: R-CNN, region proposals, Selective Search).
+Used in 03a_rcnn and 03b_fast_rcnn (proposals of R-CNN and Fast R-CNN) and 03c_faster_rcnn (compared
+with the RPN); slides "R-CNN Pipeline", "Region proposals: Selective Search".
 """
 
 from __future__ import annotations

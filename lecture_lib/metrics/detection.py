@@ -8,7 +8,7 @@ per image and class are counted; classes without ground truth are left out of th
 ``tests/test_metrics_detection.py`` checks the numbers against pycocotools' ``COCOeval`` (bbox,
 ``iouThrs=[threshold]``, area "all", ``maxDets=100``) to 1e-6; pycocotools is never needed here.
 
-Used in 03_* notebooks (slides: R-CNN, Fast R-CNN, Faster R-CNN results, mAP on VOC).
+Used in 03a_rcnn, 03b_fast_rcnn and 03c_faster_rcnn (slides: R-CNN, Fast R-CNN, Faster R-CNN results, mAP on VOC).
 """
 
 from __future__ import annotations

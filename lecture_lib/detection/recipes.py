@@ -1,0 +1,164 @@
+"""How the committed detection checkpoints in ``data/`` are trained (``make checkpoints``).
+
+``CHECKPOINTS`` maps each file to its ``build() -> dict``; ``tools/make_checkpoints.py`` runs them
+and updates ``data/MANIFEST.json``. Every build trains through ``lecture_lib.train.fit`` (or
+scikit-learn for R-CNN's SVMs), on one thread, seeded by explicit generators (model init inside
+``torch.random.fork_rng``), and returns model entries (``checkpoints.model_entry``, key
+``"model"``, read back with ``checkpoints.load_model``) plus the metadata the 03a-03c notebooks
+show (loss curves, times, sizes). The detectors' thresholds are passed explicitly and stored in
+the model entry, so a loaded detector behaves as the trained one.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from lecture_lib.checkpoints import load_model, model_entry
+from lecture_lib.datasets.scenes import NUM_CLASSES, make_scenes
+from lecture_lib.detection import rcnn, training
+from lecture_lib.detection.backbone import CropClassifier, load_pretrained
+from lecture_lib.detection.fast_rcnn import FastRCNN
+from lecture_lib.detection.faster_rcnn import ANCHOR_SIZES, ASPECT_RATIOS, FasterRCNN
+from lecture_lib.detection.selective_search import selective_search
+
+TRAIN_SEED, VAL_SEED = 100, 7
+WARP = 64
+# The RoI head of both detectors as trained (torchvision's defaults differ: NMS 0.5, 512 RoIs per image)
+BOX_HEAD = {"box_score_thresh": 0.05, "box_nms_thresh": 0.3, "box_detections_per_img": 100, "box_fg_iou_thresh": 0.5,
+            "box_bg_iou_thresh": 0.5, "box_batch_size_per_image": 64, "box_positive_fraction": 0.25,
+            "bbox_reg_weights": [10.0, 10.0, 5.0, 5.0]}
+FAST_RCNN = {"num_classes": NUM_CLASSES, "depth": "small", "dim": 128, "box_roi_pool": "roi_pool", **BOX_HEAD}
+# The RPN as trained (torchvision: pre-NMS 2000/1000, post-NMS 2000/1000; at test 300 gives the same recall here)
+FASTER_RCNN = {"num_classes": NUM_CLASSES, "dim": 128, "image_size": 128, "anchor_sizes": list(ANCHOR_SIZES),
+               "aspect_ratios": list(ASPECT_RATIOS), "box_roi_pool": "roi_align", "rpn_pre_nms_top_n_train": 1000,
+               "rpn_pre_nms_top_n_test": 300, "rpn_post_nms_top_n_train": 300, "rpn_post_nms_top_n_test": 300,
+               "rpn_nms_thresh": 0.7, "rpn_fg_iou_thresh": 0.7, "rpn_bg_iou_thresh": 0.3,
+               "rpn_batch_size_per_image": 256, "rpn_positive_fraction": 0.5, "rpn_min_size": 2.0, **BOX_HEAD}
+
+
+def _init(builder, seed: int = 0, **kwargs):
+    """``builder(**kwargs)`` with its random init drawn from seed ``seed`` (the global RNG untouched)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return builder(**kwargs)
+
+
+def _proposals(images: torch.Tensor) -> tuple[list[torch.Tensor], float]:
+    start = time.perf_counter()
+    props = [selective_search(img.permute(1, 2, 0).numpy()) for img in images]
+    return props, time.perf_counter() - start
+
+
+def build_backbone(depth: str, *, epochs: int, n_train: int = 240, n_val: int = 40) -> dict:
+    """Pretrain a detection backbone as a crop classifier (the stand-in for an ImageNet CNN).
+
+    ``WARP x WARP`` warped crops of scene objects (jittered ground-truth boxes, their class) and of
+    background (IoU < 0.3 with every object), on training scenes; validation on other scenes.
+    """
+    torch.set_num_threads(1)
+    train, val = make_scenes(n_train, seed=TRAIN_SEED), make_scenes(n_val, seed=VAL_SEED)
+    x, y = training.sample_training_crops(train.images, train.boxes, train.labels, per_image=6, size=WARP, seed=0)
+    xv, yv = training.sample_training_crops(val.images, val.boxes, val.labels, per_image=6, size=WARP, seed=1)
+    model = _init(CropClassifier, num_classes=NUM_CLASSES, depth=depth)
+    history = training.pretrain_backbone(model, x, y, xv, yv, epochs=epochs, seed=0)
+    print(f"{depth}: val acc {history.metrics['val_acc']}, {history.seconds:.0f} s")
+    return {"model": model_entry(CropClassifier, model, num_classes=NUM_CLASSES, depth=depth),
+            "warp": WARP, "num_classes": NUM_CLASSES, "train_crops": len(x), "val_crops": len(xv), "depth": depth,
+            "loss": history.batch_loss, "val_acc": history.metrics["val_acc"], "seconds": history.seconds}
+
+
+def build_rcnn(depth: str = "small", *, n_train: int = 60) -> dict:
+    """R-CNN's two later stages on the pretrained CNN: per-class SVMs (hard negatives) and box regressors.
+
+    Selective Search proposals on training scenes, every region warped and run through the CNN;
+    the fc7/pool5 features of all regions are cached (their size on disk is recorded).
+    """
+    torch.set_num_threads(1)
+    cnn = load_model(f"detection_backbone_{depth}.pt")
+    train = make_scenes(n_train, seed=TRAIN_SEED)
+    proposals, ss_seconds = _proposals(train.images)
+    start = time.perf_counter()
+    feats, pool5s, fc7s, stats, is_gt, regions = [], [], [], [], [], []
+    for img, gt, lab, props in zip(train.images, train.boxes, train.labels, proposals):
+        boxes = torch.cat([gt, props])  # ground-truth boxes are regions too (the SVM positives)
+        pool5, fc7 = rcnn.extract_features(cnn, img, boxes, warp=WARP)
+        feats += [pool5, fc7]
+        pool5s.append(pool5), fc7s.append(fc7), regions.append(boxes)
+        stats.append(rcnn.region_statistics(boxes, gt, lab, NUM_CLASSES))
+        is_gt.append(torch.arange(len(boxes)) < len(gt))
+    feature_seconds = time.perf_counter() - start
+    disk = rcnn.cache_bytes(feats)  # what R-CNN writes to disk before training the SVMs
+    per_class, best_box, best_iou, best_label = (torch.cat([s[i] for s in stats]) for i in range(4))
+    is_gt_all, pool5, fc7, boxes = torch.cat(is_gt), torch.cat(pool5s), torch.cat(fc7s), torch.cat(regions)
+    start = time.perf_counter()
+    svm_w, svm_b, negatives = rcnn.train_svms(fc7, per_class, best_label, is_gt_all, NUM_CLASSES)
+    svm_seconds = time.perf_counter() - start
+    start, props = time.perf_counter(), ~is_gt_all
+    reg_w, reg_b = rcnn.train_box_regressors(pool5[props], boxes[props], best_box[props], best_iou[props],
+                                             best_label[props], NUM_CLASSES)
+    reg_seconds = time.perf_counter() - start
+    model = rcnn.RCNN(NUM_CLASSES, depth, warp=WARP)
+    model.cnn.load_state_dict(cnn.state_dict())
+    model.set_classifiers(svm_w, svm_b, reg_w, reg_b)
+    return {"model": model_entry(rcnn.RCNN, model, num_classes=NUM_CLASSES, depth=depth, warp=WARP),
+            "depth": depth, "warp": WARP, "negatives_per_class": negatives, "n_train_images": n_train,
+            "n_regions": len(boxes), "cache_bytes": disk, "feature_dims": pool5.shape[1] + fc7.shape[1],
+            "seconds": {"selective_search": ss_seconds, "features": feature_seconds, "svm": svm_seconds,
+                        "regressors": reg_seconds}}
+
+
+def build_fast_rcnn(*, n_train: int = 120, epochs: int = 10) -> dict:
+    """Fast R-CNN (small backbone, Selective Search proposals) trained end to end."""
+    torch.set_num_threads(1)
+    train = make_scenes(n_train, seed=TRAIN_SEED)
+    proposals, ss_seconds = _proposals(train.images)
+    model = _init(FastRCNN, **FAST_RCNN)
+    load_pretrained(model, load_model(f"detection_backbone_{FAST_RCNN['depth']}.pt"))
+    history = training.fit_fast_rcnn(model, train.images, train.to_detection_targets(), proposals, epochs=epochs)
+    return {"model": model_entry(FastRCNN, model, **FAST_RCNN), "depth": FAST_RCNN["depth"],
+            "curve": training.curve(history), "ss_seconds": ss_seconds, "n_train_images": n_train, "epochs": epochs}
+
+
+def build_faster_rcnn(depth: str, *, n_train: int = 800, epochs: int = 7) -> dict:
+    """Faster R-CNN on a pretrained backbone: RPN + Fast R-CNN head, four losses jointly."""
+    torch.set_num_threads(1)
+    train = make_scenes(n_train, seed=TRAIN_SEED)
+    kwargs = {**FASTER_RCNN, "depth": depth}
+    model = _init(FasterRCNN, **kwargs)
+    load_pretrained(model, load_model(f"detection_backbone_{depth}.pt"))
+    history = training.fit_faster_rcnn(model, train.images, train.to_detection_targets(), epochs=epochs, lr=3e-3,
+                                       progress=True)
+    return {"model": model_entry(FasterRCNN, model, **kwargs), "depth": depth, "curve": training.curve(history),
+            "n_train_images": n_train, "epochs": epochs}
+
+
+def detection_backbone_small() -> dict:
+    return build_backbone("small", epochs=5)
+
+
+def detection_backbone_deep() -> dict:
+    return build_backbone("deep", epochs=3)
+
+
+def rcnn_detector() -> dict:
+    return build_rcnn("small")
+
+
+def faster_rcnn_small() -> dict:
+    return build_faster_rcnn("small")
+
+
+def faster_rcnn_deep() -> dict:
+    return build_faster_rcnn("deep")
+
+
+CHECKPOINTS = {
+    "detection_backbone_small.pt": detection_backbone_small,
+    "detection_backbone_deep.pt": detection_backbone_deep,
+    "rcnn_detector.pt": rcnn_detector,
+    "fast_rcnn_detector.pt": build_fast_rcnn,
+    "faster_rcnn_small.pt": faster_rcnn_small,
+    "faster_rcnn_deep.pt": faster_rcnn_deep,
+}
