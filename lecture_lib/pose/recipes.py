@@ -1,0 +1,169 @@
+"""How the committed pose checkpoints were trained (``make checkpoints``; used by 05_pose.ipynb).
+
+- ``pose_heatmaps.pt``: three networks on the same data, batches, optimiser and number of steps:
+  ``PoseFCN`` on the slide's **disk** targets (radius ``TARGETS["radius"]`` px, per-pixel sigmoid +
+  binary cross-entropy, as Rafi et al.; ``pos_weight`` up-weights the few disk pixels), ``PoseFCN``
+  on **Gaussian** targets (sigma ``TARGETS["sigma"]`` px, MSE on the raw outputs, as Tompson et al.
+  and Newell et al.), and ``PoseRegressor`` (DeepPose-style direct (x, y) regression, MSE on the
+  coordinates as fractions of the image side).
+- ``pose_radius_sweep.pt``: ``PoseFCN`` on disk targets of several radii, each with the same,
+  smaller budget (``SWEEP``).
+
+Every net trains through ``lecture_lib.train.fit`` on one fixed set of generated figures
+(``make_people(n_train, seed=train_seed)``) with random left-right flips (a flipped figure is a
+valid figure: the colours still mark the person's sides, so the labels do not change), one CPU
+thread, seeds passed explicitly. Targets are drawn only for joints inside the image (occluded
+joints are annotated, as on LSP). Validation PCK@0.2 after each epoch uses ``val_seed``; the
+notebook tests on ``test_seed``, which no build uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lecture_lib.checkpoints import model_entry
+from lecture_lib.datasets.people import make_people
+from lecture_lib.pose.heatmaps import disk_heatmaps, gaussian_heatmaps, heatmaps_to_keypoints
+from lecture_lib.pose.metrics import pck, torso_size
+from lecture_lib.pose.models import PoseFCN, PoseRegressor
+from lecture_lib.train import fit, predict
+
+DATA = {"size": 64, "n_train": 8000, "train_seed": 1000, "n_val": 200, "val_seed": 2000, "test_seed": 3000,
+        "n_test": 400}
+ARCH = {"widths": [16, 24, 32, 48, 64], "convs_per_stage": [1, 1, 2, 2, 2], "fc_width": 64}
+REG_HEAD = {"hidden": 256}
+# Rafi et al.: r = 8 px on a 256 x 256 crop -> 2 px on our 64 x 64 images; Newell: sigma ~1.75 px on 64 x 64.
+TARGETS = {"radius": 2.0, "sigma": 1.75, "pos_weight": 10.0}
+TRAIN = {"epochs": 10, "steps_per_epoch": 100, "batch_size": 32, "lr": 3e-3, "weight_decay": 1e-4, "seed": 0}
+SWEEP = {"radii": [1.0, 2.0, 3.0, 5.0], "epochs": 5, "steps_per_epoch": 100}
+
+
+class FlippedBatches:
+    """``steps`` random batches ``(images [B, 3, S, S], keypoints [B, K, 2], inside [B, K])`` per pass,
+    each image mirrored left-right with probability 1/2 (keypoints x -> S - 1 - x), seeded."""
+
+    def __init__(self, images: Tensor, keypoints: Tensor, inside: Tensor, *, batch_size: int, steps: int, seed: int):
+        self.images, self.keypoints, self.inside = images, keypoints, inside
+        self.batch_size, self.steps = batch_size, steps
+        self.g = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+        n, size = self.images.shape[0], self.images.shape[-1]
+        for _ in range(self.steps):
+            idx = torch.randint(n, (self.batch_size,), generator=self.g)
+            x, kp = self.images[idx].float() / 255.0, self.keypoints[idx].clone()
+            flip = torch.rand(self.batch_size, generator=self.g) < 0.5
+            x[flip] = x[flip].flip(-1)
+            kp[flip, :, 0] = size - 1 - kp[flip, :, 0]
+            yield x, kp, self.inside[idx]
+
+
+def batch_targets(keypoints: Tensor, inside: Tensor, size: int, kind: str, value: float) -> Tensor:
+    """Target maps Tensor[B, K, S, S] for a batch: ``kind`` "disk" (radius ``value``) or "gaussian" (sigma)."""
+    b, k = keypoints.shape[:2]
+    make = disk_heatmaps if kind == "disk" else gaussian_heatmaps
+    return make(keypoints.reshape(b * k, 2), (size, size), value, inside.reshape(b * k)).reshape(b, k, size, size)
+
+
+def heatmap_loss(kind: str, value: float, pos_weight: float = 1.0) -> Callable:
+    """``loss_fn(model, batch)`` for ``fit``: BCE with logits on disks, MSE on Gaussians."""
+    def loss(model: nn.Module, batch) -> Tensor:
+        x, kp, inside = batch
+        target = batch_targets(kp, inside, x.shape[-1], kind, value)
+        out = model(x)
+        if kind == "disk":
+            return F.binary_cross_entropy_with_logits(out, target, pos_weight=torch.tensor(pos_weight))
+        return F.mse_loss(out, target)
+    return loss
+
+
+def regression_loss(model: nn.Module, batch) -> Tensor:
+    """MSE of the (x, y) of the joints inside the image, in fractions of the image side."""
+    x, kp, inside = batch
+    err = (model(x) - kp) / x.shape[-1]                                  # (B, K, 2)
+    return (err.pow(2).sum(-1) * inside).sum() / inside.sum().clamp(min=1)
+
+
+def decode(model: nn.Module, images: Tensor, kind: str, *, batch_size: int = 100) -> Tensor:
+    """Predicted joints Tensor[N, K, 2] (pixels) of a heatmap ("disk", "gaussian") or "regression" model."""
+    out = predict(model, images, batch_size=batch_size)
+    if kind == "regression":
+        return out
+    return heatmaps_to_keypoints(out.sigmoid() if kind == "disk" else out)[0]
+
+
+def _eval_fn(val, kind: str) -> Callable[[nn.Module], dict[str, float]]:
+    norm = torso_size(val.keypoints)
+    return lambda m: {"val_pck": pck(decode(m, val.images, kind), val.keypoints, val.visible, 0.2, norm)}
+
+
+def _train(model: nn.Module, kind: str, loss_fn: Callable, data, val, *, epochs: int, steps: int,
+           progress: bool = False):
+    loader = FlippedBatches(*data, batch_size=TRAIN["batch_size"], steps=steps, seed=TRAIN["seed"])
+    opt = torch.optim.AdamW(model.parameters(), lr=TRAIN["lr"], weight_decay=TRAIN["weight_decay"])
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=TRAIN["lr"], total_steps=epochs * steps, pct_start=0.2)
+    return fit(model, loader, epochs=epochs, optimizer=opt, loss_fn=loss_fn, eval_fn=_eval_fn(val, kind),
+               scheduler=sched, scheduler_step="batch", progress=progress, desc=kind)
+
+
+def _fresh(builder: type, seed: int, **kwargs) -> nn.Module:
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return builder(**kwargs)
+
+
+def training_data(data_cfg: dict = DATA):
+    """(train images uint8 [N, 3, S, S], keypoints, inside) and the validation ``People``."""
+    train = make_people(data_cfg["n_train"], seed=data_cfg["train_seed"], size=data_cfg["size"])
+    val = make_people(data_cfg["n_val"], seed=data_cfg["val_seed"], size=data_cfg["size"])
+    images = (train.images * 255).round().to(torch.uint8)                # 4x less memory than float32
+    return (images, train.keypoints, train.inside), val
+
+
+def build_heatmaps(data_cfg: dict = DATA, arch: dict = ARCH, train_cfg: dict = TRAIN, targets: dict = TARGETS,
+                   *, progress: bool = False) -> dict:
+    """Disk, Gaussian and direct-regression models, same data and budget: the ``pose_heatmaps.pt`` dict."""
+    torch.set_num_threads(1)
+    data, val = training_data(data_cfg)
+    epochs, steps = train_cfg["epochs"], train_cfg["steps_per_epoch"]
+    out = {"data": dict(data_cfg), "arch": dict(arch), "train": dict(train_cfg), "targets": dict(targets),
+           "reg_head": dict(REG_HEAD), "histories": {}}
+    kinds = {"disk": heatmap_loss("disk", targets["radius"], targets["pos_weight"]),
+             "gaussian": heatmap_loss("gaussian", targets["sigma"]), "regression": regression_loss}
+    for kind, loss_fn in kinds.items():
+        if kind == "regression":
+            kw = {**arch, **REG_HEAD, "image_size": data_cfg["size"]}
+            model = _fresh(PoseRegressor, train_cfg["seed"], **kw)
+        else:
+            kw = dict(arch)
+            model = _fresh(PoseFCN, train_cfg["seed"], **kw)
+        hist = _train(model, kind, loss_fn, data, val, epochs=epochs, steps=steps, progress=progress)
+        out[kind] = model_entry(type(model), model, **kw)
+        out["histories"][kind] = hist.as_dict()
+    return out
+
+
+def build_radius_sweep(data_cfg: dict = DATA, arch: dict = ARCH, sweep: dict = SWEEP, targets: dict = TARGETS,
+                       *, progress: bool = False) -> dict:
+    """``PoseFCN`` on disk targets of each radius in ``sweep["radii"]``, equal budgets: ``pose_radius_sweep.pt``."""
+    torch.set_num_threads(1)
+    data, val = training_data(data_cfg)
+    out = {"data": dict(data_cfg), "arch": dict(arch), "sweep": dict(sweep), "targets": dict(targets),
+           "histories": {}}
+    for r in sweep["radii"]:
+        model = _fresh(PoseFCN, TRAIN["seed"], **arch)
+        hist = _train(model, "disk", heatmap_loss("disk", r, targets["pos_weight"]), data, val,
+                      epochs=sweep["epochs"], steps=sweep["steps_per_epoch"], progress=progress)
+        out[f"r{r:g}"] = model_entry(PoseFCN, model, **arch)
+        out["histories"][f"r{r:g}"] = hist.as_dict()
+    return out
+
+
+CHECKPOINTS = {"pose_heatmaps.pt": build_heatmaps, "pose_radius_sweep.pt": build_radius_sweep}
