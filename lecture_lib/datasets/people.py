@@ -167,15 +167,15 @@ def _polygon(xx: np.ndarray, yy: np.ndarray, poly: np.ndarray) -> np.ndarray:
 
 
 def _one_person(rng: np.random.Generator, size: int, truncation: float, max_clutter: int, noise: float):
-    height = size * rng.uniform(0.55, 0.85)
+    height = size * rng.uniform(0.65, 0.9)
     pts, facing, angles = _skeleton(rng, height)
     lo, hi = pts.min(0), pts.max(0)
     # centre the figure's box, then shift: small jitter, or (probability ``truncation``) far enough to cut joints off
-    spread = 0.35 if rng.random() < truncation else 0.12
+    spread = 0.3 if rng.random() < truncation else 0.1
     centre = size / 2 - 0.5 + rng.uniform(-spread, spread, 2) * size
     pts = pts - (lo + hi) / 2 + centre
 
-    img = _background(size, rng)
+    img = 0.3 + 0.45 * _background(size, rng)                      # muted textures: the figure stands out
     _draw_clutter(img, rng, int(rng.integers(0, max_clutter + 1)))
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
     width = height * rng.uniform(0.035, 0.06)                       # limb radius
@@ -224,7 +224,7 @@ def _one_person(rng: np.random.Generator, size: int, truncation: float, max_clut
     return img, pts.astype(np.float32), visible, inside, facing, angles
 
 
-def make_people(n: int, *, seed: int, size: int = 64, truncation: float = 0.15, max_clutter: int = 8,
+def make_people(n: int, *, seed: int, size: int = 64, truncation: float = 0.15, max_clutter: int = 4,
                 noise: float = 0.02) -> People:
     """``n`` images of one articulated figure each, deterministic in ``seed``.
 

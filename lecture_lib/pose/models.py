@@ -17,19 +17,35 @@ from lecture_lib.segmentation import FCN
 
 
 class PoseFCN(nn.Module):
-    """FCN-8s heatmap network: Tensor[B, 3, H, W] -> per-joint logits Tensor[B, K, H, W]."""
+    """FCN-8s heatmap network: Tensor[B, 3, H, W] -> per-joint logits Tensor[B, K, H, W].
+
+    ``refine > 0`` adds a small full-resolution stage (two 3x3 convolutions of width ``refine`` on
+    the image and the FCN's maps, added to the maps): FCN-8s's finest scores have stride 8, and a
+    joint must be placed to a pixel or two.
+    """
 
     def __init__(self, num_joints: int = 14, *, widths: tuple[int, ...] = (16, 32, 48, 64, 96),
-                 convs_per_stage: tuple[int, ...] = (1, 1, 2, 2, 2), fc_width: int = 96):
+                 convs_per_stage: tuple[int, ...] = (1, 1, 2, 2, 2), fc_width: int = 96, refine: int = 0):
         super().__init__()
         if isinstance(num_joints, bool) or not isinstance(num_joints, int) or num_joints < 1:
             raise ValueError(f"num_joints must be an int >= 1, got {num_joints!r}")
         self.num_joints = num_joints
         self.fcn = FCN(num_joints, variant="8s", widths=tuple(widths), convs_per_stage=tuple(convs_per_stage),
                        fc_width=fc_width)
+        self.refine = None
+        if refine:
+            self.refine = nn.Sequential(
+                nn.Conv2d(3 + num_joints, refine, 3, padding=1, bias=False), nn.BatchNorm2d(refine), nn.ReLU(inplace=True),
+                nn.Conv2d(refine, refine, 3, padding=1, bias=False), nn.BatchNorm2d(refine), nn.ReLU(inplace=True),
+                nn.Conv2d(refine, num_joints, 1))
+            nn.init.zeros_(self.refine[-1].weight)             # starts as the plain FCN-8s
+            nn.init.zeros_(self.refine[-1].bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.fcn(x)
+        maps = self.fcn(x)                                      # (B, K, H, W) logits
+        if self.refine is None:
+            return maps
+        return maps + self.refine(torch.cat([x, maps], dim=1))
 
 
 class PoseRegressor(nn.Module):

@@ -34,7 +34,7 @@ from lecture_lib.train import fit, predict
 
 DATA = {"size": 64, "n_train": 8000, "train_seed": 1000, "n_val": 200, "val_seed": 2000, "test_seed": 3000,
         "n_test": 400}
-ARCH = {"widths": [16, 24, 32, 48, 64], "convs_per_stage": [1, 1, 2, 2, 2], "fc_width": 64}
+ARCH = {"widths": [16, 24, 32, 48, 64], "convs_per_stage": [1, 1, 2, 2, 2], "fc_width": 64, "refine": 16}
 REG_HEAD = {"hidden": 256}
 # Rafi et al.: r = 8 px on a 256 x 256 crop -> 2 px on our 64 x 64 images; Newell: sigma ~1.75 px on 64 x 64.
 TARGETS = {"radius": 2.0, "sigma": 1.75, "pos_weight": 10.0}
@@ -104,11 +104,12 @@ def _eval_fn(val, kind: str) -> Callable[[nn.Module], dict[str, float]]:
     return lambda m: {"val_pck": pck(decode(m, val.images, kind), val.keypoints, val.visible, 0.2, norm)}
 
 
-def _train(model: nn.Module, kind: str, loss_fn: Callable, data, val, *, epochs: int, steps: int,
+def _train(model: nn.Module, kind: str, loss_fn: Callable, data, val, train_cfg: dict, *, epochs: int, steps: int,
            progress: bool = False):
-    loader = FlippedBatches(*data, batch_size=TRAIN["batch_size"], steps=steps, seed=TRAIN["seed"])
-    opt = torch.optim.AdamW(model.parameters(), lr=TRAIN["lr"], weight_decay=TRAIN["weight_decay"])
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=TRAIN["lr"], total_steps=epochs * steps, pct_start=0.2)
+    loader = FlippedBatches(*data, batch_size=train_cfg["batch_size"], steps=steps, seed=train_cfg["seed"])
+    opt = torch.optim.AdamW(model.parameters(), lr=train_cfg["lr"], weight_decay=train_cfg["weight_decay"])
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=train_cfg["lr"], total_steps=epochs * steps,
+                                                pct_start=0.2)
     return fit(model, loader, epochs=epochs, optimizer=opt, loss_fn=loss_fn, eval_fn=_eval_fn(val, kind),
                scheduler=sched, scheduler_step="batch", progress=progress, desc=kind)
 
@@ -134,32 +135,33 @@ def build_heatmaps(data_cfg: dict = DATA, arch: dict = ARCH, train_cfg: dict = T
     data, val = training_data(data_cfg)
     epochs, steps = train_cfg["epochs"], train_cfg["steps_per_epoch"]
     out = {"data": dict(data_cfg), "arch": dict(arch), "train": dict(train_cfg), "targets": dict(targets),
-           "reg_head": dict(REG_HEAD), "histories": {}}
+           "reg_head": dict(REG_HEAD), "histories": {},
+           "mean_pose": data[1].mean(dim=0)}                     # Tensor[K, 2]: the mean training pose (baseline)
     kinds = {"disk": heatmap_loss("disk", targets["radius"], targets["pos_weight"]),
              "gaussian": heatmap_loss("gaussian", targets["sigma"]), "regression": regression_loss}
     for kind, loss_fn in kinds.items():
         if kind == "regression":
-            kw = {**arch, **REG_HEAD, "image_size": data_cfg["size"]}
+            kw = {**{k: v for k, v in arch.items() if k != "refine"}, **REG_HEAD, "image_size": data_cfg["size"]}
             model = _fresh(PoseRegressor, train_cfg["seed"], **kw)
         else:
             kw = dict(arch)
             model = _fresh(PoseFCN, train_cfg["seed"], **kw)
-        hist = _train(model, kind, loss_fn, data, val, epochs=epochs, steps=steps, progress=progress)
+        hist = _train(model, kind, loss_fn, data, val, train_cfg, epochs=epochs, steps=steps, progress=progress)
         out[kind] = model_entry(type(model), model, **kw)
         out["histories"][kind] = hist.as_dict()
     return out
 
 
-def build_radius_sweep(data_cfg: dict = DATA, arch: dict = ARCH, sweep: dict = SWEEP, targets: dict = TARGETS,
-                       *, progress: bool = False) -> dict:
+def build_radius_sweep(data_cfg: dict = DATA, arch: dict = ARCH, train_cfg: dict = TRAIN, sweep: dict = SWEEP,
+                       targets: dict = TARGETS, *, progress: bool = False) -> dict:
     """``PoseFCN`` on disk targets of each radius in ``sweep["radii"]``, equal budgets: ``pose_radius_sweep.pt``."""
     torch.set_num_threads(1)
     data, val = training_data(data_cfg)
-    out = {"data": dict(data_cfg), "arch": dict(arch), "sweep": dict(sweep), "targets": dict(targets),
-           "histories": {}}
+    out = {"data": dict(data_cfg), "arch": dict(arch), "train": dict(train_cfg), "sweep": dict(sweep),
+           "targets": dict(targets), "histories": {}}
     for r in sweep["radii"]:
-        model = _fresh(PoseFCN, TRAIN["seed"], **arch)
-        hist = _train(model, "disk", heatmap_loss("disk", r, targets["pos_weight"]), data, val,
+        model = _fresh(PoseFCN, train_cfg["seed"], **arch)
+        hist = _train(model, "disk", heatmap_loss("disk", r, targets["pos_weight"]), data, val, train_cfg,
                       epochs=sweep["epochs"], steps=sweep["steps_per_epoch"], progress=progress)
         out[f"r{r:g}"] = model_entry(PoseFCN, model, **arch)
         out["histories"][f"r{r:g}"] = hist.as_dict()
