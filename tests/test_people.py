@@ -55,8 +55,8 @@ def test_sides_follow_the_person_and_colours(people):
     assert 0.2 < people.facing_camera.float().mean() < 0.9
     # right limbs are warm (red channel largest), left limbs cool (red channel not largest)
     checked = 0
-    for j_right, j_left in ((JOINTS.index("right wrist"), JOINTS.index("left wrist")),
-                            (JOINTS.index("right ankle"), JOINTS.index("left ankle"))):
+    for j_right, j_left in ((JOINTS.index("right elbow"), JOINTS.index("left elbow")),
+                            (JOINTS.index("right knee"), JOINTS.index("left knee"))):
         for n in range(len(people)):
             for j, warm in ((j_right, True), (j_left, False)):
                 if people.visible[n, j]:

@@ -92,7 +92,7 @@ def test_decode_brute_force_argmax():
     maps = torch.rand(3, 5, 7, generator=g)
     xy, conf = heatmaps_to_keypoints(maps, subpixel=False)
     for k in range(3):
-        best = max(((maps[k, i, j].item(), j, i) for i in range(5) for j in range(7)))
+        best = max((maps[k, i, j].item(), j, i) for i in range(5) for j in range(7))
         assert conf[k].item() == best[0] and xy[k].tolist() == [best[1], best[2]]
 
 

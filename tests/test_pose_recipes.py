@@ -14,7 +14,11 @@ TINY_ARCH = {"widths": [4, 4, 4, 4, 4], "convs_per_stage": [1, 1, 1, 1, 1], "fc_
 
 @pytest.fixture(scope="module")
 def heatmaps_ckpt():
-    return recipes.build_heatmaps(TINY_DATA, TINY_ARCH, TINY_TRAIN)
+    out = recipes.build_heatmaps(TINY_DATA, TINY_ARCH, TINY_TRAIN)
+    reg = recipes.build_regression(TINY_DATA, TINY_ARCH, TINY_TRAIN)
+    torch.testing.assert_close(reg["mean_pose"], out["mean_pose"])   # one training set for all
+    out["regression"], out["histories"]["regression"] = reg["regression"], reg["histories"]["regression"]
+    return out
 
 
 def test_heatmaps_checkpoint_has_what_the_notebook_reads(heatmaps_ckpt):
@@ -63,6 +67,7 @@ def test_flipped_batches_mirror_keypoints_and_are_seeded():
             if f:
                 want[:, 0] = 63 - want[:, 0]
             torch.testing.assert_close(kp[n], want)
+            assert torch.equal(inside[n], p.inside[j])
 
 
 def test_losses_are_finite_and_targets_match_the_api():

@@ -51,11 +51,11 @@ FLIP: tuple[int, ...] = (5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 6, 12, 13)
 
 # Body parts (painted in depth order) and the joints that belong to each part.
 _PARTS = ("torso", "head", "r_upper_arm", "r_forearm", "l_upper_arm", "l_forearm",
-          "r_thigh", "r_shin", "l_thigh", "l_shin")
+          "r_thigh", "r_shin", "l_thigh", "l_shin", "r_hand", "l_hand", "r_foot", "l_foot")
 _OWN_PARTS: tuple[tuple[str, ...], ...] = (
-    ("r_shin",), ("r_thigh", "r_shin"), ("r_thigh", "torso"), ("l_thigh", "torso"), ("l_thigh", "l_shin"),
-    ("l_shin",), ("r_forearm",), ("r_upper_arm", "r_forearm"), ("r_upper_arm", "torso"),
-    ("l_upper_arm", "torso"), ("l_upper_arm", "l_forearm"), ("l_forearm",), ("torso", "head"), ("head",))
+    ("r_shin", "r_foot"), ("r_thigh", "r_shin"), ("r_thigh", "torso"), ("l_thigh", "torso"), ("l_thigh", "l_shin"),
+    ("l_shin", "l_foot"), ("r_forearm", "r_hand"), ("r_upper_arm", "r_forearm"), ("r_upper_arm", "torso"),
+    ("l_upper_arm", "torso"), ("l_upper_arm", "l_forearm"), ("l_forearm", "l_hand"), ("torso", "head"), ("head",))
 
 # Joint limits in degrees (documented in the module docstring).
 LIMITS = {"lean": (-25.0, 25.0), "head_tilt": (-25.0, 25.0), "shoulder": (0.0, 170.0), "elbow": (0.0, 150.0),
@@ -183,6 +183,7 @@ def _one_person(rng: np.random.Generator, size: int, truncation: float, max_clut
     shirt = _hsv(rng, (0.0, 1.0), sat=(0.0, 1.0), val=(0.2, 0.9))
     right = [_hsv(rng, (-0.05, 0.16)) for _ in range(2)]            # warm: the person's right limbs
     left = [_hsv(rng, (0.33, 0.66)) for _ in range(2)]              # cool: the person's left limbs
+    shoes = _hsv(rng, (0.0, 1.0), sat=(0.0, 0.5), val=(0.05, 0.35))  # dark shoes
     shapes = {
         "torso": (_polygon(xx, yy, pts[[8, 9, 3, 2]]) | _capsule(xx, yy, pts[8], pts[9], width)
                   | _capsule(xx, yy, pts[2], pts[3], width), shirt),
@@ -197,6 +198,10 @@ def _one_person(rng: np.random.Generator, size: int, truncation: float, max_clut
         "r_shin": (_capsule(xx, yy, pts[1], pts[0], 1.1 * width), right[1] * 0.8),
         "l_thigh": (_capsule(xx, yy, pts[3], pts[4], 1.25 * width), left[0] * 0.8),
         "l_shin": (_capsule(xx, yy, pts[4], pts[5], 1.1 * width), left[1] * 0.8),
+        "r_hand": (_capsule(xx, yy, pts[6], pts[6], 1.3 * width), skin),
+        "l_hand": (_capsule(xx, yy, pts[11], pts[11], 1.3 * width), skin),
+        "r_foot": (_capsule(xx, yy, pts[0], pts[0], 1.4 * width), shoes),
+        "l_foot": (_capsule(xx, yy, pts[5], pts[5], 1.4 * width), shoes),
     }
     # depth: legs behind the torso, arms in front or behind (random), head in front of the torso;
     # the side nearer the camera (right if facing the camera) is drawn last among equals.
@@ -206,6 +211,7 @@ def _one_person(rng: np.random.Generator, size: int, truncation: float, max_clut
         depth[f"{side}_thigh"] = depth[f"{side}_shin"] = -1.0 + near + rng.uniform(-0.05, 0.05)
         arm_depth = rng.choice([-0.6, 1.0]) + near + rng.uniform(-0.05, 0.05)
         depth[f"{side}_upper_arm"] = depth[f"{side}_forearm"] = arm_depth
+        depth[f"{side}_hand"], depth[f"{side}_foot"] = arm_depth + 0.01, depth[f"{side}_shin"] + 0.01
     part_map = np.full((size, size), -1)
     for name in sorted(_PARTS, key=lambda n: depth[n]):
         mask, colour = shapes[name]

@@ -7,7 +7,6 @@ head size for PCKh (MPII).
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 from lecture_lib.datasets.people import JOINTS
