@@ -14,7 +14,7 @@ A face is drawn from two sets of numbers:
 
 ``render_faces(identity, nuisance, size=32)`` draws them (soft-edged shapes on a coordinate grid,
 vectorised over the batch). ``make_faces`` renders ``images_per_identity`` images of each of a set
-of identities; ``face_splits`` makes train and test sets of *disjoint* identities (face
+of identities; ``face_split`` / ``face_splits`` make train, test and val sets of *disjoint* identities (face
 verification is judged on people never seen in training); ``verification_pairs`` draws same /
 different pairs in identity-disjoint folds, the layout of LFW's 10-fold ``pairs.txt``.
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["HAIR_COLOURS", "FaceSet", "face_splits", "make_faces", "render_faces", "sample_identities",
+__all__ = ["HAIR_COLOURS", "PARTS", "FaceSet", "face_split", "face_splits", "make_faces", "render_faces", "sample_identities",
            "sample_nuisances", "verification_pairs"]
 
 HAIR_COLOURS = {"black": (0.08, 0.07, 0.06), "brown": (0.35, 0.22, 0.12), "blond": (0.85, 0.72, 0.42),
@@ -259,15 +259,28 @@ def make_faces(identities: dict[str, Tensor], images_per_identity: int, *, seed:
     return FaceSet(images, person + first_label, attributes, ident)
 
 
+PARTS = {"train": 0, "test": 1, "val": 2}
+
+
+def face_split(part: str, n_identities: int, images_per_identity: int, *, seed: int, first_label: int = 0,
+               size: int = 32, strength: float = 1.0) -> FaceSet:
+    """The faces of one part ("train", "test" or "val") of a data set: its own people (identity
+    seed ``seed + 10 * k`` for the k-th part, so parts never share a person and each part does
+    not depend on the size of the others), ``images_per_identity`` images each."""
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {list(PARTS)}, got {part!r}")
+    k = PARTS[part]
+    ids = sample_identities(_check_count(n_identities, "n_identities"), seed=seed + 10 * k)
+    return make_faces(ids, images_per_identity, seed=seed + 10 * k + 1, size=size, strength=strength,
+                      first_label=first_label)
+
+
 def face_splits(n_train: int, n_test: int, *, train_images: int, test_images: int, seed: int,
                 size: int = 32, strength: float = 1.0) -> tuple[FaceSet, FaceSet]:
     """Train and test faces of *disjoint* identities: labels ``0..n_train-1`` (train) and
-    ``n_train..n_train+n_test-1`` (test), drawn from one pool of ``n_train + n_test`` people."""
-    pool = sample_identities(_check_count(n_train, "n_train") + _check_count(n_test, "n_test"), seed=seed)
-    train_ids = {k: v[:n_train] for k, v in pool.items()}
-    test_ids = {k: v[n_train:] for k, v in pool.items()}
-    train = make_faces(train_ids, train_images, seed=seed + 1, size=size, strength=strength)
-    test = make_faces(test_ids, test_images, seed=seed + 2, size=size, strength=strength, first_label=n_train)
+    ``n_train..n_train+n_test-1`` (test); see ``face_split``."""
+    train = face_split("train", n_train, train_images, seed=seed, size=size, strength=strength)
+    test = face_split("test", n_test, test_images, seed=seed, first_label=n_train, size=size, strength=strength)
     return train, test
 
 

@@ -11,7 +11,7 @@ batches of ``P × K`` images, Adam with a cosine learning-rate decay) for every 
 Each run stores its model entry and its history (per-batch loss; after every ``steps / evals``
 batches: validation AUC and the embeddings' spread, the mean squared distance between validation
 faces, which falls to 0 when the embedding collapses). Validation faces are identities of their
-own, disjoint from train and test. All randomness comes from ``seed``; 1 thread.
+own, disjoint from train and test (``face_data``). All randomness comes from ``seed``; 1 thread.
 """
 
 from __future__ import annotations
@@ -20,26 +20,26 @@ import torch
 from torch.nn import functional as F
 
 from lecture_lib.checkpoints import model_entry
-from lecture_lib.datasets.faces import FaceSet, face_splits, make_faces, sample_identities, verification_pairs
+from lecture_lib.datasets.faces import FaceSet, face_split, verification_pairs
 from lecture_lib.faces.models import FaceClassifier, FaceEmbedder, embed
 from lecture_lib.faces.triplets import PKBatches, mine_triplets, pairwise_sq_distances, triplet_loss
 from lecture_lib.metrics.verification import verification_auc
 from lecture_lib.train import History, RandomBatches, fit
 
 DATA = dict(n_train=500, n_test=300, train_images=24, test_images=10, n_val=60, val_images=6, size=32,
-            strength=1.0, seed=0)
+            strength=0.6, seed=0)
 TRAIN = dict(steps=800, P=16, K=8, lr=2e-3, evals=8, width=16, hidden=128, embedding_dim=64, seed=0)
 MARGIN, MARGINS = 0.2, (0.05, 0.5)
 
 
 def face_data(*, n_train: int, n_test: int, train_images: int, test_images: int, n_val: int, val_images: int,
-              size: int, strength: float, seed: int) -> tuple[FaceSet, FaceSet, FaceSet]:
-    """(train, test, val) faces of disjoint identities; labels of val start after test's."""
-    train, test = face_splits(n_train, n_test, train_images=train_images, test_images=test_images, seed=seed,
-                              size=size, strength=strength)
-    val = make_faces(sample_identities(n_val, seed=seed + 100), val_images, seed=seed + 101, size=size,
-                     strength=strength, first_label=n_train + n_test)
-    return train, test, val
+              size: int, strength: float, seed: int, parts=("train", "test", "val")) -> dict[str, FaceSet]:
+    """``{part: FaceSet}`` for the requested parts, people disjoint across parts (``face_split``);
+    labels: train ``0..n_train-1``, then test, then val."""
+    spec = {"train": (n_train, train_images, 0), "test": (n_test, test_images, n_train),
+            "val": (n_val, val_images, n_train + n_test)}
+    return {p: face_split(p, spec[p][0], spec[p][1], seed=seed, first_label=spec[p][2], size=size, strength=strength)
+            for p in parts}
 
 
 def test_pairs(test: FaceSet, seed: int) -> dict:
@@ -113,7 +113,8 @@ def train_triplet(train: FaceSet, val: FaceSet, t: dict, *, strategy: str, margi
 def _runs(specs: dict[str, tuple[str, float]], data: dict | None = None, train: dict | None = None) -> dict:
     d, t = {**DATA, **(data or {})}, {**TRAIN, **(train or {})}
     torch.set_num_threads(1)
-    train_set, _, val = face_data(**d)
+    sets = face_data(**d, parts=("train", "val"))
+    train_set, val = sets["train"], sets["val"]
     out: dict = {"data": d, "train": t, "histories": {}, "margins": {}, "strategies": {}}
     for name, (strategy, margin) in specs.items():
         if strategy == "softmax":
