@@ -10,7 +10,8 @@ from PIL import Image
 from lecture_lib.data import OfflineError, sha256_file
 from lecture_lib.faces import embed, pretrained
 
-PEOPLE = {"Ada_Lovelace": 3, "Alan_Turing": 2, "Grace_Hopper": 2, "Kurt_Goedel": 1}
+PEOPLE = {"Ada_Lovelace": 3, "Alan_Turing": 2, "Grace_Hopper": 2, "Kurt_Goedel": 1,
+          **{f"Person_{k}": 2 for k in range(6)}}
 
 
 def _fixture(tmp_path):
@@ -41,7 +42,15 @@ def test_lfw_pairs_download_verify_extract_offline(tmp_path, monkeypatch):
     assert a.shape == b.shape == (3, 32, 32) and same == 1
     assert pretrained.lfw_pairs(tmp_path / "root") is not None  # second call: already there, verified
     paths, labels, names = pretrained.lfw_people(tmp_path / "root", exclude={"Alan_Turing"})
-    assert names == ["Ada_Lovelace", "Grace_Hopper"] and labels.tolist() == [0, 0, 0, 1, 1] and len(paths) == 5
+    assert names[:2] == ["Ada_Lovelace", "Grace_Hopper"] and len(names) == 8 and "Kurt_Goedel" not in names
+    assert labels[:5].tolist() == [0, 0, 0, 1, 1] and len(paths) == 17
+    x = pretrained.load_images(paths[:5], pretrained.lfw_transform(32))
+    assert x.shape == (5, 3, 32, 32)
+    model = pretrained.resnet_face(weights=None, embedding_dim=8)
+    d, same, folds = pretrained.lfw_pair_distances(model, ds, batch_size=8)
+    assert d.shape == (20,) and same.tolist() == [True, False] * 10 and torch.equal(folds, ds.folds)
+    e = embed(model, torch.stack([ds[0][0], ds[0][1]]))
+    torch.testing.assert_close(d[0], (e[0] - e[1]).pow(2).sum(), rtol=1e-4, atol=1e-5)
 
 
 def test_lfw_pairs_wrong_checksum_names_it_and_the_manual_way(tmp_path, monkeypatch):
@@ -73,3 +82,15 @@ def test_resnet_face_offline(num_classes):
 def test_resnet_face_bad_weights(weights):
     with pytest.raises(ValueError, match="weights must be"):
         pretrained.resnet_face(weights=weights)
+
+
+@pytest.mark.parametrize("method", ["softmax", "semi-hard"])
+def test_lfw_finetune_offline_on_fixture(tmp_path, monkeypatch, method):
+    monkeypatch.setattr(pretrained, "LFW_FILES", _fixture(tmp_path))
+    ds = pretrained.lfw_pairs(tmp_path / "root", transform=pretrained.lfw_transform(32))
+    # people in no pair with >= 2 images: the six Person_k; four of them validate
+    model, hist = pretrained.lfw_finetune(method, ds, root=tmp_path / "root", size=32, steps=4, val_people=4,
+                                          P=2, K=2, weights=None)
+    assert len(hist.batch_loss) == 4 and len(hist.metrics["val_auc"]) == 4
+    d, same, folds = pretrained.lfw_pair_distances(model, ds)
+    assert d.shape == (20,) and torch.isfinite(d).all()

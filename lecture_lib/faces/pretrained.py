@@ -10,7 +10,11 @@
   people who appear in no test pair, to finetune on.
 - ``resnet_face(weights="DEFAULT" | name | None, num_classes=None)``: ResNet-18 with a ``D``-dim
   embedding head (and a classifier over training identities for the DeepFace-style method).
-- ``lfw_transform(size)``: centre crop of the 250×250 funneled image, resize, ImageNet normalisation.
+- ``lfw_transform(size)``: centre crop of the 250×250 funneled image, resize, ImageNet normalisation;
+  ``load_images(paths, transform)``; ``lfw_pair_distances(model, pairs)`` -> distances, same, folds
+  for ``metrics.kfold_accuracy`` (LFW's 10-fold protocol).
+- ``lfw_finetune(method, pairs)``: the quick profile's two trainings (``recipes``) on the LFW people
+  who appear in no test pair, starting from ImageNet weights.
 
 All of it is tested offline on a tiny fixture in LFW's folder layout (``weights=None``).
 """
@@ -29,8 +33,8 @@ from torch.nn import functional as F
 from lecture_lib.config import cache_dir
 from lecture_lib.data import download, extract_archive, full_profile_dataset, pretrained, sha256_file
 
-__all__ = ["LFW_FILES", "LFWPairs", "ResNetFace", "fetch_lfw", "lfw_pairs", "lfw_people", "lfw_transform",
-           "resnet_face"]
+__all__ = ["LFW_FILES", "LFWPairs", "ResNetFace", "fetch_lfw", "lfw_pair_distances", "lfw_pairs", "lfw_people",
+           "lfw_finetune", "lfw_transform", "load_images", "resnet_face"]
 
 # name -> (url, sha256): scikit-learn's figshare mirror of LFW (sklearn/datasets/_lfw.py)
 LFW_FILES = {
@@ -174,3 +178,58 @@ def resnet_face(weights: str | None = "DEFAULT", *, embedding_dim: int = 128,
     else:
         raise ValueError(f"weights must be a str or None (never a bool), got {weights!r}")
     return ResNetFace(trunk, embedding_dim=embedding_dim, num_classes=num_classes)
+
+
+def load_images(paths: list[str], transform) -> Tensor:
+    """Tensor[N, 3, S, S]: every image of ``paths`` through ``transform`` (e.g. ``lfw_transform``)."""
+    from PIL import Image
+
+    if not paths:
+        raise ValueError("load_images() got no paths")
+    with torch.no_grad():
+        return torch.stack([transform(Image.open(p).convert("RGB")) for p in paths])
+
+
+@torch.no_grad()
+def lfw_pair_distances(model: nn.Module, pairs: LFWPairs, *, device="cpu", batch_size: int = 128
+                       ) -> tuple[Tensor, Tensor, Tensor]:
+    """Squared L2 distances between the embeddings of every LFW pair (``model.embed`` if it has
+    one, else its forward). Returns ``(distances Tensor[P], same Tensor[P] bool, folds Tensor[P])``."""
+    fn = model.embed if hasattr(model, "embed") else model
+    was_training = model.training
+    model.eval()
+    out = []
+    try:
+        for start in range(0, len(pairs), batch_size):
+            items = [pairs[k] for k in range(start, min(start + batch_size, len(pairs)))]
+            a = fn(torch.stack([it[0] for it in items]).to(device))
+            b = fn(torch.stack([it[1] for it in items]).to(device))
+            out.append((a - b).pow(2).sum(1).cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(out), torch.tensor(pairs.targets, dtype=torch.bool), pairs.folds
+
+
+def lfw_finetune(method: str, pairs: LFWPairs, *, root=None, size: int = 112, steps: int = 2000, val_people: int = 50,
+                 lr: float = 3e-4, P: int = 16, K: int = 4, device="cpu", weights: str | None = "DEFAULT"):
+    """Finetune an ImageNet ResNet-18 on LFW people who are in *no* test pair (``pairs``), the same
+    two ways as the quick profile (``method``: "softmax" or "semi-hard"); ``val_people`` of them are
+    held out for the validation curve. Returns ``(model, History)``."""
+    from lecture_lib.datasets.faces import FaceSet
+    from lecture_lib.faces import recipes
+
+    if method not in ("softmax", "semi-hard"):
+        raise ValueError(f"method must be 'softmax' or 'semi-hard', got {method!r}")
+    in_pairs = {name for pair in pairs.pair_names for name in pair}
+    paths, labels, _ = lfw_people(root, exclude=in_pairs, min_images=2)
+    images = load_images(paths, lfw_transform(size))
+    is_val = labels >= int(labels.max()) + 1 - val_people
+    train = FaceSet(images[~is_val], labels[~is_val], {}, {})
+    val = FaceSet(images[is_val], labels[is_val], {}, {})
+    t = {**recipes.TRAIN, "steps": steps, "evals": 4, "lr": lr, "P": P, "K": K}
+    if method == "softmax":
+        model = resnet_face(weights, num_classes=int(train.labels.max()) + 1)
+        return recipes.train_softmax(train, val, t, image_size=size, model=model, device=device)
+    model = resnet_face(weights)
+    return recipes.train_triplet(train, val, t, strategy="semi-hard", margin=recipes.MARGIN, image_size=size,
+                                 model=model, device=device)

@@ -68,17 +68,19 @@ def _model_kwargs(t: dict) -> dict:
                 seed=t["seed"])
 
 
-def train_softmax(train: FaceSet, val: FaceSet, t: dict, *, image_size: int) -> tuple[FaceClassifier, History]:
-    """DeepFace-style: cross-entropy over the training identities, random batches of P·K faces."""
-    n_classes = int(train.labels.max()) + 1
-    kw = dict(_model_kwargs(t), image_size=image_size)
-    model = FaceClassifier(num_classes=n_classes, **kw)
+def train_softmax(train: FaceSet, val: FaceSet, t: dict, *, image_size: int, model=None,
+                  device="cpu") -> tuple[FaceClassifier, History]:
+    """DeepFace-style: cross-entropy over the training identities, random batches of P·K faces.
+    ``model``: any net whose forward gives logits over the training labels and which has ``embed``
+    (default: a new ``FaceClassifier`` as ``t`` says; the full profile passes a ``ResNetFace``)."""
+    if model is None:
+        model = FaceClassifier(num_classes=int(train.labels.max()) + 1, **dict(_model_kwargs(t), image_size=image_size))
     per_eval = t["steps"] // t["evals"]
     loader = RandomBatches(train.images, train.labels, batch_size=t["P"] * t["K"], steps=per_eval, seed=t["seed"] + 1)
     opt, sched = _schedule(model, t["lr"], per_eval * t["evals"])
     hist = fit(model, loader, epochs=t["evals"], optimizer=opt, scheduler=sched, scheduler_step="batch",
                loss_fn=lambda m, b: F.cross_entropy(m(b[0]), b[1]), eval_fn=_val_metrics(val, t["seed"]),
-               progress=False, desc="softmax")
+               progress=False, desc="softmax", device=device)
     return model, hist
 
 
@@ -97,16 +99,18 @@ def triplet_loss_fn(strategy: str, margin: float, seed: int = 0):
     return loss_fn
 
 
-def train_triplet(train: FaceSet, val: FaceSet, t: dict, *, strategy: str, margin: float,
-                  image_size: int) -> tuple[FaceEmbedder, History]:
-    """FaceNet-style: triplet loss on P identities × K images per batch, online mining."""
-    model = FaceEmbedder(**dict(_model_kwargs(t), image_size=image_size))
+def train_triplet(train: FaceSet, val: FaceSet, t: dict, *, strategy: str, margin: float, image_size: int,
+                  model=None, device="cpu") -> tuple[FaceEmbedder, History]:
+    """FaceNet-style: triplet loss on P identities × K images per batch, online mining.
+    ``model``: any net whose forward gives normalised embeddings (default: a new ``FaceEmbedder``)."""
+    if model is None:
+        model = FaceEmbedder(**dict(_model_kwargs(t), image_size=image_size))
     per_eval = t["steps"] // t["evals"]
     loader = PKBatches(train.images, train.labels, P=t["P"], K=t["K"], steps=per_eval, seed=t["seed"] + 1)
     opt, sched = _schedule(model, t["lr"], per_eval * t["evals"])
     hist = fit(model, loader, epochs=t["evals"], optimizer=opt, scheduler=sched, scheduler_step="batch",
                loss_fn=triplet_loss_fn(strategy, margin, t["seed"] + 2), eval_fn=_val_metrics(val, t["seed"]),
-               progress=False, desc=f"triplet {strategy}")
+               progress=False, desc=f"triplet {strategy}", device=device)
     return model, hist
 
 
