@@ -94,3 +94,12 @@ def test_lfw_finetune_offline_on_fixture(tmp_path, monkeypatch, method):
     assert len(hist.batch_loss) == 4 and len(hist.metrics["val_auc"]) == 4
     d, same, folds = pretrained.lfw_pair_distances(model, ds)
     assert d.shape == (20,) and torch.isfinite(d).all()
+
+
+def test_photo_tensor_crops_and_resizes():
+    img = np.zeros((40, 60, 3), dtype=np.uint8)
+    img[:, 10:50] = 255                                 # the centre 40x40 square is white
+    x = pretrained.photo_tensor(img, 16, imagenet=False)
+    assert x.shape == (3, 16, 16) and torch.allclose(x, torch.ones(3, 16, 16))
+    y = pretrained.photo_tensor(img, 16)
+    torch.testing.assert_close(y[0], torch.full((16, 16), (1 - 0.485) / 0.229))

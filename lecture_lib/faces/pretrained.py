@@ -34,7 +34,7 @@ from lecture_lib.config import cache_dir
 from lecture_lib.data import download, extract_archive, full_profile_dataset, pretrained, sha256_file
 
 __all__ = ["LFW_FILES", "LFWPairs", "ResNetFace", "fetch_lfw", "lfw_pair_distances", "lfw_pairs", "lfw_people",
-           "lfw_finetune", "lfw_transform", "load_images", "resnet_face"]
+           "lfw_finetune", "lfw_transform", "load_images", "photo_tensor", "resnet_face"]
 
 # name -> (url, sha256): scikit-learn's figshare mirror of LFW (sklearn/datasets/_lfw.py)
 LFW_FILES = {
@@ -233,3 +233,18 @@ def lfw_finetune(method: str, pairs: LFWPairs, *, root=None, size: int = 112, st
     model = resnet_face(weights)
     return recipes.train_triplet(train, val, t, strategy="semi-hard", margin=recipes.MARGIN, image_size=size,
                                  model=model, device=device)
+
+
+def photo_tensor(image, size: int, *, imagenet: bool = True) -> Tensor:
+    """An uploaded photo (np.ndarray[H, W, 3] uint8) -> Tensor[3, size, size]: centre square crop,
+    resize, values in [0, 1], ImageNet-normalised if ``imagenet`` (for ``resnet_face``)."""
+    x = torch.as_tensor(image).permute(2, 0, 1).float() / 255
+    if x.ndim != 3 or x.shape[0] != 3:
+        raise ValueError(f"expected an RGB image [H, W, 3], got shape {tuple(image.shape)}")
+    side = min(x.shape[1:])
+    top, left = (x.shape[1] - side) // 2, (x.shape[2] - side) // 2
+    x = F.interpolate(x[None, :, top:top + side, left:left + side], size=(size, size), mode="bilinear",
+                      antialias=True)[0]
+    if imagenet:
+        x = torchvision.transforms.functional.normalize(x, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+    return x
