@@ -17,6 +17,8 @@ def test_miniature_builds_have_what_the_notebook_reads():
         ckpt = build(TINY_DATA, TINY_TRAIN)
         assert {"data", "train", "histories", "margins", "strategies"} <= set(ckpt)
         assert ckpt["data"]["n_train"] == 12 and ckpt["train"]["steps"] == 4
+        assert {"steps", "evals", "P", "K", "lr", "width", "hidden", "embedding_dim", "seed"} <= set(ckpt["train"])
+        assert set(recipes.face_data(**ckpt["data"], parts=("test",))) == {"test"}   # the notebook re-renders the test set
         for name in names:
             h = ckpt["histories"][name]
             assert len(h["batch_loss"]) == 4 and len(h["metrics"]["val_auc"]) == 2 and len(h["metrics"]["spread"]) == 2
