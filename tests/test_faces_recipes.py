@@ -38,3 +38,11 @@ def test_face_data_parts_match_face_splits_and_are_disjoint():
     assert not (labels[0] & labels[1]) and not (labels[0] & labels[2]) and not (labels[1] & labels[2])
     pairs = recipes.test_pairs(d["test"], seed=0)
     assert pairs["i"].shape == (6000,) and int(pairs["same"].sum()) == 3000
+
+
+def test_miniature_build_is_deterministic():
+    a = recipes.build_mining(TINY_DATA, TINY_TRAIN)
+    b = recipes.build_mining(TINY_DATA, TINY_TRAIN)
+    assert a["histories"]["random"]["batch_loss"] == b["histories"]["random"]["batch_loss"]
+    for key, value in a["hard"]["state_dict"].items():
+        assert torch.equal(value, b["hard"]["state_dict"][key]), key
