@@ -80,6 +80,8 @@ def mine_triplets(embeddings: Tensor, labels: Tensor, margin: float, strategy: s
 
     - ``"semi-hard"`` (FaceNet Eq. 4): *all* triplets with d(a, p) < d(a, n) < d(a, p) + margin:
       negatives farther than the positive but still inside the margin (the loss is in (0, margin)).
+      pytorch-metric-learning's ``TripletMarginMiner(type_of_triplets="semihard")`` keeps
+      0 < d(a, n) − d(a, p) <= margin: the same set except for d(a, n) − d(a, p) == margin exactly.
     - ``"hard"``: for every anchor-positive pair, the negative closest to the anchor
       (argmin_n d(a, n), FaceNet's "hard negative"; ties go to the lowest index).
     - ``"random"``: for every anchor-positive pair, one negative drawn uniformly (``generator``).
