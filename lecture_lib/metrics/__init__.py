@@ -4,6 +4,8 @@
   threshold (03a-03c detection notebooks).
 - ``confusion_matrix``, ``mean_iou``, ``iou_from_confusion``, ``boundary_iou``, ``boundary_band``,
   ``segmentation_confusions``: semantic segmentation (04_segmentation).
+- ``verification_roc``, ``verification_auc``, ``kfold_accuracy``, ``tar_at_far``, ``best_threshold``:
+  face verification, LFW's 10-fold protocol (06_faces, 07_embeddings).
 """
 
 from lecture_lib.metrics.detection import detection_ap, precision_recall_curve
@@ -15,6 +17,15 @@ from lecture_lib.metrics.segmentation import (
     mean_iou,
     segmentation_confusions,
 )
+from lecture_lib.metrics.verification import (
+    KFoldResult,
+    best_threshold,
+    kfold_accuracy,
+    tar_at_far,
+    verification_auc,
+    verification_roc,
+)
 
-__all__ = ["boundary_band", "boundary_iou", "confusion_matrix", "detection_ap", "iou_from_confusion", "mean_iou",
-           "precision_recall_curve", "segmentation_confusions"]
+__all__ = ["KFoldResult", "best_threshold", "boundary_band", "boundary_iou", "confusion_matrix", "detection_ap",
+           "iou_from_confusion", "kfold_accuracy", "mean_iou", "precision_recall_curve", "segmentation_confusions",
+           "tar_at_far", "verification_auc", "verification_roc"]
