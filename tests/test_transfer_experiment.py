@@ -6,6 +6,7 @@ import copy
 
 import pytest
 import torch
+from transfer_nets import resnet18, small  # noqa: F401
 
 from lecture_lib import transfer
 from lecture_lib.transfer import SmallResNet
@@ -14,11 +15,6 @@ from lecture_lib.transfer import SmallResNet
 @pytest.fixture(autouse=True)
 def _one_thread():
     torch.set_num_threads(1)  # tiny networks: threads only add overhead (conftest restores the count)
-
-
-def small(num_classes=5, seed=0):
-    torch.manual_seed(seed)
-    return SmallResNet(num_classes, widths=(4, 6, 8)).eval()
 
 
 

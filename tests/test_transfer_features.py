@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torchvision
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision.models.feature_extraction import create_feature_extractor
+from transfer_nets import resnet18, small  # noqa: F401
 
 from lecture_lib import exercises, transfer
-from lecture_lib.transfer import SmallResNet
 
 
 @pytest.fixture(autouse=True)
 def _one_thread():
     torch.set_num_threads(1)  # tiny networks: threads only add overhead (conftest restores the count)
-
-
-def small(num_classes=5, seed=0):
-    torch.manual_seed(seed)
-    return SmallResNet(num_classes, widths=(4, 6, 8)).eval()
-
-
-def resnet18(num_classes=7, seed=0):
-    torch.manual_seed(seed)
-    return torchvision.models.resnet18(weights=None, num_classes=num_classes).eval()
 
 
 
