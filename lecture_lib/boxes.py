@@ -44,8 +44,10 @@ def check_boxes(boxes: Tensor, name: str = "boxes", *, strict: bool = False) -> 
     if bad.any():
         i = int(bad.any(dim=1).nonzero()[0])
         need = "x2 > x1 and y2 > y1" if strict else "x2 >= x1 and y2 >= y1"
-        raise ValueError(f"{name}[{i}] = {boxes[i].tolist()} is not an xyxy box (expected {need}). "
-                         "Were these cxcywh/xywh boxes? Use box_convert(..., out_fmt='xyxy').")
+        raise ValueError(
+            f"{name}[{i}] = {boxes[i].tolist()} is not an xyxy box (expected {need}). "
+            "Were these cxcywh/xywh boxes? Use box_convert(..., out_fmt='xyxy')."
+        )
 
 
 def _check_vector(x: Tensor, n: int, name: str, what: str) -> None:
@@ -130,8 +132,10 @@ def encode(proposals: Tensor, targets: Tensor) -> Tensor:
     check_boxes(proposals, "proposals", strict=True)
     check_boxes(targets, "targets", strict=True)
     if proposals.shape[0] != targets.shape[0]:
-        raise ValueError(f"proposals and targets must have the same length, got {proposals.shape[0]} "
-                         f"and {targets.shape[0]}")
+        raise ValueError(
+            f"proposals and targets must have the same length, got {proposals.shape[0]} "
+            f"and {targets.shape[0]}"
+        )
     w = proposals[:, 2] - proposals[:, 0]
     h = proposals[:, 3] - proposals[:, 1]
     x = proposals[:, 0] + 0.5 * w
@@ -162,8 +166,9 @@ def decode(proposals: Tensor, deltas: Tensor, *, bbox_xform_clip: float = BBOX_X
         got = tuple(deltas.shape) if isinstance(deltas, Tensor) else type(deltas).__name__
         raise ValueError(f"deltas must have shape (N, 4) = (dx, dy, dw, dh), got {got}")
     if deltas.shape[0] != proposals.shape[0]:
-        raise ValueError(f"proposals and deltas must have the same length, got {proposals.shape[0]} "
-                         f"and {deltas.shape[0]}")
+        raise ValueError(
+            f"proposals and deltas must have the same length, got {proposals.shape[0]} and {deltas.shape[0]}"
+        )
     if not torch.isfinite(deltas).all():
         raise ValueError("deltas must be finite, got nan or inf")
     proposals = proposals.to(deltas.dtype)
@@ -176,7 +181,9 @@ def decode(proposals: Tensor, deltas: Tensor, *, bbox_xform_clip: float = BBOX_X
     dh = deltas[:, 3].clamp(max=bbox_xform_clip)
     x_new, y_new = x + dx * w, y + dy * h  # shift the centre by a fraction of the size
     w_new, h_new = torch.exp(dw) * w, torch.exp(dh) * h  # scale the size in log space
-    return torch.stack((x_new - 0.5 * w_new, y_new - 0.5 * h_new, x_new + 0.5 * w_new, y_new + 0.5 * h_new), dim=1)
+    return torch.stack(
+        (x_new - 0.5 * w_new, y_new - 0.5 * h_new, x_new + 0.5 * w_new, y_new + 0.5 * h_new), dim=1
+    )
 
 
 def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
@@ -253,12 +260,15 @@ def _rois(boxes: Tensor | list[Tensor], batch: int) -> Tensor:
         return torch.cat(rois) if rois else torch.zeros(0, 5)  # an empty batch
     if not isinstance(boxes, Tensor) or boxes.ndim != 2 or boxes.shape[1] != 5:
         got = tuple(boxes.shape) if isinstance(boxes, Tensor) else type(boxes).__name__
-        raise ValueError(f"boxes must be a Tensor[K, 5] (batch index, x1, y1, x2, y2) or a list of "
-                         f"Tensor[L, 4], got {got}")
+        raise ValueError(
+            f"boxes must be a Tensor[K, 5] (batch index, x1, y1, x2, y2) or a list of Tensor[L, 4], got {got}"
+        )
     check_boxes(boxes[:, 1:], "boxes[:, 1:]")
     idx = boxes[:, 0]
     if ((idx != idx.round()) | (idx < 0) | (idx >= batch)).any():
-        raise ValueError(f"boxes[:, 0] must hold batch indices in 0..{batch - 1}, got {idx.unique().tolist()}")
+        raise ValueError(
+            f"boxes[:, 0] must hold batch indices in 0..{batch - 1}, got {idx.unique().tolist()}"
+        )
     return boxes
 
 
@@ -297,7 +307,10 @@ def _window_maxima(hwc: Tensor, levels_y: int, levels_x: int) -> Tensor:
 
 
 def roi_pool(
-    input: Tensor, boxes: Tensor | list[Tensor], output_size: int | tuple[int, int], spatial_scale: float = 1.0
+    input: Tensor,
+    boxes: Tensor | list[Tensor],
+    output_size: int | tuple[int, int],
+    spatial_scale: float = 1.0,
 ) -> Tensor:
     """RoI max pooling of Fast R-CNN (same contract and results as ``torchvision.ops.roi_pool``).
 
@@ -349,11 +362,18 @@ def roi_pool(
     bin_h, bin_w = (y_hi - y_lo).clamp(min=1), (x_hi - x_lo).clamp(min=1)  # (K, oh), (K, ow)
     levels_y = int(bin_h.max()).bit_length() - 1 if len(rois) else 0
     levels_x = int(bin_w.max()).bit_length() - 1 if len(rois) else 0
-    level_y = sum(((bin_h >= 2**i).long() for i in range(1, levels_y + 1)), torch.zeros_like(bin_h))  # (K, oh)
-    level_x = sum(((bin_w >= 2**i).long() for i in range(1, levels_x + 1)), torch.zeros_like(bin_w))  # (K, ow)
+    level_y = sum(
+        ((bin_h >= 2**i).long() for i in range(1, levels_y + 1)), torch.zeros_like(bin_h)
+    )  # (K, oh)
+    level_x = sum(
+        ((bin_w >= 2**i).long() for i in range(1, levels_x + 1)), torch.zeros_like(bin_w)
+    )  # (K, ow)
     table = _window_maxima(input.permute(0, 2, 3, 1), levels_y, levels_x)  # (a, b, B, H, W, C)
     # 4) the four windows of each bin: top/bottom x left/right; their max is the bin's max
-    tops, bottoms = y_lo.clamp(max=height - 1), (y_hi - 2**level_y).clamp(min=0)  # (K, oh) first row of each window
+    tops, bottoms = (
+        y_lo.clamp(max=height - 1),
+        (y_hi - 2**level_y).clamp(min=0),
+    )  # (K, oh) first row of each window
     lefts, rights = x_lo.clamp(max=width - 1), (x_hi - 2**level_x).clamp(min=0)  # (K, ow) first column
     n = rois[:, 0].long()[:, None, None]  # (K, 1, 1) image of each RoI
     level = (level_y[:, :, None] * (levels_x + 1) + level_x[:, None, :]) * input.shape[0] + n  # (K, oh, ow)
@@ -364,6 +384,8 @@ def roi_pool(
         return rows.index_select(0, flat.flatten()).view(*flat.shape, input.shape[1])
 
     # the max of the four windows (equal values split the gradient; the same cell's paths add up to 1)
-    pooled = torch.maximum(torch.maximum(window(tops, lefts), window(tops, rights)),
-                           torch.maximum(window(bottoms, lefts), window(bottoms, rights)))
+    pooled = torch.maximum(
+        torch.maximum(window(tops, lefts), window(tops, rights)),
+        torch.maximum(window(bottoms, lefts), window(bottoms, rights)),
+    )
     return pooled.masked_fill(empty[..., None], 0.0).permute(0, 3, 1, 2)  # (K, C, oh, ow)

@@ -58,7 +58,9 @@ def save_checkpoint(obj: dict, name: str, *, command: str, folder: str | os.Path
     Returns the manifest entry ``{"file", "sha256", "size", "command"}``.
     """
     if not isinstance(obj, dict):
-        raise TypeError(f"a checkpoint must be a dict (of tensors, numbers, strings), got {type(obj).__name__}")
+        raise TypeError(
+            f"a checkpoint must be a dict (of tensors, numbers, strings), got {type(obj).__name__}"
+        )
     if "/" in name or "\\" in name or not name.endswith(".pt"):
         raise ValueError(f"name must be a plain file name ending in .pt, got {name!r}")
     folder = Path(folder or data_dir())
@@ -66,7 +68,12 @@ def save_checkpoint(obj: dict, name: str, *, command: str, folder: str | os.Path
     torch.save(obj, buf)
     payload = buf.getvalue()
     _atomic_write_bytes(folder / name, payload)
-    entry = {"file": name, "sha256": hashlib.sha256(payload).hexdigest(), "size": len(payload), "command": command}
+    entry = {
+        "file": name,
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "size": len(payload),
+        "command": command,
+    }
     manifest = read_manifest(folder)
     manifest[name] = entry
     text = json.dumps({"files": [manifest[k] for k in sorted(manifest)]}, indent=2) + "\n"
@@ -117,8 +124,10 @@ def load_checkpoint(name: str, *, folder: str | os.PathLike | None = None, map_l
         download(checkpoint_url(name), entry["sha256"], path)
     digest = sha256_file(path)
     if digest != entry["sha256"]:
-        raise ValueError(f"{path} has SHA-256 {digest[:12]}..., the manifest expects {entry['sha256'][:12]}...; "
-                         f"regenerate it with: {entry['command']}")
+        raise ValueError(
+            f"{path} has SHA-256 {digest[:12]}..., the manifest expects {entry['sha256'][:12]}...; "
+            f"regenerate it with: {entry['command']}"
+        )
     return torch.load(path, map_location=map_location, weights_only=True)
 
 

@@ -57,10 +57,14 @@ class Config:
         must have the same keys.
         """
         if not isinstance(quick, dict) or not isinstance(full, dict):
-            raise TypeError(f"quick and full must be dicts, got {type(quick).__name__} and {type(full).__name__}")
+            raise TypeError(
+                f"quick and full must be dicts, got {type(quick).__name__} and {type(full).__name__}"
+            )
         if set(quick) != set(full):
-            raise ValueError(f"quick and full must set the same sizes; only in quick: {sorted(set(quick) - set(full))}, "
-                             f"only in full: {sorted(set(full) - set(quick))}")
+            raise ValueError(
+                f"quick and full must set the same sizes; only in quick: {sorted(set(quick) - set(full))}, "
+                f"only in full: {sorted(set(full) - set(quick))}"
+            )
         return SimpleNamespace(**(quick if self.quick else full))
 
 

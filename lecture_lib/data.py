@@ -56,7 +56,11 @@ def sha256_file(path: str | os.PathLike) -> str:
 
 
 def _check_sha256(sha256) -> str:
-    if not isinstance(sha256, str) or len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256.lower()):
+    if (
+        not isinstance(sha256, str)
+        or len(sha256) != 64
+        or any(c not in "0123456789abcdef" for c in sha256.lower())
+    ):
         raise ValueError(f"sha256 must be a 64-character hex digest, got {sha256!r}")
     return sha256.lower()
 
@@ -90,17 +94,22 @@ def download(url: str, sha256: str, dest: str | os.PathLike, *, timeout: float =
                         h.update(chunk)
                         received += len(chunk)
             except urllib.error.HTTPError as exc:
-                raise OfflineError(f"Download of {url} failed: HTTP {exc.code} {exc.reason}. {OFFLINE_HINT}") from None
+                raise OfflineError(
+                    f"Download of {url} failed: HTTP {exc.code} {exc.reason}. {OFFLINE_HINT}"
+                ) from None
             except (urllib.error.URLError, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
                 raise OfflineError(f"Download of {url} failed ({reason}). {OFFLINE_HINT}") from None
         if expected_len is not None and received != int(expected_len):
-            raise ValueError(f"Download of {url} was cut short: got {received} of {expected_len} bytes; "
-                             f"nothing was saved to {dest.name}")
+            raise ValueError(
+                f"Download of {url} was cut short: got {received} of {expected_len} bytes; "
+                f"nothing was saved to {dest.name}"
+            )
         digest = h.hexdigest()
         if digest != sha256:
-            raise ValueError(f"Download of {url} has SHA-256 {digest}, expected {sha256}; "
-                             f"nothing was saved to {dest.name}")
+            raise ValueError(
+                f"Download of {url} has SHA-256 {digest}, expected {sha256}; nothing was saved to {dest.name}"
+            )
         os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
         os.replace(tmp, dest)
     finally:
@@ -114,7 +123,9 @@ def _safe_member_name(name: str, archive: Path) -> PurePosixPath:
     if path.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         raise ValueError(f"{archive.name}: member {name!r} has an absolute path; refusing to extract")
     if ".." in path.parts:
-        raise ValueError(f"{archive.name}: member {name!r} escapes the target folder ('..'); refusing to extract")
+        raise ValueError(
+            f"{archive.name}: member {name!r} escapes the target folder ('..'); refusing to extract"
+        )
     return path
 
 
@@ -186,8 +197,10 @@ def full_profile_dataset(cls: Callable, root: str | os.PathLike | None = None, *
     except _NETWORK_ERRORS as exc:
         hint = MANUAL_HINTS.get(name, "the dataset's home page")
         first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        raise OfflineError(f"Could not get {name} ({first}). Its download host may be unreachable or have "
-                           f"moved: fetch it by hand from {hint} into {root}. {OFFLINE_HINT}") from None
+        raise OfflineError(
+            f"Could not get {name} ({first}). Its download host may be unreachable or have "
+            f"moved: fetch it by hand from {hint} into {root}. {OFFLINE_HINT}"
+        ) from None
 
 
 def pretrained(builder: Callable, **kwargs):
@@ -197,8 +210,10 @@ def pretrained(builder: Callable, **kwargs):
         return builder(**kwargs)
     except (OSError, urllib.error.URLError) as exc:
         weights = kwargs.get("weights")
-        raise OfflineError(f"Could not download pretrained weights {weights} for {builder.__name__} "
-                           f"({getattr(exc, 'reason', exc)}). {OFFLINE_HINT}") from None
+        raise OfflineError(
+            f"Could not download pretrained weights {weights} for {builder.__name__} "
+            f"({getattr(exc, 'reason', exc)}). {OFFLINE_HINT}"
+        ) from None
 
 
 # ----------------------------------------------------------------------------- offline images

@@ -31,7 +31,9 @@ def _close(got: Any, expected: Any, rtol: float, atol: float) -> bool:
         return bool(torch.equal(got, expected))
     if isinstance(expected, np.ndarray) or isinstance(got, np.ndarray):
         got, expected = np.asarray(got), np.asarray(expected)
-        return got.shape == expected.shape and bool(np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True))
+        return got.shape == expected.shape and bool(
+            np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
+        )
     if isinstance(expected, float) or isinstance(got, float):
         try:
             return math.isclose(float(got), float(expected), rel_tol=rtol, abs_tol=atol)
@@ -50,8 +52,15 @@ def _short(value: Any) -> str:
     return text if len(text) < 120 else text[:117] + "..."
 
 
-def check(title: str, fn: Callable, cases: Iterable[tuple[str, Sequence, Any]], *,
-          rtol: float = 1e-5, atol: float = 1e-6, verbose: bool = True) -> bool:
+def check(
+    title: str,
+    fn: Callable,
+    cases: Iterable[tuple[str, Sequence, Any]],
+    *,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+    verbose: bool = True,
+) -> bool:
     """Run ``fn(*args)`` on each case and compare with ``expected``.
 
     Args:

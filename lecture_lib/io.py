@@ -62,7 +62,9 @@ def _from_array(arr: np.ndarray) -> Image.Image:
         if not np.isfinite(arr).all():
             raise ValueError("the image array contains NaN or infinite values")
         if arr.min() < 0 or arr.max() > 1:
-            raise ValueError(f"a float image must hold values in [0, 1], got [{arr.min():.3g}, {arr.max():.3g}]")
+            raise ValueError(
+                f"a float image must hold values in [0, 1], got [{arr.min():.3g}, {arr.max():.3g}]"
+            )
         arr = np.round(arr * 255).astype(np.uint8)
     elif arr.dtype == np.uint16:
         arr = (arr.astype(np.uint32) * 255 // 65535).astype(np.uint8)
@@ -110,8 +112,10 @@ def load_image(src, max_side: int | None = 1024, *, max_pixels: int = MAX_PIXELS
 
     width, height = img.size
     if width * height > max_pixels:
-        raise ValueError(f"{what} has {width}x{height} = {width * height:,} pixels, more than the "
-                         f"{max_pixels:,} allowed (possible decompression bomb); resize it first")
+        raise ValueError(
+            f"{what} has {width}x{height} = {width * height:,} pixels, more than the "
+            f"{max_pixels:,} allowed (possible decompression bomb); resize it first"
+        )
     if max_side is not None and img.format == "JPEG":
         img.draft("RGB", (max_side, max_side))  # decode JPEGs at reduced size: fast and small
     try:

@@ -25,8 +25,9 @@ def _check_channels(*values: int) -> None:
             raise ValueError(f"channel counts must be positive ints, got {values}")
 
 
-def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 3, *, eps: float = 1e-5,
-                 **conv_kwargs) -> nn.Sequential:
+def conv_bn_relu(
+    in_channels: int, out_channels: int, kernel_size: int = 3, *, eps: float = 1e-5, **conv_kwargs
+) -> nn.Sequential:
     """Conv2d (no bias: BatchNorm has one) -> BatchNorm2d -> ReLU.
 
     ``conv_kwargs`` go to ``nn.Conv2d`` (``padding``, ``stride``, ...). ``eps=0.001`` gives
@@ -35,8 +36,11 @@ def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 3, *, e
     Shapes: ``Tensor[B, in_channels, H, W] -> Tensor[B, out_channels, H', W']``.
     """
     _check_channels(in_channels, out_channels)
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, kernel_size, bias=False, **conv_kwargs),
-                         nn.BatchNorm2d(out_channels, eps=eps), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size, bias=False, **conv_kwargs),
+        nn.BatchNorm2d(out_channels, eps=eps),
+        nn.ReLU(inplace=True),
+    )
 
 
 def conv_stage(in_channels: int, out_channels: int, convs: int = 1, *, pool: bool = True) -> nn.Sequential:
@@ -78,8 +82,9 @@ class ResidualBlock(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.downsample: nn.Module | None = None
         if stride != 1 or in_channels != out_channels:  # 1x1 conv shortcut when the shape changes
-            self.downsample = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
-                                            nn.BatchNorm2d(out_channels))
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels)
+            )
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -104,7 +109,9 @@ def count_multiply_adds(model: nn.Module, input_shape: tuple[int, ...] = (1, 3, 
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(input_shape, tuple) or not all(isinstance(v, int) and v > 0 for v in input_shape):
-        raise ValueError(f"input_shape must be a tuple of positive ints like (1, 3, 224, 224), got {input_shape!r}")
+        raise ValueError(
+            f"input_shape must be a tuple of positive ints like (1, 3, 224, 224), got {input_shape!r}"
+        )
     tensors = [*model.parameters(), *model.buffers()]
     meta_model = model if tensors and all(t.is_meta for t in tensors) else copy.deepcopy(model).to("meta")
     was_training = meta_model.training

@@ -90,7 +90,9 @@ def within(target: float, tolerance: float, *, partly: float | None = None, unit
     """Holds if ``|value - target| <= tolerance``; partly if within ``partly`` (a wider tolerance)."""
     if tolerance < 0 or (partly is not None and partly < tolerance):
         raise ValueError(f"need 0 <= tolerance <= partly, got tolerance={tolerance}, partly={partly}")
-    text = f"{_fmt(target)} ± {_fmt(tolerance)}{unit}" + (f" (partly ± {_fmt(partly)})" if partly is not None else "")
+    text = f"{_fmt(target)} ± {_fmt(tolerance)}{unit}" + (
+        f" (partly ± {_fmt(partly)})" if partly is not None else ""
+    )
 
     def judge(value: Any) -> str:
         gap = abs(_number(value, "within") - target)
@@ -148,7 +150,15 @@ class Row:
         return f"{self.verdict}: {self.why or NO_REASON}"
 
     def cells(self) -> tuple[str, ...]:
-        return (self.claim, self.source, self.lecture, self.measured, self.criterion, self.verdict_text(), self.note)
+        return (
+            self.claim,
+            self.source,
+            self.lecture,
+            self.measured,
+            self.criterion,
+            self.verdict_text(),
+            self.note,
+        )
 
 
 class Ledger:
@@ -160,8 +170,18 @@ class Ledger:
         self.title = title
         self.rows: list[Row] = []
 
-    def add(self, claim: str, *, source: str, lecture: str, measured: str, criterion: Criterion | None = None,
-            value: Any = None, why: str = "", note: str = "") -> Row:
+    def add(
+        self,
+        claim: str,
+        *,
+        source: str,
+        lecture: str,
+        measured: str,
+        criterion: Criterion | None = None,
+        value: Any = None,
+        why: str = "",
+        note: str = "",
+    ) -> Row:
         """Append a row; its verdict is ``criterion(value)``.
 
         Args:
@@ -178,18 +198,28 @@ class Ledger:
         Returns:
             The row added.
         """
-        for name, text in (("claim", claim), ("source", source), ("lecture", lecture), ("measured", measured),
-                           ("why", why), ("note", note)):
+        for name, text in (
+            ("claim", claim),
+            ("source", source),
+            ("lecture", lecture),
+            ("measured", measured),
+            ("why", why),
+            ("note", note),
+        ):
             if not isinstance(text, str):
-                raise TypeError(f"{name} must be a str, got {type(text).__name__} ({text!r}); "
-                                "format numbers with an f-string, e.g. f'{acc:.3f}'")
+                raise TypeError(
+                    f"{name} must be a str, got {type(text).__name__} ({text!r}); "
+                    "format numbers with an f-string, e.g. f'{acc:.3f}'"
+                )
         if not claim.strip() or not measured.strip():
             raise ValueError("claim and measured must not be empty")
         verdict = ""
         if criterion is not None:
             if not isinstance(criterion, Criterion):
-                raise TypeError(f"criterion must be a Criterion (at_least, at_most, within, is_true, all_of), "
-                                f"got {type(criterion).__name__}")
+                raise TypeError(
+                    f"criterion must be a Criterion (at_least, at_most, within, is_true, all_of), "
+                    f"got {type(criterion).__name__}"
+                )
             if value is None:
                 raise ValueError(f"row {claim!r} has a criterion but no value to judge")
             verdict = criterion(value)
@@ -208,19 +238,27 @@ class Ledger:
         def esc(s: str) -> str:
             return s.replace("|", "\\|").replace("\n", " ")
 
-        lines = [f"**Lecture claim vs measured here — {self.title}**", "",
-                 "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+        lines = [
+            f"**Lecture claim vs measured here — {self.title}**",
+            "",
+            "| " + " | ".join(COLUMNS) + " |",
+            "|" + "---|" * len(COLUMNS),
+        ]
         lines += ["| " + " | ".join(esc(c) for c in row.cells()) + " |" for row in self.rows]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in COLUMNS)
         body = "".join(
-            "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in row.cells()) + "</tr>"
+            "<tr>"
+            + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in row.cells())
+            + "</tr>"
             for row in self.rows
         )
-        return (f"<b>Lecture claim vs measured here — {html.escape(self.title)}</b>"
-                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        return (
+            f"<b>Lecture claim vs measured here — {html.escape(self.title)}</b>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        )
 
     def __str__(self) -> str:
         return self.to_markdown()

@@ -43,17 +43,23 @@ class History:
 
     def as_dict(self) -> dict:
         """Plain-Python form (lists of floats), safe to save with ``torch.save``/JSON."""
-        return {"train_loss": list(self.train_loss), "metrics": {k: list(v) for k, v in self.metrics.items()},
-                "batch_loss": list(self.batch_loss), "seconds": float(self.seconds),
-                "batch_parts": {k: list(v) for k, v in self.batch_parts.items()}}
+        return {
+            "train_loss": list(self.train_loss),
+            "metrics": {k: list(v) for k, v in self.metrics.items()},
+            "batch_loss": list(self.batch_loss),
+            "seconds": float(self.seconds),
+            "batch_parts": {k: list(v) for k, v in self.batch_parts.items()},
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> History:
-        return cls(train_loss=[float(x) for x in d["train_loss"]],
-                   metrics={k: [float(x) for x in v] for k, v in d.get("metrics", {}).items()},
-                   batch_loss=[float(x) for x in d.get("batch_loss", [])],
-                   seconds=float(d.get("seconds", 0.0)),
-                   batch_parts={k: [float(x) for x in v] for k, v in d.get("batch_parts", {}).items()})
+        return cls(
+            train_loss=[float(x) for x in d["train_loss"]],
+            metrics={k: [float(x) for x in v] for k, v in d.get("metrics", {}).items()},
+            batch_loss=[float(x) for x in d.get("batch_loss", [])],
+            seconds=float(d.get("seconds", 0.0)),
+            batch_parts={k: [float(x) for x in v] for k, v in d.get("batch_parts", {}).items()},
+        )
 
 
 def classification_loss(model: nn.Module, batch: Batch) -> Tensor:
@@ -133,7 +139,9 @@ def fit(
             raise ValueError("model has no parameters with requires_grad=True: nothing to train")
         optimizer = torch.optim.Adam(params, lr=lr)
     history = History()
-    compute_loss = _distributed_loss(model, loss_fn) if world_size() > 1 else functools.partial(loss_fn, model)
+    compute_loss = (
+        _distributed_loss(model, loss_fn) if world_size() > 1 else functools.partial(loss_fn, model)
+    )
     start = time.perf_counter()
     bar = tqdm(range(epochs), desc=desc, disable=not progress or rank() > 0, leave=False)
     for _ in bar:
@@ -153,7 +161,10 @@ def fit(
             if scheduler is not None and scheduler_step == "batch":
                 scheduler.step()
             if world_size() > 1:  # record what one process on the global batch would record
-                loss, parts = _mean_over_processes(loss), {k: _mean_over_processes(v) for k, v in parts.items()}
+                loss, parts = (
+                    _mean_over_processes(loss),
+                    {k: _mean_over_processes(v) for k, v in parts.items()},
+                )
             total += loss.item()
             count += 1
             history.batch_loss.append(loss.item())
@@ -225,11 +236,20 @@ class RandomBatches:
         device: where the batches are sent (as float32 for ``x``).
     """
 
-    def __init__(self, x: Tensor, y: Tensor, *, batch_size: int, steps: int, seed: int = 0,
-                 device: torch.device | str = "cpu"):
+    def __init__(
+        self,
+        x: Tensor,
+        y: Tensor,
+        *,
+        batch_size: int,
+        steps: int,
+        seed: int = 0,
+        device: torch.device | str = "cpu",
+    ):
         if x.shape[0] != y.shape[0] or x.shape[0] == 0:
-            raise ValueError(f"x and y must hold the same, non-zero number of examples, got {x.shape[0]} "
-                             f"and {y.shape[0]}")
+            raise ValueError(
+                f"x and y must hold the same, non-zero number of examples, got {x.shape[0]} and {y.shape[0]}"
+            )
         if batch_size < 1 or steps < 1:
             raise ValueError(f"batch_size and steps must be >= 1, got {batch_size} and {steps}")
         self.x, self.y, self.batch_size, self.steps, self.device = x, y, batch_size, steps, device
@@ -237,20 +257,29 @@ class RandomBatches:
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         n = self.x.shape[0]
-        order = torch.cat([torch.randperm(n, generator=self.generator)
-                           for _ in range(math.ceil(self.steps * self.batch_size / n))])
+        order = torch.cat(
+            [
+                torch.randperm(n, generator=self.generator)
+                for _ in range(math.ceil(self.steps * self.batch_size / n))
+            ]
+        )
         for s in range(self.steps):
-            idx = order[s * self.batch_size:(s + 1) * self.batch_size]
+            idx = order[s * self.batch_size : (s + 1) * self.batch_size]
             if world_size() > 1:
-                idx = idx[rank()::world_size()]
+                idx = idx[rank() :: world_size()]
             yield self.x[idx].to(self.device, torch.float32), self.y[idx].to(self.device)
 
     def __len__(self) -> int:
         return self.steps
 
 
-def predict(model: nn.Module | Callable[[Tensor], Tensor], x: Tensor, *, batch_size: int = 256,
-            device: torch.device | str | None = None) -> Tensor:
+def predict(
+    model: nn.Module | Callable[[Tensor], Tensor],
+    x: Tensor,
+    *,
+    batch_size: int = 256,
+    device: torch.device | str | None = None,
+) -> Tensor:
     """``model`` applied to ``x`` (Tensor[N, ...]) in chunks of ``batch_size``; outputs on the CPU.
 
     Runs under ``torch.inference_mode`` with the model in eval mode, and restores the caller's
@@ -272,7 +301,7 @@ def predict(model: nn.Module | Callable[[Tensor], Tensor], x: Tensor, *, batch_s
         module.eval()
     try:
         with torch.inference_mode():
-            outs = [model(x[i:i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)]
+            outs = [model(x[i : i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)]
     finally:
         if module is not None:
             module.train(was_training)
@@ -306,8 +335,10 @@ class Timing:
 
     def __str__(self) -> str:
         scale, unit = (1e3, "ms") if self.median < 1 else (1.0, "s")
-        return (f"{self.median * scale:.3g} {unit} (median of {self.repeat}, "
-                f"min {self.min * scale:.3g}, max {self.max * scale:.3g})")
+        return (
+            f"{self.median * scale:.3g} {unit} (median of {self.repeat}, "
+            f"min {self.min * scale:.3g}, max {self.max * scale:.3g})"
+        )
 
 
 def timed(fn: Callable[[], Any], *, repeat: int = 5, warmup: int = 1) -> Timing:

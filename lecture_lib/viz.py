@@ -35,8 +35,16 @@ def to_numpy_image(img: Tensor | np.ndarray) -> np.ndarray:
     return img
 
 
-def show_images(images: Sequence | Tensor, titles: Sequence[str] | None = None, *, ncols: int = 8,
-                cmap: str = "gray", size: float = 1.6, suptitle: str | None = None, normalize: bool = False):
+def show_images(
+    images: Sequence | Tensor,
+    titles: Sequence[str] | None = None,
+    *,
+    ncols: int = 8,
+    cmap: str = "gray",
+    size: float = 1.6,
+    suptitle: str | None = None,
+    normalize: bool = False,
+):
     """Grid of images; returns the ``Figure``. ``images``: list of images or a ``[B, C, H, W]`` tensor."""
     images = list(images)
     if not images:
@@ -45,8 +53,9 @@ def show_images(images: Sequence | Tensor, titles: Sequence[str] | None = None, 
         raise ValueError(f"got {len(images)} images but {len(titles)} titles")
     ncols = min(ncols, len(images))
     nrows = math.ceil(len(images) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
         if i >= len(images):
@@ -77,8 +86,14 @@ def show_filters(weight: Tensor, *, ncols: int = 8, title: str = "learned filter
     return show_images(list(w), titles, ncols=ncols, cmap="gray", size=size, suptitle=title, normalize=True)
 
 
-def show_activation_maps(activations: Tensor, *, ncols: int = 8, title: str = "activation maps",
-                         max_maps: int = 32, size: float = 1.2):
+def show_activation_maps(
+    activations: Tensor,
+    *,
+    ncols: int = 8,
+    title: str = "activation maps",
+    max_maps: int = 32,
+    size: float = 1.2,
+):
     """Activation maps of one image ``[C, H, W]``: one depth slice each (slide "Activation Maps")."""
     if activations.ndim == 4:
         if activations.shape[0] != 1:
@@ -91,8 +106,14 @@ def show_activation_maps(activations: Tensor, *, ncols: int = 8, title: str = "a
     return show_images(maps, titles, ncols=ncols, cmap="viridis", size=size, suptitle=title)
 
 
-def plot_history(history: History | Mapping[str, History], *, ax=None, title: str = "training loss",
-                 metric: str | None = None, logy: bool = False):
+def plot_history(
+    history: History | Mapping[str, History],
+    *,
+    ax=None,
+    title: str = "training loss",
+    metric: str | None = None,
+    logy: bool = False,
+):
     """Training curve(s): per-epoch train loss, or ``history.metrics[metric]`` if given.
 
     ``history`` may be one ``History`` or a mapping ``label -> History`` (one line each).
@@ -114,8 +135,18 @@ def plot_history(history: History | Mapping[str, History], *, ax=None, title: st
     return ax
 
 
-def plot_lines(xs: Sequence, series: Mapping[str, Sequence], *, ax=None, title: str, xlabel: str,
-               ylabel: str, logx: bool = False, logy: bool = False, spread: Mapping[str, Sequence] | None = None):
+def plot_lines(
+    xs: Sequence,
+    series: Mapping[str, Sequence],
+    *,
+    ax=None,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    logx: bool = False,
+    logy: bool = False,
+    spread: Mapping[str, Sequence] | None = None,
+):
     """Several labelled series over one x axis (``spread``: optional +- band per series)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.2))
@@ -147,7 +178,6 @@ def show_image(img: Tensor | np.ndarray, *, ax=None, title: str = "", cmap: str 
     ax.set_title(title)
     ax.set_axis_off()
     return ax
-
 
 
 # ----------------------------------------------------------------------------------------------

@@ -38,7 +38,11 @@ def default_value(control, param_default=inspect.Parameter.empty):
         return param_default
     if hasattr(control, "value"):
         return control.value
-    if isinstance(control, tuple) and 2 <= len(control) <= 3 and all(isinstance(v, (int, float)) for v in control):
+    if (
+        isinstance(control, tuple)
+        and 2 <= len(control) <= 3
+        and all(isinstance(v, (int, float)) for v in control)
+    ):
         lo, hi = control[0], control[1]
         mid = (lo + hi) / 2
         return int(round(mid)) if all(isinstance(v, int) for v in control) else mid
@@ -58,8 +62,10 @@ def static_values(plot_fn: Callable, controls: dict) -> dict:
     unknown = [name for name in controls if name not in params]
     if unknown and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
         raise TypeError(f"{plot_fn.__name__}() has no parameter(s) {unknown}; it takes {list(params)}")
-    return {name: default_value(c, params[name].default if name in params else inspect.Parameter.empty)
-            for name, c in controls.items()}
+    return {
+        name: default_value(c, params[name].default if name in params else inspect.Parameter.empty)
+        for name, c in controls.items()
+    }
 
 
 def explore(plot_fn: Callable, **controls):

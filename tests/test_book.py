@@ -11,8 +11,10 @@ import book  # noqa: E402
 
 
 def test_link_check_finds_broken_links_missing_anchors_and_alt(tmp_path):
-    (tmp_path / "a.html").write_text('<a href="b.html#here">b</a><a href="gone.html">x</a><img src="f.png">'
-                                     '<a href="#nowhere">n</a><a href="https://example.org">ok</a>')
+    (tmp_path / "a.html").write_text(
+        '<a href="b.html#here">b</a><a href="gone.html">x</a><img src="f.png">'
+        '<a href="#nowhere">n</a><a href="https://example.org">ok</a>'
+    )
     (tmp_path / "b.html").write_text('<h2 id="elsewhere">b</h2>')
     problems = book.check_links(tmp_path)
     assert "a.html: broken link gone.html" in problems
@@ -28,10 +30,20 @@ def test_link_check_finds_broken_links_missing_anchors_and_alt(tmp_path):
 
 def test_a_notebook_page_has_navigation_badges_and_the_figures_alt_text(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# 01 · Test\n\n## 1. A section"),
-                nbformat.v4.new_code_cell("plot()", execution_count=1, outputs=[nbformat.v4.new_output(
-                    "display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"},
-                    metadata={"image/png": {"alt": "Figure: loss (loss vs epoch)"}})])]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# 01 · Test\n\n## 1. A section"),
+        nbformat.v4.new_code_cell(
+            "plot()",
+            execution_count=1,
+            outputs=[
+                nbformat.v4.new_output(
+                    "display_data",
+                    data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"},
+                    metadata={"image/png": {"alt": "Figure: loss (loss vs epoch)"}},
+                )
+            ],
+        ),
+    ]
     path = tmp_path / "nbs" / "01_test.ipynb"
     path.parent.mkdir()
     nbformat.write(nb, path)

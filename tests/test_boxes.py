@@ -42,7 +42,9 @@ def test_box_iou_hand_geometry_and_empty():
 @pytest.mark.parametrize("out_fmt", B.FORMATS)
 def test_box_convert_matches_torchvision(in_fmt, out_fmt):
     x = rand_boxes(9, torch.Generator().manual_seed(1))
-    torch.testing.assert_close(B.box_convert(x, in_fmt, out_fmt), torchvision.ops.box_convert(x, in_fmt, out_fmt))
+    torch.testing.assert_close(
+        B.box_convert(x, in_fmt, out_fmt), torchvision.ops.box_convert(x, in_fmt, out_fmt)
+    )
 
 
 def test_clip_boxes_matches_torchvision():
@@ -112,7 +114,9 @@ def test_nms_empty_and_identical():
     assert B.nms(boxes, t([0.1, 0.3, 0.2]), 0.5).tolist() == [1]
 
 
-@pytest.mark.parametrize(("seed", "n"), [(s, n) for s in range(15) for n in (0, 1, 50)] + [(0, 1200), (1, 1200), (2, 1200)])
+@pytest.mark.parametrize(
+    ("seed", "n"), [(s, n) for s in range(15) for n in (0, 1, 50)] + [(0, 1200), (1, 1200), (2, 1200)]
+)
 def test_batched_nms_matches_torchvision(seed, n):
     # n = 1200 boxes: torchvision switches from its offset trick to a per-class loop
     g = torch.Generator().manual_seed(seed)
@@ -195,23 +199,75 @@ def test_roi_pool_half_rounding_like_c():
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda: B.box_iou(torch.zeros(3, 5), torch.zeros(2, 4)), ValueError, r"shape \(N, 4\).*got \(3, 5\)"),
-        (lambda: B.box_iou([[0, 0, 1, 1]], torch.zeros(2, 4)), TypeError, r"boxes1 must be a torch.Tensor.*got list"),
-        (lambda: B.box_iou(torch.zeros(1, 4, dtype=torch.int64), torch.zeros(1, 4)), TypeError, r"floating-point.*int64"),
+        (
+            lambda: B.box_iou(torch.zeros(3, 5), torch.zeros(2, 4)),
+            ValueError,
+            r"shape \(N, 4\).*got \(3, 5\)",
+        ),
+        (
+            lambda: B.box_iou([[0, 0, 1, 1]], torch.zeros(2, 4)),
+            TypeError,
+            r"boxes1 must be a torch.Tensor.*got list",
+        ),
+        (
+            lambda: B.box_iou(torch.zeros(1, 4, dtype=torch.int64), torch.zeros(1, 4)),
+            TypeError,
+            r"floating-point.*int64",
+        ),
         (lambda: B.box_iou(t([[0, 0, float("nan"), 1]]), t([[0, 0, 1, 1]])), ValueError, r"finite.*nan"),
-        (lambda: B.box_iou(t([[5, 0, 1, 1]]), t([[0, 0, 1, 1]])), ValueError, r"boxes1\[0\].*x2 >= x1.*box_convert"),
+        (
+            lambda: B.box_iou(t([[5, 0, 1, 1]]), t([[0, 0, 1, 1]])),
+            ValueError,
+            r"boxes1\[0\].*x2 >= x1.*box_convert",
+        ),
         (lambda: B.encode(t([[0, 0, 0, 1]]), t([[0, 0, 1, 1]])), ValueError, r"proposals\[0\].*x2 > x1"),
         (lambda: B.encode(t([[0, 0, 1, 1]] * 2), t([[0, 0, 1, 1]])), ValueError, r"same length, got 2 and 1"),
-        (lambda: B.decode(t([[0, 0, 1, 1]]), torch.zeros(1, 3)), ValueError, r"deltas must have shape \(N, 4\).*got \(1, 3\)"),
-        (lambda: B.decode(t([[0, 0, 1, 1]]), t([[0, 0, float("inf"), 0]])), ValueError, r"deltas must be finite"),
-        (lambda: B.nms(t([[0, 0, 1, 1]] * 2), torch.zeros(3), 0.5), ValueError, r"scores must have shape \(2,\).*got \(3,\)"),
+        (
+            lambda: B.decode(t([[0, 0, 1, 1]]), torch.zeros(1, 3)),
+            ValueError,
+            r"deltas must have shape \(N, 4\).*got \(1, 3\)",
+        ),
+        (
+            lambda: B.decode(t([[0, 0, 1, 1]]), t([[0, 0, float("inf"), 0]])),
+            ValueError,
+            r"deltas must be finite",
+        ),
+        (
+            lambda: B.nms(t([[0, 0, 1, 1]] * 2), torch.zeros(3), 0.5),
+            ValueError,
+            r"scores must have shape \(2,\).*got \(3,\)",
+        ),
         (lambda: B.nms(t([[0, 0, 1, 1]]), t([float("nan")]), 0.5), ValueError, r"scores must be finite"),
-        (lambda: B.batched_nms(t([[0, 0, 1, 1]]), t([1.0]), torch.zeros(2), 0.5), ValueError, r"labels must have shape \(1,\).*got \(2,\)"),
-        (lambda: B.roi_pool(torch.zeros(1, 1, 4, 4), torch.zeros(2, 4), 2), ValueError, r"Tensor\[K, 5\].*got \(2, 4\)"),
-        (lambda: B.roi_pool(torch.zeros(1, 1, 4, 4), t([[1, 0, 0, 1, 1]]), 2), ValueError, r"batch indices in 0..0, got \[1.0\]"),
-        (lambda: B.roi_pool(torch.zeros(2, 1, 4, 4), [torch.zeros(1, 4)], 2), ValueError, r"one Tensor\[L, 4\] per image \(2\), got 1"),
-        (lambda: B.roi_pool(torch.zeros(1, 4, 4), torch.zeros(0, 5), 2), ValueError, r"\(B, C, H, W\), got \(1, 4, 4\)"),
-        (lambda: B.box_convert(torch.zeros(1, 4), "xyxy", "yxyx"), ValueError, r"out_fmt must be one of.*'yxyx'"),
+        (
+            lambda: B.batched_nms(t([[0, 0, 1, 1]]), t([1.0]), torch.zeros(2), 0.5),
+            ValueError,
+            r"labels must have shape \(1,\).*got \(2,\)",
+        ),
+        (
+            lambda: B.roi_pool(torch.zeros(1, 1, 4, 4), torch.zeros(2, 4), 2),
+            ValueError,
+            r"Tensor\[K, 5\].*got \(2, 4\)",
+        ),
+        (
+            lambda: B.roi_pool(torch.zeros(1, 1, 4, 4), t([[1, 0, 0, 1, 1]]), 2),
+            ValueError,
+            r"batch indices in 0..0, got \[1.0\]",
+        ),
+        (
+            lambda: B.roi_pool(torch.zeros(2, 1, 4, 4), [torch.zeros(1, 4)], 2),
+            ValueError,
+            r"one Tensor\[L, 4\] per image \(2\), got 1",
+        ),
+        (
+            lambda: B.roi_pool(torch.zeros(1, 4, 4), torch.zeros(0, 5), 2),
+            ValueError,
+            r"\(B, C, H, W\), got \(1, 4, 4\)",
+        ),
+        (
+            lambda: B.box_convert(torch.zeros(1, 4), "xyxy", "yxyx"),
+            ValueError,
+            r"out_fmt must be one of.*'yxyx'",
+        ),
     ],
 )
 def test_bad_inputs(call, error, match):

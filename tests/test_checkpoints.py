@@ -8,7 +8,9 @@ from lecture_lib import checkpoints
 
 def test_save_and_load_roundtrip(tmp_path):
     obj = {"state_dict": {"w": torch.arange(6.0).reshape(2, 3)}, "curve": [1.0, 0.5], "name": "toy"}
-    entry = checkpoints.save_checkpoint(obj, "toy.pt", command="python tools/make_checkpoints.py toy", folder=tmp_path)
+    entry = checkpoints.save_checkpoint(
+        obj, "toy.pt", command="python tools/make_checkpoints.py toy", folder=tmp_path
+    )
     manifest = json.loads((tmp_path / "MANIFEST.json").read_text())
     assert manifest["files"] == [entry]
     assert entry["sha256"] == checkpoints.sha256_file(tmp_path / "toy.pt")
@@ -73,7 +75,9 @@ def test_missing_checkpoint_is_downloaded_and_verified(tmp_path, monkeypatch):
     (dst / "MANIFEST.json").write_text((src / "MANIFEST.json").read_text())
     monkeypatch.setattr(checkpoints, "checkpoint_url", lambda name: (src / name).as_uri())
     loaded = checkpoints.load_checkpoint("a.pt", folder=dst)
-    assert torch.equal(loaded["w"], torch.ones(2)) and checkpoints.sha256_file(dst / "a.pt") == entry["sha256"]
+    assert (
+        torch.equal(loaded["w"], torch.ones(2)) and checkpoints.sha256_file(dst / "a.pt") == entry["sha256"]
+    )
 
 
 def test_load_model_builds_loads_and_evals(tmp_path):
@@ -81,8 +85,12 @@ def test_load_model_builds_loads_and_evals(tmp_path):
 
     torch.manual_seed(0)
     block = layers.ResidualBlock(4, 8, 2)
-    ckpt = {"model": checkpoints.model_entry(layers.ResidualBlock, block, in_channels=4, out_channels=8, stride=2),
-            "note": "toy"}
+    ckpt = {
+        "model": checkpoints.model_entry(
+            layers.ResidualBlock, block, in_channels=4, out_channels=8, stride=2
+        ),
+        "note": "toy",
+    }
     checkpoints.save_checkpoint(ckpt, "toy.pt", command="test", folder=tmp_path)
     loaded = checkpoints.load_model("toy.pt", folder=tmp_path)
     assert isinstance(loaded, layers.ResidualBlock) and not loaded.training

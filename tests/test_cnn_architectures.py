@@ -11,7 +11,9 @@ from lecture_lib.cnn import architectures as arch
 from lecture_lib.layers import count_multiply_adds, count_parameters
 
 
-@pytest.mark.parametrize(("config", "builder"), [("A", "vgg11"), ("B", "vgg13"), ("D", "vgg16"), ("E", "vgg19")])
+@pytest.mark.parametrize(
+    ("config", "builder"), [("A", "vgg11"), ("B", "vgg13"), ("D", "vgg16"), ("E", "vgg19")]
+)
 def test_vgg_from_table_matches_torchvision(config, builder):
     ours = arch.on_meta(arch.make_vgg, config=config)
     theirs = arch.on_meta(getattr(torchvision.models, builder), weights=None)
@@ -22,8 +24,10 @@ def test_vgg_from_table_matches_torchvision(config, builder):
 def test_vgg_depths_and_paper_parameter_counts():
     depths = {c: arch.count_weight_layers(arch.on_meta(arch.make_vgg, config=c)) for c in arch.VGG_CONFIGS}
     assert depths == {"A": 11, "A-LRN": 11, "B": 13, "C": 16, "D": 16, "E": 19}  # the table's header row
-    millions = {c: round(count_parameters(arch.on_meta(arch.make_vgg, config=c)) / 1e6)
-                for c in ("A", "B", "C", "D", "E")}
+    millions = {
+        c: round(count_parameters(arch.on_meta(arch.make_vgg, config=c)) / 1e6)
+        for c in ("A", "B", "C", "D", "E")
+    }
     assert millions == {"A": 133, "B": 133, "C": 134, "D": 138, "E": 144}  # VGG paper, Table 2
     lrn = arch.vgg_features("A-LRN")
     assert isinstance(lrn[2], nn.LocalResponseNorm)

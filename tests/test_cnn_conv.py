@@ -27,7 +27,9 @@ def test_conv2d_matches_torch(seed):
 
 def test_conv2d_int_arguments_and_empty_batch():
     x, w = torch.randn(0, 2, 6, 6), torch.randn(4, 2, 3, 3)
-    assert cnn.conv2d(x, w, stride=2, padding=1).shape == nn.functional.conv2d(x, w, stride=2, padding=1).shape
+    assert (
+        cnn.conv2d(x, w, stride=2, padding=1).shape == nn.functional.conv2d(x, w, stride=2, padding=1).shape
+    )
     x = torch.randn(2, 2, 6, 6)
     torch.testing.assert_close(cnn.conv2d(x, w, padding=1), nn.functional.conv2d(x, w, padding=1))
 

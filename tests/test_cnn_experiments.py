@@ -66,7 +66,11 @@ def test_depth_sweep_reproduces_a_seeded_run_by_hand():
     with torch.random.fork_rng():
         torch.manual_seed(5)
         net = cnn.deep_net(6, residual=True, num_classes=3)
-        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=8, shuffle=True,
-                                             generator=torch.Generator().manual_seed(5))
+        loader = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(x, y),
+            batch_size=8,
+            shuffle=True,
+            generator=torch.Generator().manual_seed(5),
+        )
         history = fit(net, loader, epochs=2, lr=2e-3, progress=False)
     assert out["final_loss"] == [history.train_loss[-1]]

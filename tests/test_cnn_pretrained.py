@@ -22,7 +22,9 @@ def test_random_weights_offline_and_the_explorer_path():
 
 
 def test_weights_names_are_checked():
-    with pytest.raises(ValueError, match=r"weights must be None, 'DEFAULT' or one of \['IMAGENET1K_V1'.*got True"):
+    with pytest.raises(
+        ValueError, match=r"weights must be None, 'DEFAULT' or one of \['IMAGENET1K_V1'.*got True"
+    ):
         imagenet_classifier("resnet18", weights=True)
     with pytest.raises(ValueError, match="weights must be None, 'DEFAULT' or one of.*got 'IMAGENET'"):
         imagenet_classifier("resnet18", weights="IMAGENET")

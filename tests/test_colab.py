@@ -68,8 +68,24 @@ def test_the_requirement_resolves_without_touching_torch():
     # What `%pip install "lecture_lib @ git+..."` resolves to, with this checkout standing in for
     # the git URL: only lecture_lib itself is installed; torch/torchvision (already there, inside
     # lecture_lib's lower bounds) are left alone. --no-index: nothing may need a download.
-    out = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--no-index", "--no-build-isolation",
-                          "--quiet", "--report", "-", str(ROOT)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--no-index",
+            "--no-build-isolation",
+            "--quiet",
+            "--report",
+            "-",
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     report = json.loads(out.stdout)
     names = sorted(item["metadata"]["name"].lower() for item in report["install"])
     assert names == ["lecture_lib"] or names == ["lecture-lib"], names

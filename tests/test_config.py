@@ -36,7 +36,9 @@ def test_profile_from_environment(monkeypatch, capsys):
     assert resolve_profile() == "full"
     cfg = lecture_lib.setup(verbose=False)
     assert cfg.full and cfg.sizes["epochs"] > lecture_lib.config._SIZES["quick"]["epochs"]
-    assert torch.is_deterministic_algorithms_warn_only_enabled()  # CUDA kernels without a deterministic twin warn
+    assert (
+        torch.is_deterministic_algorithms_warn_only_enabled()
+    )  # CUDA kernels without a deterministic twin warn
     # an explicit argument wins over the environment (papermill's PROFILE parameter)
     assert lecture_lib.setup("quick", verbose=False).quick
 

@@ -130,12 +130,15 @@ def _link(name, target, kind):
     return info, None
 
 
-@pytest.mark.parametrize("members, message", [
-    ([_file("../evil.txt")], r"escapes the target"),
-    ([_file("/etc/evil.txt")], r"absolute path"),
-    ([_file("ok.txt"), _link("l", "/etc/passwd", tarfile.SYMTYPE)], r"is a link"),
-    ([_link("h", "../../x", tarfile.LNKTYPE)], r"is a link"),
-])
+@pytest.mark.parametrize(
+    "members, message",
+    [
+        ([_file("../evil.txt")], r"escapes the target"),
+        ([_file("/etc/evil.txt")], r"absolute path"),
+        ([_file("ok.txt"), _link("l", "/etc/passwd", tarfile.SYMTYPE)], r"is a link"),
+        ([_link("h", "../../x", tarfile.LNKTYPE)], r"is a link"),
+    ],
+)
 def test_hostile_tar_refused_and_nothing_written(tmp_path, members, message):
     archive = _tar(tmp_path / "evil.tar.gz", members)
     with pytest.raises(ValueError, match=message):
@@ -145,7 +148,11 @@ def test_hostile_tar_refused_and_nothing_written(tmp_path, members, message):
 
 
 def test_hostile_zip_refused(tmp_path):
-    for name, message in [("../zipslip.txt", "escapes"), ("/abs.txt", "absolute"), ("C:/win.txt", "absolute")]:
+    for name, message in [
+        ("../zipslip.txt", "escapes"),
+        ("/abs.txt", "absolute"),
+        ("C:/win.txt", "absolute"),
+    ]:
         archive = tmp_path / "evil.zip"
         with zipfile.ZipFile(archive, "w") as zf:
             zf.writestr(zipfile.ZipInfo(name), "x")
@@ -153,7 +160,7 @@ def test_hostile_zip_refused(tmp_path):
             data.extract_archive(archive, tmp_path / "out")
         assert not (tmp_path / "out").exists()
     link = zipfile.ZipInfo("link")
-    link.external_attr = (0o120777 << 16)
+    link.external_attr = 0o120777 << 16
     with zipfile.ZipFile(tmp_path / "link.zip", "w") as zf:
         zf.writestr(link, "/etc/passwd")
     with pytest.raises(ValueError, match="is a link"):
@@ -205,7 +212,9 @@ def test_pretrained_offline_message(monkeypatch):
         raise urllib.error.URLError("Name or service not known")
 
     monkeypatch.setattr(torchvision.models._api.WeightsEnum, "get_state_dict", fail)
-    with pytest.raises(data.OfflineError, match="Could not download pretrained weights .*resnet18.*quick profile"):
+    with pytest.raises(
+        data.OfflineError, match="Could not download pretrained weights .*resnet18.*quick profile"
+    ):
         data.pretrained(torchvision.models.resnet18, weights=torchvision.models.ResNet18_Weights.DEFAULT)
 
 

@@ -14,7 +14,7 @@ def test_render_is_deterministic_and_in_range():
     assert torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels)
     assert 0 <= a.images.min() and a.images.max() <= 1
     c = faces.make_faces(ids, 3, seed=6, size=32)
-    assert not torch.equal(a.images, c.images)          # other nuisances, other pixels
+    assert not torch.equal(a.images, c.images)  # other nuisances, other pixels
 
 
 def test_identity_changes_the_face_at_fixed_nuisance():
@@ -23,7 +23,9 @@ def test_identity_changes_the_face_at_fixed_nuisance():
     ids = faces.sample_identities(2, seed=1)
     img = faces.render_faces(ids, nu, size=32)
     assert (img[0] - img[1]).abs().mean() > 0.02
-    same = faces.render_faces({k: v[:1].repeat(2, *([1] * (v.ndim - 1))) for k, v in ids.items()}, nu, size=32)
+    same = faces.render_faces(
+        {k: v[:1].repeat(2, *([1] * (v.ndim - 1))) for k, v in ids.items()}, nu, size=32
+    )
     assert torch.allclose(same[0], same[1], atol=1e-6)
 
 
@@ -51,17 +53,28 @@ def test_verification_pairs_layout():
     assert pairs["i"].shape == (100,) and pairs["same"].sum() == 50
     assert torch.equal(pairs["same"], labels[pairs["i"]] == labels[pairs["j"]])
     assert (pairs["i"] != pairs["j"]).all()
-    people = [set(labels[pairs["i"][pairs["fold"] == f]].tolist()) | set(labels[pairs["j"][pairs["fold"] == f]].tolist())
-              for f in range(10)]
-    assert all(not (people[a] & people[b]) for a in range(10) for b in range(a + 1, 10))   # identity-disjoint folds
+    people = [
+        set(labels[pairs["i"][pairs["fold"] == f]].tolist())
+        | set(labels[pairs["j"][pairs["fold"] == f]].tolist())
+        for f in range(10)
+    ]
+    assert all(
+        not (people[a] & people[b]) for a in range(10) for b in range(a + 1, 10)
+    )  # identity-disjoint folds
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: faces.sample_identities(0, seed=0), r">= 1, got 0"),
-    (lambda: faces.sample_nuisances(3, seed=0, strength=5.0), r"strength must be in \[0, 2\], got 5.0"),
-    (lambda: faces.render_faces({}, {}, size=8), r"needs the parameters"),
-    (lambda: faces.verification_pairs(torch.arange(10), pairs_per_fold=2, folds=10, seed=0), r"at least 20"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: faces.sample_identities(0, seed=0), r">= 1, got 0"),
+        (lambda: faces.sample_nuisances(3, seed=0, strength=5.0), r"strength must be in \[0, 2\], got 5.0"),
+        (lambda: faces.render_faces({}, {}, size=8), r"needs the parameters"),
+        (
+            lambda: faces.verification_pairs(torch.arange(10), pairs_per_fold=2, folds=10, seed=0),
+            r"at least 20",
+        ),
+    ],
+)
 def test_bad_inputs(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -49,7 +49,9 @@ def test_location_major_order():
     a = make_anchors((2, 3), 10, (8,), (1.0, 2.0))
     centres = (a[:, :2] + a[:, 2:]) / 2
     # locations row by row, A = 2 anchors each
-    expected = torch.tensor([[x, y] for y in (0, 10) for x in (0, 10, 20) for _ in range(2)], dtype=torch.float32)
+    expected = torch.tensor(
+        [[x, y] for y in (0, 10) for x in (0, 10, 20) for _ in range(2)], dtype=torch.float32
+    )
     torch.testing.assert_close(centres, expected)
 
 

@@ -34,8 +34,9 @@ def test_round_trip_and_clip():
     huge = torch.tensor([[0.0, 0.0, 1e4, 1e4]])  # dw = 1e4 / 5 -> clipped at log(1000 / 16)
     box = coder.decode(torch.tensor([[0.0, 0.0, 16.0, 16.0]]), huge)
     assert box[0, 2] - box[0, 0] == pytest.approx(1000.0, rel=1e-5)
-    assert BoxCoder(bbox_xform_clip=math.log(2)).decode(torch.tensor([[0.0, 0.0, 16.0, 16.0]]), huge)[0, 2] == \
-        pytest.approx(8 + 16, rel=1e-5)
+    assert BoxCoder(bbox_xform_clip=math.log(2)).decode(torch.tensor([[0.0, 0.0, 16.0, 16.0]]), huge)[
+        0, 2
+    ] == pytest.approx(8 + 16, rel=1e-5)
 
 
 def test_bad_arguments():

@@ -70,18 +70,41 @@ def test_sample_rois_labels_matched_boxes_and_order():
 
     gt = torch.tensor([[10.0, 10.0, 40.0, 40.0]])
     props = torch.tensor([[12.0, 11.0, 41.0, 40.0], [80.0, 80.0, 100.0, 100.0], [0.0, 0.0, 5.0, 5.0]])
-    targets = [{"boxes": gt, "labels": torch.tensor([3])}, {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0)}]
-    rois, labels, matched = sample_rois([props, props[1:]], targets, fg_iou_thresh=0.5, bg_iou_thresh=0.5,
-                                        batch_size_per_image=8, positive_fraction=0.5,
-                                        generator=torch.Generator().manual_seed(0))
+    targets = [
+        {"boxes": gt, "labels": torch.tensor([3])},
+        {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0)},
+    ]
+    rois, labels, matched = sample_rois(
+        [props, props[1:]],
+        targets,
+        fg_iou_thresh=0.5,
+        bg_iou_thresh=0.5,
+        batch_size_per_image=8,
+        positive_fraction=0.5,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert [len(r) for r in rois] == [4, 2]  # image 0: the box itself + one proposal + 2 background
     assert labels.tolist()[:2] == [3, 3] and labels.tolist()[2:] == [0, 0, 0, 0]  # foreground first
     assert torch.equal(matched, gt.repeat(2, 1))
-    assert (torchvision.ops.box_iou(rois[0][:2], gt) >= 0.5).all() and (torchvision.ops.box_iou(rois[0][2:], gt) < 0.5).all()
+    assert (torchvision.ops.box_iou(rois[0][:2], gt) >= 0.5).all() and (
+        torchvision.ops.box_iou(rois[0][2:], gt) < 0.5
+    ).all()
     # at most positive_fraction foreground
-    _, labels, _ = sample_rois([gt.repeat(10, 1)], targets[:1], fg_iou_thresh=0.5, bg_iou_thresh=0.5,
-                               batch_size_per_image=4, positive_fraction=0.25)
+    _, labels, _ = sample_rois(
+        [gt.repeat(10, 1)],
+        targets[:1],
+        fg_iou_thresh=0.5,
+        bg_iou_thresh=0.5,
+        batch_size_per_image=4,
+        positive_fraction=0.25,
+    )
     assert (labels > 0).sum() == 1
     with pytest.raises(ValueError, match="one proposal tensor per target, got 1 and 2"):
-        sample_rois([props], targets, fg_iou_thresh=0.5, bg_iou_thresh=0.5, batch_size_per_image=8,
-                    positive_fraction=0.25)
+        sample_rois(
+            [props],
+            targets,
+            fg_iou_thresh=0.5,
+            bg_iou_thresh=0.5,
+            batch_size_per_image=8,
+            positive_fraction=0.25,
+        )

@@ -34,12 +34,19 @@ def test_backbone_shapes_depths_and_state_dict_names():
     for depth in ("small", "deep"):
         net = bb.Backbone(depth)
         assert net(torch.zeros(2, 3, 64, 48)).shape == (2, net.out_channels, 8, 6)
-    assert sum(isinstance(m, torch.nn.Conv2d) for m in bb.Backbone("deep").modules()) > \
-        sum(isinstance(m, torch.nn.Conv2d) for m in bb.Backbone("small").modules())
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in bb.Backbone("deep").modules()) > sum(
+        isinstance(m, torch.nn.Conv2d) for m in bb.Backbone("small").modules()
+    )
     # flat body: conv, BN, ReLU per unit, a pool per stage (the committed checkpoints' keys)
     keys = [k for k in bb.Backbone("small").state_dict() if k.endswith("weight")]
-    assert keys == ["body.0.weight", "body.1.weight", "body.4.weight", "body.5.weight", "body.8.weight",
-                    "body.9.weight"]
+    assert keys == [
+        "body.0.weight",
+        "body.1.weight",
+        "body.4.weight",
+        "body.5.weight",
+        "body.8.weight",
+        "body.9.weight",
+    ]
     with pytest.raises(ValueError, match="depth must be one of"):
         bb.Backbone("huge")
     with pytest.raises(ValueError, match=r"\(B, 3, H, W\).*got \(3, 8, 8\)"):
@@ -73,7 +80,10 @@ def test_load_pretrained_copies_backbone_and_fc_layers():
 def test_head_pooling_choices_agree():
     g = torch.Generator().manual_seed(1)
     feats = torch.rand(2, 5, 16, 16, generator=g)
-    rois = [torch.tensor([[3.0, 4.0, 60.0, 90.0], [0.0, 0.0, 127.0, 127.0]]), torch.tensor([[10.0, 20.0, 40.0, 30.0]])]
+    rois = [
+        torch.tensor([[3.0, 4.0, 60.0, 90.0], [0.0, 0.0, 127.0, 127.0]]),
+        torch.tensor([[10.0, 20.0, 40.0, 30.0]]),
+    ]
     head = seeded(RoIHead, 5, 3, box_roi_pool="roi_pool")
     ref = head(feats, rois)
     head.box_roi_pool = "lecture"  # the teaching RoI pooling gives the same outputs
@@ -81,7 +91,9 @@ def test_head_pooling_choices_agree():
         torch.testing.assert_close(a, b)
     head.box_roi_pool = "roi_align"
     assert not torch.allclose(head(feats, rois)[0], ref[0])
-    with pytest.raises(ValueError, match=r"box_roi_pool must be one of \['lecture', 'roi_align', 'roi_pool'\]"):
+    with pytest.raises(
+        ValueError, match=r"box_roi_pool must be one of \['lecture', 'roi_align', 'roi_pool'\]"
+    ):
         RoIHead(5, 3, box_roi_pool="fast")
 
 
@@ -101,13 +113,21 @@ def test_postprocess_format_and_thresholds():
 
 def test_fast_rcnn_losses_learning_and_side_effect_free_detect(scenes):
     model = seeded(FastRCNN, NUM_CLASSES, "small", box_batch_size_per_image=64)
-    props = [torch.cat([b + 2, torch.tensor([[0.0, 0.0, 20.0, 20.0], [30.0, 30.0, 60.0, 60.0]])]) for b in scenes.boxes]
+    props = [
+        torch.cat([b + 2, torch.tensor([[0.0, 0.0, 20.0, 20.0], [30.0, 30.0, 60.0, 60.0]])])
+        for b in scenes.boxes
+    ]
     logits, deltas = model(scenes.images, props)
-    assert logits.shape == (sum(len(p) for p in props), NUM_CLASSES) and deltas.shape == (len(logits), NUM_CLASSES, 4)
+    assert logits.shape == (sum(len(p) for p in props), NUM_CLASSES) and deltas.shape == (
+        len(logits),
+        NUM_CLASSES,
+        4,
+    )
     losses = model.losses(scenes.images, props, scenes.to_detection_targets())
     assert set(losses) == {"loss_classifier", "loss_box_reg"}
-    history = fit_fast_rcnn(model, scenes.images, scenes.to_detection_targets(), props, epochs=15, batch_size=4,
-                            lr=3e-3)
+    history = fit_fast_rcnn(
+        model, scenes.images, scenes.to_detection_targets(), props, epochs=15, batch_size=4, lr=3e-3
+    )
     assert all(np.isfinite(history.batch_loss)) and set(history.batch_parts) == set(losses)
     assert np.mean(history.batch_loss[-3:]) < 0.7 * np.mean(history.batch_loss[:3])
     for mode in (True, False):
@@ -118,12 +138,20 @@ def test_fast_rcnn_losses_learning_and_side_effect_free_detect(scenes):
 
 
 def test_faster_rcnn_four_losses_learning_and_inference(scenes):
-    model = seeded(FasterRCNN, NUM_CLASSES, "small", image_size=64, rpn_post_nms_top_n_test=50,
-                   box_batch_size_per_image=64)
+    model = seeded(
+        FasterRCNN,
+        NUM_CLASSES,
+        "small",
+        image_size=64,
+        rpn_post_nms_top_n_test=50,
+        box_batch_size_per_image=64,
+    )
     losses = model.losses(scenes.images, scenes.to_detection_targets())
     assert set(losses) == {"loss_objectness", "loss_rpn_box_reg", "loss_classifier", "loss_box_reg"}
     assert all(torch.isfinite(v) for v in losses.values())
-    history = fit_faster_rcnn(model, scenes.images, scenes.to_detection_targets(), epochs=15, batch_size=4, lr=3e-3)
+    history = fit_faster_rcnn(
+        model, scenes.images, scenes.to_detection_targets(), epochs=15, batch_size=4, lr=3e-3
+    )
     assert np.mean(history.batch_loss[-3:]) < 0.7 * np.mean(history.batch_loss[:3])
     model.train()
     props, scores = model.propose(scenes.images)
@@ -133,15 +161,26 @@ def test_faster_rcnn_four_losses_learning_and_inference(scenes):
     dets = model.detect(scenes.images)
     assert model.training and len(dets) == len(scenes)
     model.eval()
-    torch.testing.assert_close(model.detect(scenes.images)[0]["boxes"], dets[0]["boxes"])  # BN in eval both times
+    torch.testing.assert_close(
+        model.detect(scenes.images)[0]["boxes"], dets[0]["boxes"]
+    )  # BN in eval both times
     assert not model.training
     with pytest.raises(ValueError, match=r"\(B, 3, 64, 64\).*got \(1, 3, 32, 32\)"):
         model.detect(torch.zeros(1, 3, 32, 32))
 
 
 def test_rpn_train_and_test_numbers_and_nms():
-    rpn = RegionProposalNetwork(4, (2, 2), 8, anchor_sizes=(16,), aspect_ratios=(1.0,), pre_nms_top_n_train=4,
-                                pre_nms_top_n_test=1, nms_thresh=0.7, min_size=2.0)
+    rpn = RegionProposalNetwork(
+        4,
+        (2, 2),
+        8,
+        anchor_sizes=(16,),
+        aspect_ratios=(1.0,),
+        pre_nms_top_n_train=4,
+        pre_nms_top_n_test=1,
+        nms_thresh=0.7,
+        min_size=2.0,
+    )
     g = torch.Generator().manual_seed(0)
     logits, deltas = torch.randn(1, 4, generator=g), torch.zeros(1, 4, 4)
     rpn.train()
@@ -176,16 +215,21 @@ def test_rcnn_svms_and_regressors_on_separable_features():
     feats = torch.randn(n, 4, generator=g)
     deltas = feats * 0.1
     gts = box_ops.decode(props, deltas)
-    W, bias = rcnn.train_box_regressors(feats, props, gts, torch.ones(n), torch.ones(n, dtype=torch.int64), 2,
-                                        alpha=1e-3)
+    W, bias = rcnn.train_box_regressors(
+        feats, props, gts, torch.ones(n), torch.ones(n, dtype=torch.int64), 2, alpha=1e-3
+    )
     torch.testing.assert_close(feats @ W[0] + bias[0], deltas, atol=1e-3, rtol=1e-3)
 
 
 def test_rcnn_module_detect_and_cache_bytes(scenes):
     model = seeded(rcnn.RCNN, NUM_CLASSES, "small", warp=32)
     g = torch.Generator().manual_seed(0)
-    model.set_classifiers(torch.randn(NUM_CLASSES - 1, 128, generator=g), torch.zeros(NUM_CLASSES - 1),
-                          torch.zeros(NUM_CLASSES - 1, 768, 4), torch.zeros(NUM_CLASSES - 1, 4))
+    model.set_classifiers(
+        torch.randn(NUM_CLASSES - 1, 128, generator=g),
+        torch.zeros(NUM_CLASSES - 1),
+        torch.zeros(NUM_CLASSES - 1, 768, 4),
+        torch.zeros(NUM_CLASSES - 1, 4),
+    )
     props = torch.tensor([[0.0, 0.0, 20.0, 20.0], [10.0, 10.0, 50.0, 40.0]])
     model.train()
     out = model.detect(scenes.images[0], props, score_thresh=-1e9)

@@ -23,16 +23,35 @@ def test_untrained_fasterrcnn_v2_runs_on_a_dummy_image():
 
 def test_voc_ids_match_coco_category_names():
     names = P.coco_category_names()
-    renamed = {"aeroplane": "airplane", "diningtable": "dining table", "motorbike": "motorcycle",
-               "pottedplant": "potted plant", "sofa": "couch", "tvmonitor": "tv"}
+    renamed = {
+        "aeroplane": "airplane",
+        "diningtable": "dining table",
+        "motorbike": "motorcycle",
+        "pottedplant": "potted plant",
+        "sofa": "couch",
+        "tvmonitor": "tv",
+    }
     for voc, coco_id in P.VOC_TO_COCO.items():
         assert names[coco_id] == renamed.get(voc, voc)
 
 
 def test_voc_target_parsing_and_evaluation():
-    ann = {"annotation": {"object": [
-        {"name": "dog", "difficult": "0", "bndbox": {"xmin": "11", "ymin": "21", "xmax": "50", "ymax": "60"}},
-        {"name": "person", "difficult": "1", "bndbox": {"xmin": "1", "ymin": "1", "xmax": "5", "ymax": "5"}}]}}
+    ann = {
+        "annotation": {
+            "object": [
+                {
+                    "name": "dog",
+                    "difficult": "0",
+                    "bndbox": {"xmin": "11", "ymin": "21", "xmax": "50", "ymax": "60"},
+                },
+                {
+                    "name": "person",
+                    "difficult": "1",
+                    "bndbox": {"xmin": "1", "ymin": "1", "xmax": "5", "ymax": "5"},
+                },
+            ]
+        }
+    }
     t = P.voc_target(ann)
     assert t["boxes"].tolist() == [[10.0, 20.0, 50.0, 60.0]] and t["labels"].tolist() == [18]
     single = P.voc_target({"annotation": {"object": ann["annotation"]["object"][0]}})
@@ -40,7 +59,13 @@ def test_voc_target_parsing_and_evaluation():
     pred = {"boxes": t["boxes"], "scores": torch.ones(1), "labels": t["labels"]}
     assert detection_ap([pred], [t])["map"] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="unknown VOC class 'unicorn'"):
-        P.voc_target({"annotation": {"object": [{"name": "unicorn", "bndbox": ann["annotation"]["object"][0]["bndbox"]}]}})
+        P.voc_target(
+            {
+                "annotation": {
+                    "object": [{"name": "unicorn", "bndbox": ann["annotation"]["object"][0]["bndbox"]}]
+                }
+            }
+        )
 
 
 def test_no_network_gives_offline_error(monkeypatch, tmp_path):

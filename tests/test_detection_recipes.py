@@ -14,11 +14,22 @@ from lecture_lib.detection.training import ShuffledBatches
 
 
 def test_checkpoints_are_listed_and_load_as_their_classes():
-    assert set(recipes.CHECKPOINTS) == {"detection_backbone_small.pt", "detection_backbone_deep.pt", "rcnn_detector.pt",
-                                        "fast_rcnn_detector.pt", "faster_rcnn_small.pt", "faster_rcnn_deep.pt"}
-    classes = {"detection_backbone_small.pt": CropClassifier, "detection_backbone_deep.pt": CropClassifier,
-               "rcnn_detector.pt": RCNN, "fast_rcnn_detector.pt": FastRCNN, "faster_rcnn_small.pt": FasterRCNN,
-               "faster_rcnn_deep.pt": FasterRCNN}
+    assert set(recipes.CHECKPOINTS) == {
+        "detection_backbone_small.pt",
+        "detection_backbone_deep.pt",
+        "rcnn_detector.pt",
+        "fast_rcnn_detector.pt",
+        "faster_rcnn_small.pt",
+        "faster_rcnn_deep.pt",
+    }
+    classes = {
+        "detection_backbone_small.pt": CropClassifier,
+        "detection_backbone_deep.pt": CropClassifier,
+        "rcnn_detector.pt": RCNN,
+        "fast_rcnn_detector.pt": FastRCNN,
+        "faster_rcnn_small.pt": FasterRCNN,
+        "faster_rcnn_deep.pt": FasterRCNN,
+    }
     for name, cls in classes.items():
         model = load_model(name)
         assert type(model) is cls and not model.training
@@ -26,13 +37,21 @@ def test_checkpoints_are_listed_and_load_as_their_classes():
 
 def test_loaded_detectors_keep_their_training_thresholds():
     faster = load_model("faster_rcnn_small.pt")
-    assert faster.rpn.pre_nms_top_n == {"training": recipes.FASTER_RCNN["rpn_pre_nms_top_n_train"],
-                                        "testing": recipes.FASTER_RCNN["rpn_pre_nms_top_n_test"]}
+    assert faster.rpn.pre_nms_top_n == {
+        "training": recipes.FASTER_RCNN["rpn_pre_nms_top_n_train"],
+        "testing": recipes.FASTER_RCNN["rpn_pre_nms_top_n_test"],
+    }
     assert faster.rpn.min_size == recipes.FASTER_RCNN["rpn_min_size"]
-    for model, kwargs in ((faster, recipes.FASTER_RCNN), (load_model("fast_rcnn_detector.pt"), recipes.FAST_RCNN)):
+    for model, kwargs in (
+        (faster, recipes.FASTER_RCNN),
+        (load_model("fast_rcnn_detector.pt"), recipes.FAST_RCNN),
+    ):
         head = model.roi_head
-        assert (head.nms_thresh, head.batch_size_per_image, head.box_roi_pool) == \
-            (kwargs["box_nms_thresh"], kwargs["box_batch_size_per_image"], kwargs["box_roi_pool"])
+        assert (head.nms_thresh, head.batch_size_per_image, head.box_roi_pool) == (
+            kwargs["box_nms_thresh"],
+            kwargs["box_batch_size_per_image"],
+            kwargs["box_roi_pool"],
+        )
         assert head.box_coder.weights == tuple(kwargs["bbox_reg_weights"])
 
 
@@ -51,7 +70,9 @@ def test_shuffled_batches_cover_every_example_once():
     first, second = [b[1] for b in loader], [b[1] for b in loader]
     assert sorted(torch.cat(first).tolist()) == list(range(10)) and [len(b) for b in first] == [4, 4, 2]
     assert not torch.equal(torch.cat(first), torch.cat(second))  # a new order each pass
-    assert torch.equal(torch.cat(first), torch.cat([b[1] for b in ShuffledBatches(x, y, batch_size=4, seed=0)]))
+    assert torch.equal(
+        torch.cat(first), torch.cat([b[1] for b in ShuffledBatches(x, y, batch_size=4, seed=0)])
+    )
     with pytest.raises(ValueError, match="same, non-zero number of examples, got 10 and 9"):
         ShuffledBatches(x, y[:9], batch_size=4)
 

@@ -61,7 +61,9 @@ def test_starting_regions_and_hierarchy_size():
     boxes = ss._group(*regions, ss.SIMILARITIES["CTSF"], float(128 * 128))
     assert len(boxes) == 2 * n - 1
     np.testing.assert_array_equal(boxes[-1], [0, 0, 128, 128])  # the last merge is the whole image
-    props = selective_search(img, scale=100, colour_spaces=("rgb",), similarities=("CTSF",), max_proposals=None)
+    props = selective_search(
+        img, scale=100, colour_spaces=("rgb",), similarities=("CTSF",), max_proposals=None
+    )
     assert set(map(tuple, expected.tolist())) <= set(map(tuple, props.tolist()))
 
 
@@ -79,10 +81,16 @@ def test_grouping_merges_most_similar_neighbours_first():
 
 def test_proposal_recall_hand_example_and_empty():
     gt = [torch.tensor([[0.0, 0, 10, 10], [20, 20, 40, 40]]), torch.zeros(0, 4)]
-    props = [torch.tensor([[50.0, 50, 60, 60], [0, 0, 10, 11], [20, 20, 30, 30]]), torch.tensor([[0.0, 0, 1, 1]])]
+    props = [
+        torch.tensor([[50.0, 50, 60, 60], [0, 0, 10, 11], [20, 20, 30, 30]]),
+        torch.tensor([[0.0, 0, 1, 1]]),
+    ]
     assert proposal_recall(props, gt, iou=0.7) == 0.5
     assert proposal_recall(props, gt, iou=0.2) == 1.0
-    torch.testing.assert_close(proposal_recall(props, gt, iou=0.7, top_k=[0, 1, 2]), torch.tensor([0.0, 0.0, 0.5], dtype=torch.float64))
+    torch.testing.assert_close(
+        proposal_recall(props, gt, iou=0.7, top_k=[0, 1, 2]),
+        torch.tensor([0.0, 0.0, 0.5], dtype=torch.float64),
+    )
     iou = torchvision.ops.box_iou(gt[0], props[0]).max(dim=1).values
     assert proposal_recall(props, gt, iou=0.7) == float((iou >= 0.7).float().mean())
 
@@ -93,12 +101,28 @@ def test_proposal_recall_hand_example_and_empty():
         (lambda: selective_search(np.zeros((8, 8))), ValueError, r"shape \(H, W, 3\).*got \(8, 8\)"),
         (lambda: selective_search(torch.zeros(8, 8, 3)), ValueError, r"NumPy array.*got Tensor"),
         (lambda: selective_search(np.full((8, 8, 3), 2.0)), ValueError, r"\[0, 1\], got values in \[2, 2\]"),
-        (lambda: selective_search(np.zeros((8, 8, 3), dtype=np.int32)), TypeError, r"uint8 or float, got dtype int32"),
+        (
+            lambda: selective_search(np.zeros((8, 8, 3), dtype=np.int32)),
+            TypeError,
+            r"uint8 or float, got dtype int32",
+        ),
         (lambda: selective_search(np.zeros((8, 8, 3)), scale=-1), ValueError, r"scale must be positive.*-1"),
-        (lambda: selective_search(np.zeros((8, 8, 3)), similarities=("XYZ",)), ValueError, r"similarities.*\['XYZ'\]"),
-        (lambda: selective_search(np.zeros((8, 8, 3)), colour_spaces=("cmyk",)), ValueError, r"colour space.*'cmyk'"),
+        (
+            lambda: selective_search(np.zeros((8, 8, 3)), similarities=("XYZ",)),
+            ValueError,
+            r"similarities.*\['XYZ'\]",
+        ),
+        (
+            lambda: selective_search(np.zeros((8, 8, 3)), colour_spaces=("cmyk",)),
+            ValueError,
+            r"colour space.*'cmyk'",
+        ),
         (lambda: selective_search(np.zeros((8, 8, 3)), max_proposals=0), ValueError, r"max_proposals.*got 0"),
-        (lambda: proposal_recall([torch.zeros(0, 4)], []), ValueError, r"one proposal tensor per image, got 1 .* and 0"),
+        (
+            lambda: proposal_recall([torch.zeros(0, 4)], []),
+            ValueError,
+            r"one proposal tensor per image, got 1 .* and 0",
+        ),
     ],
 )
 def test_bad_inputs(call, error, match):

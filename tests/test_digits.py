@@ -58,7 +58,9 @@ class _FakeMNIST(torchvision.datasets.FakeData):
 
     def __init__(self, root, train, transform, download):
         _FakeMNIST.calls.append({"root": root, "train": train, "download": download})
-        super().__init__(size=20 if train else 10, image_size=(1, 28, 28), num_classes=10, transform=transform)
+        super().__init__(
+            size=20 if train else 10, image_size=(1, 28, 28), num_classes=10, transform=transform
+        )
 
 
 def test_mnist_goes_through_torchvision_with_download(monkeypatch, tmp_path):
@@ -97,5 +99,7 @@ def test_by_name_helpers_equal_the_explicit_calls(monkeypatch, tmp_path):
     assert next(iter(train))[0].shape == (4, 1, 28, 28) and len(test.dataset) == 10
     with pytest.raises(ValueError, match=r"needs a limit"):
         digits.training_tensors("mnist", root=tmp_path)
-    with pytest.raises(ValueError, match=r"dataset must be one of \('sklearn-digits', 'mnist'\), got 'emnist'"):
+    with pytest.raises(
+        ValueError, match=r"dataset must be one of \('sklearn-digits', 'mnist'\), got 'emnist'"
+    ):
         digits.digit_loaders("emnist", batch_size=4)

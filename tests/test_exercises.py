@@ -17,8 +17,10 @@ def todo(box):
     raise NotImplementedError
 
 
-CASES = [("unit square", (torch.tensor([0.0, 0.0, 1.0, 1.0]),), 1.0),
-         ("2x3 box", (torch.tensor([1.0, 1.0, 3.0, 4.0]),), 6.0)]
+CASES = [
+    ("unit square", (torch.tensor([0.0, 0.0, 1.0, 1.0]),), 1.0),
+    ("2x3 box", (torch.tensor([1.0, 1.0, 3.0, 4.0]),), 6.0),
+]
 
 
 def test_check_passes_correct_and_fails_wrong(capsys):

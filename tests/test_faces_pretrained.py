@@ -10,8 +10,13 @@ from PIL import Image
 from lecture_lib.data import OfflineError, sha256_file
 from lecture_lib.faces import embed, pretrained
 
-PEOPLE = {"Ada_Lovelace": 3, "Alan_Turing": 2, "Grace_Hopper": 2, "Kurt_Goedel": 1,
-          **{f"Person_{k}": 2 for k in range(6)}}
+PEOPLE = {
+    "Ada_Lovelace": 3,
+    "Alan_Turing": 2,
+    "Grace_Hopper": 2,
+    "Kurt_Goedel": 1,
+    **{f"Person_{k}": 2 for k in range(6)},
+}
 
 
 def _fixture(tmp_path):
@@ -21,7 +26,9 @@ def _fixture(tmp_path):
     for name, n in PEOPLE.items():
         (src / name).mkdir(parents=True)
         for k in range(1, n + 1):
-            Image.fromarray(rng.integers(0, 255, (250, 250, 3), dtype=np.uint8)).save(src / name / f"{name}_{k:04d}.jpg")
+            Image.fromarray(rng.integers(0, 255, (250, 250, 3), dtype=np.uint8)).save(
+                src / name / f"{name}_{k:04d}.jpg"
+            )
     lines = ["10\t1"]
     for _ in range(10):
         lines += ["Ada_Lovelace\t1\t2", "Alan_Turing\t1\tGrace_Hopper\t2"]
@@ -30,7 +37,10 @@ def _fixture(tmp_path):
     archive = tmp_path / "src" / "lfw-funneled.tgz"
     with tarfile.open(archive, "w:gz") as tf:
         tf.add(src, arcname="lfw_funneled")
-    return {"lfw-funneled.tgz": (archive.as_uri(), sha256_file(archive)), "pairs.txt": (pairs.as_uri(), sha256_file(pairs))}
+    return {
+        "lfw-funneled.tgz": (archive.as_uri(), sha256_file(archive)),
+        "pairs.txt": (pairs.as_uri(), sha256_file(pairs)),
+    }
 
 
 def test_lfw_pairs_download_verify_extract_offline(tmp_path, monkeypatch):
@@ -89,8 +99,9 @@ def test_lfw_finetune_offline_on_fixture(tmp_path, monkeypatch, method):
     monkeypatch.setattr(pretrained, "LFW_FILES", _fixture(tmp_path))
     ds = pretrained.lfw_pairs(tmp_path / "root", transform=pretrained.lfw_transform(32))
     # people in no pair with >= 2 images: the six Person_k; four of them validate
-    model, hist = pretrained.lfw_finetune(method, ds, root=tmp_path / "root", size=32, steps=4, val_people=4,
-                                          P=2, K=2, weights=None)
+    model, hist = pretrained.lfw_finetune(
+        method, ds, root=tmp_path / "root", size=32, steps=4, val_people=4, P=2, K=2, weights=None
+    )
     assert len(hist.batch_loss) == 4 and len(hist.metrics["val_auc"]) == 4
     d, same, folds = pretrained.lfw_pair_distances(model, ds)
     assert d.shape == (20,) and torch.isfinite(d).all()
@@ -98,7 +109,7 @@ def test_lfw_finetune_offline_on_fixture(tmp_path, monkeypatch, method):
 
 def test_photo_tensor_crops_and_resizes():
     img = np.zeros((40, 60, 3), dtype=np.uint8)
-    img[:, 10:50] = 255                                 # the centre 40x40 square is white
+    img[:, 10:50] = 255  # the centre 40x40 square is white
     x = pretrained.photo_tensor(img, 16, imagenet=False)
     assert x.shape == (3, 16, 16) and torch.allclose(x, torch.ones(3, 16, 16))
     y = pretrained.photo_tensor(img, 16)

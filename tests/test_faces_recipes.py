@@ -6,22 +6,42 @@ from lecture_lib.checkpoints import build_model
 from lecture_lib.datasets.faces import face_splits
 from lecture_lib.faces import embed, recipes
 
-TINY_DATA = dict(n_train=12, n_test=20, train_images=4, test_images=3, n_val=20, val_images=3, size=16, seed=1,
-                 strength=0.6)
+TINY_DATA = dict(
+    n_train=12,
+    n_test=20,
+    train_images=4,
+    test_images=3,
+    n_val=20,
+    val_images=3,
+    size=16,
+    seed=1,
+    strength=0.6,
+)
 TINY_TRAIN = dict(steps=4, P=4, K=2, evals=2, width=4, hidden=8, embedding_dim=8)
 
 
 def test_miniature_builds_have_what_the_notebook_reads():
-    for build, names in ((recipes.build_methods, ["softmax", "semi_hard"]), (recipes.build_mining, ["random", "hard"]),
-                         (recipes.build_margins, [f"margin_{m:g}" for m in recipes.MARGINS])):
+    for build, names in (
+        (recipes.build_methods, ["softmax", "semi_hard"]),
+        (recipes.build_mining, ["random", "hard"]),
+        (recipes.build_margins, [f"margin_{m:g}" for m in recipes.MARGINS]),
+    ):
         ckpt = build(TINY_DATA, TINY_TRAIN)
         assert {"data", "train", "histories", "margins", "strategies"} <= set(ckpt)
         assert ckpt["data"]["n_train"] == 12 and ckpt["train"]["steps"] == 4
-        assert {"steps", "evals", "P", "K", "lr", "width", "hidden", "embedding_dim", "seed"} <= set(ckpt["train"])
-        assert set(recipes.face_data(**ckpt["data"], parts=("test",))) == {"test"}   # the notebook re-renders the test set
+        assert {"steps", "evals", "P", "K", "lr", "width", "hidden", "embedding_dim", "seed"} <= set(
+            ckpt["train"]
+        )
+        assert set(recipes.face_data(**ckpt["data"], parts=("test",))) == {
+            "test"
+        }  # the notebook re-renders the test set
         for name in names:
             h = ckpt["histories"][name]
-            assert len(h["batch_loss"]) == 4 and len(h["metrics"]["val_auc"]) == 2 and len(h["metrics"]["spread"]) == 2
+            assert (
+                len(h["batch_loss"]) == 4
+                and len(h["metrics"]["val_auc"]) == 2
+                and len(h["metrics"]["spread"]) == 2
+            )
             model = build_model(ckpt[name])
             e = embed(model, torch.rand(3, 3, 16, 16))
             torch.testing.assert_close(e.norm(dim=1), torch.ones(3))
@@ -33,7 +53,7 @@ def test_face_data_parts_match_face_splits_and_are_disjoint():
     train, test = face_splits(12, 20, train_images=4, test_images=3, seed=1, size=16, strength=0.6)
     assert torch.equal(d["train"].images, train.images) and torch.equal(d["test"].images, test.images)
     only_test = recipes.face_data(**TINY_DATA, parts=("test",))
-    assert torch.equal(only_test["test"].images, test.images)            # test set independent of train
+    assert torch.equal(only_test["test"].images, test.images)  # test set independent of train
     labels = [set(d[p].labels.tolist()) for p in ("train", "test", "val")]
     assert not (labels[0] & labels[1]) and not (labels[0] & labels[2]) and not (labels[1] & labels[2])
     pairs = recipes.test_pairs(d["test"], seed=0)

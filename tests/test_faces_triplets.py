@@ -58,8 +58,9 @@ def test_loss_matches_pytorch_metric_learning(seed):
     got = pml_none(emb, labels, indices_tuple=(a, p, n))["loss"]["losses"]
     torch.testing.assert_close(ours, got, rtol=1e-5, atol=1e-6)
     pml_mean = TripletMarginLoss(margin=0.2, distance=dist, reducer=MeanReducer())
-    torch.testing.assert_close(triplet_loss(emb[a], emb[p], emb[n], 0.2), pml_mean(emb, labels, (a, p, n)),
-                               rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        triplet_loss(emb[a], emb[p], emb[n], 0.2), pml_mean(emb, labels, (a, p, n)), rtol=1e-5, atol=1e-6
+    )
 
 
 def _as_set(triplets):
@@ -71,8 +72,9 @@ def _as_set(triplets):
 def test_semi_hard_same_set_as_pml_miner(seed, margin):
     emb, labels = _batch(seed, n=32, people=6)
     ours = mine_triplets(emb, labels, margin, "semi-hard")
-    miner = TripletMarginMiner(margin=margin, type_of_triplets="semihard",
-                               distance=LpDistance(power=2, normalize_embeddings=False))
+    miner = TripletMarginMiner(
+        margin=margin, type_of_triplets="semihard", distance=LpDistance(power=2, normalize_embeddings=False)
+    )
     theirs = miner(emb, labels)
     # pml keeps 0 < d_an - d_ap <= margin, FaceNet (and we) d_an < d_ap + margin: they differ only
     # for d_an - d_ap == margin exactly, which random inputs do not hit.
@@ -84,8 +86,11 @@ def test_semi_hard_same_set_as_pml_miner(seed, margin):
 def test_semi_hard_against_brute_force_loop(seed):
     emb, labels = _batch(seed, n=14, people=4)
     d = pairwise_sq_distances(emb)
-    expected = {(a, p, n) for a, p, n in itertools.product(range(14), repeat=3)
-                if a != p and labels[a] == labels[p] and labels[n] != labels[a] and d[a, p] < d[a, n] < d[a, p] + 0.3}
+    expected = {
+        (a, p, n)
+        for a, p, n in itertools.product(range(14), repeat=3)
+        if a != p and labels[a] == labels[p] and labels[n] != labels[a] and d[a, p] < d[a, n] < d[a, p] + 0.3
+    }
     assert _as_set(mine_triplets(emb, labels, 0.3, "semi-hard")) == expected
 
 
@@ -104,7 +109,10 @@ def test_hard_and_random_one_negative_per_positive_pair(strategy):
 
 def test_random_is_seeded_and_covers_negatives():
     emb, labels = _batch(2, n=20, people=4)
-    draw = [mine_triplets(emb, labels, 0.2, "random", generator=torch.Generator().manual_seed(s))[2] for s in (0, 0, 1)]
+    draw = [
+        mine_triplets(emb, labels, 0.2, "random", generator=torch.Generator().manual_seed(s))[2]
+        for s in (0, 0, 1)
+    ]
     assert torch.equal(draw[0], draw[1]) and not torch.equal(draw[0], draw[2])
 
 
@@ -127,16 +135,28 @@ def test_pk_batches_have_p_identities_k_images():
     assert all(torch.equal(b[1], c[1]) for b, c in zip(batches, again))
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: triplet_loss(torch.zeros(3, 4), torch.zeros(3, 4), torch.zeros(2, 4)), r"same shape.*\(3, 4\).*\(2, 4\)"),
-    (lambda: triplet_loss(torch.zeros(3), torch.zeros(3), torch.zeros(3)), r"Tensor\[B, D\], got \(3,\)"),
-    (lambda: triplet_loss(torch.zeros(3, 4), torch.zeros(3, 4), torch.zeros(3, 4), margin=-0.1), r">= 0, got -0.1"),
-    (lambda: triplet_loss(torch.zeros(3, 4), torch.zeros(3, 4), torch.zeros(3, 4), reduction="avg"), r"reduction.*'avg'"),
-    (lambda: mine_triplets(torch.zeros(5, 2), torch.zeros(5), 0.2, "easy"), r"strategy.*'easy'"),
-    (lambda: mine_triplets(torch.zeros(5, 2), torch.zeros(4), 0.2), r"N = 5.*got \(4,\)"),
-    (lambda: mine_triplets(torch.zeros(5, 2), torch.zeros(5), -1.0), r">= 0, got -1.0"),
-    (lambda: mine_triplets(torch.zeros(5), torch.zeros(5), 0.2), r"Tensor\[N, D\], got \(5,\)"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: triplet_loss(torch.zeros(3, 4), torch.zeros(3, 4), torch.zeros(2, 4)),
+            r"same shape.*\(3, 4\).*\(2, 4\)",
+        ),
+        (lambda: triplet_loss(torch.zeros(3), torch.zeros(3), torch.zeros(3)), r"Tensor\[B, D\], got \(3,\)"),
+        (
+            lambda: triplet_loss(torch.zeros(3, 4), torch.zeros(3, 4), torch.zeros(3, 4), margin=-0.1),
+            r">= 0, got -0.1",
+        ),
+        (
+            lambda: triplet_loss(torch.zeros(3, 4), torch.zeros(3, 4), torch.zeros(3, 4), reduction="avg"),
+            r"reduction.*'avg'",
+        ),
+        (lambda: mine_triplets(torch.zeros(5, 2), torch.zeros(5), 0.2, "easy"), r"strategy.*'easy'"),
+        (lambda: mine_triplets(torch.zeros(5, 2), torch.zeros(4), 0.2), r"N = 5.*got \(4,\)"),
+        (lambda: mine_triplets(torch.zeros(5, 2), torch.zeros(5), -1.0), r">= 0, got -1.0"),
+        (lambda: mine_triplets(torch.zeros(5), torch.zeros(5), 0.2), r"Tensor\[N, D\], got \(5,\)"),
+    ],
+)
 def test_bad_inputs_name_expected_and_received(call, message):
     with pytest.raises(ValueError, match=message):
         call()

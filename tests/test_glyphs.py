@@ -72,7 +72,9 @@ def test_photo_round_trip_recovers_the_digit():
     x, y = glyphs.digits_dataset(size=16)
     for i in range(5):
         photo = glyphs.digit_to_photo(x[i, 0])
-        assert photo.shape == (96, 96, 3) and photo.dtype.name == "uint8" and photo.mean() > 128  # dark on white
+        assert (
+            photo.shape == (96, 96, 3) and photo.dtype.name == "uint8" and photo.mean() > 128
+        )  # dark on white
         back = glyphs.photo_to_digit(photo)
         assert back.shape == (1, 1, 16, 16) and 0 <= back.min() and back.max() <= 1
         ink = back[0, 0] > 0.3

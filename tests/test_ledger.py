@@ -17,8 +17,15 @@ from lecture_lib.ledger import (
 def test_ledger_renders_rows_in_markdown_and_html():
     acc = 0.9731
     ledger = Ledger("CNN recap")
-    ledger.add("LeNet learns digits", source="slides: Recap", lecture="0.95 (MNIST)", measured=f"{acc:.3f}",
-               criterion=at_least(0.95), value=acc, note="a|b <i>")
+    ledger.add(
+        "LeNet learns digits",
+        source="slides: Recap",
+        lecture="0.95 (MNIST)",
+        measured=f"{acc:.3f}",
+        criterion=at_least(0.95),
+        value=acc,
+        note="a|b <i>",
+    )
     md = ledger.to_markdown()
     assert "| LeNet learns digits | slides: Recap | 0.95 (MNIST) | 0.973 | ≥ 0.95 | holds | a\\|b <i> |" in md
     html = ledger._repr_html_()
@@ -29,8 +36,15 @@ def test_ledger_renders_rows_in_markdown_and_html():
 def test_failing_criterion_prints_does_not_hold_with_its_reason():
     speedup = 9.0
     ledger = Ledger("Detection")
-    ledger.add("Fast R-CNN is 146x faster", source="paper", lecture="146x", measured=f"{speedup:.0f}x",
-               criterion=at_least(50, unit="x"), value=speedup, why="tiny CNN: proposals dominate")
+    ledger.add(
+        "Fast R-CNN is 146x faster",
+        source="paper",
+        lecture="146x",
+        measured=f"{speedup:.0f}x",
+        criterion=at_least(50, unit="x"),
+        value=speedup,
+        why="tiny CNN: proposals dominate",
+    )
     assert ledger.rows[0].verdict == FAILS
     assert "does not hold here: tiny CNN: proposals dominate" in ledger.to_markdown()
     assert "does not hold here" in ledger._repr_html_()
@@ -42,15 +56,27 @@ def test_missing_reason_is_visible():
     assert NO_REASON in ledger.to_markdown()
 
 
-@pytest.mark.parametrize(("criterion", "value", "verdict"), [
-    (at_least(50, partly=10), 60, HOLDS), (at_least(50, partly=10), 50, HOLDS),
-    (at_least(50, partly=10), 20, PARTLY), (at_least(50, partly=10), 5, FAILS), (at_least(50), 20, FAILS),
-    (at_most(0.3, partly=0.5), 0.2, HOLDS), (at_most(0.3, partly=0.5), 0.4, PARTLY), (at_most(0.3), 0.4, FAILS),
-    (within(1.0, 0.1, partly=0.3), 1.05, HOLDS), (within(1.0, 0.1, partly=0.3), 1.2, PARTLY),
-    (within(1.0, 0.1), 0.5, FAILS), (is_true("a > b"), True, HOLDS), (is_true("a > b"), False, FAILS),
-    (all_of(at_least(1), at_most(3)), (2, 2), HOLDS), (all_of(at_least(1), at_most(3)), (0, 2), PARTLY),
-    (all_of(at_least(1), at_most(3)), (0, 4), FAILS),
-])
+@pytest.mark.parametrize(
+    ("criterion", "value", "verdict"),
+    [
+        (at_least(50, partly=10), 60, HOLDS),
+        (at_least(50, partly=10), 50, HOLDS),
+        (at_least(50, partly=10), 20, PARTLY),
+        (at_least(50, partly=10), 5, FAILS),
+        (at_least(50), 20, FAILS),
+        (at_most(0.3, partly=0.5), 0.2, HOLDS),
+        (at_most(0.3, partly=0.5), 0.4, PARTLY),
+        (at_most(0.3), 0.4, FAILS),
+        (within(1.0, 0.1, partly=0.3), 1.05, HOLDS),
+        (within(1.0, 0.1, partly=0.3), 1.2, PARTLY),
+        (within(1.0, 0.1), 0.5, FAILS),
+        (is_true("a > b"), True, HOLDS),
+        (is_true("a > b"), False, FAILS),
+        (all_of(at_least(1), at_most(3)), (2, 2), HOLDS),
+        (all_of(at_least(1), at_most(3)), (0, 2), PARTLY),
+        (all_of(at_least(1), at_most(3)), (0, 4), FAILS),
+    ],
+)
 def test_criteria_verdicts(criterion, value, verdict):
     assert criterion(value) == verdict
 

@@ -17,8 +17,11 @@ from pycocotools.cocoeval import COCOeval  # noqa: E402
 
 def _coco(images, anns, cats):
     coco = COCO()
-    coco.dataset = {"images": [{"id": i} for i in images], "annotations": anns,
-                    "categories": [{"id": c} for c in cats]}
+    coco.dataset = {
+        "images": [{"id": i} for i in images],
+        "annotations": anns,
+        "categories": [{"id": c} for c in cats],
+    }
     with contextlib.redirect_stdout(io.StringIO()):
         coco.createIndex()
     return coco
@@ -32,12 +35,31 @@ def coco_reference(predictions, targets, thr):
     for img, tgt, pred in zip(images, targets, predictions):
         for b, lab in zip(tgt["boxes"].double().tolist(), tgt["labels"].tolist()):
             w, h = b[2] - b[0], b[3] - b[1]
-            gts.append({"id": len(gts) + 1, "image_id": img, "category_id": lab, "bbox": [b[0], b[1], w, h],
-                        "area": w * h, "iscrowd": 0})
-        for b, s, lab in zip(pred["boxes"].double().tolist(), pred["scores"].double().tolist(), pred["labels"].tolist()):
+            gts.append(
+                {
+                    "id": len(gts) + 1,
+                    "image_id": img,
+                    "category_id": lab,
+                    "bbox": [b[0], b[1], w, h],
+                    "area": w * h,
+                    "iscrowd": 0,
+                }
+            )
+        for b, s, lab in zip(
+            pred["boxes"].double().tolist(), pred["scores"].double().tolist(), pred["labels"].tolist()
+        ):
             w, h = b[2] - b[0], b[3] - b[1]
-            dts.append({"id": len(dts) + 1, "image_id": img, "category_id": lab, "bbox": [b[0], b[1], w, h],
-                        "area": w * h, "iscrowd": 0, "score": s})
+            dts.append(
+                {
+                    "id": len(dts) + 1,
+                    "image_id": img,
+                    "category_id": lab,
+                    "bbox": [b[0], b[1], w, h],
+                    "area": w * h,
+                    "iscrowd": 0,
+                    "score": s,
+                }
+            )
     coco_gt, coco_dt = _coco(images, gts, cats), _coco(images, dts, cats)
     ev = COCOeval(coco_gt, coco_dt, "bbox")
     ev.params.iouThrs = np.array([thr])
@@ -45,7 +67,11 @@ def coco_reference(predictions, targets, thr):
         ev.evaluate()
         ev.accumulate()
     precision = ev.eval["precision"][0, :, :, 0, 2]  # (R, K) at area "all", maxDets=100
-    ap = {c: float(precision[:, k].mean()) for k, c in enumerate(ev.params.catIds) if (precision[:, k] > -1).all()}
+    ap = {
+        c: float(precision[:, k].mean())
+        for k, c in enumerate(ev.params.catIds)
+        if (precision[:, k] > -1).all()
+    }
     valid = precision[precision > -1]
     return {"map": float(valid.mean()) if valid.size else float("nan"), "ap_per_class": ap}
 
@@ -118,17 +144,28 @@ def test_iou_ties_take_the_last_gt_like_coco():
     # det 1 overlaps GT A and GT B equally (IoU 1/3); COCO matches it to the later one (B), so
     # det 2 (exactly A) is a hit too
     targets = [{"boxes": torch.tensor([[0.0, 0, 10, 10], [10, 0, 20, 10]]), "labels": torch.tensor([1, 1])}]
-    preds = [{"boxes": torch.tensor([[5.0, 0, 15, 10], [0, 0, 10, 10]]), "scores": torch.tensor([0.9, 0.8]),
-              "labels": torch.tensor([1, 1])}]
+    preds = [
+        {
+            "boxes": torch.tensor([[5.0, 0, 15, 10], [0, 0, 10, 10]]),
+            "scores": torch.tensor([0.9, 0.8]),
+            "labels": torch.tensor([1, 1]),
+        }
+    ]
     ours = detection_ap(preds, targets, 0.3)
     assert_same(ours, coco_reference(preds, targets, 0.3))
     assert ours["map"] == pytest.approx(1.0)
 
 
 def test_empty_predictions_and_no_gt():
-    targets = [{"boxes": torch.tensor([[0.0, 0, 10, 10]]), "labels": torch.tensor([3])},
-               {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)}]
-    empty = {"boxes": torch.zeros(0, 4), "scores": torch.zeros(0), "labels": torch.zeros(0, dtype=torch.int64)}
+    targets = [
+        {"boxes": torch.tensor([[0.0, 0, 10, 10]]), "labels": torch.tensor([3])},
+        {"boxes": torch.zeros(0, 4), "labels": torch.zeros(0, dtype=torch.int64)},
+    ]
+    empty = {
+        "boxes": torch.zeros(0, 4),
+        "scores": torch.zeros(0),
+        "labels": torch.zeros(0, dtype=torch.int64),
+    }
     assert detection_ap([empty, empty], targets) == {"map": 0.0, "ap_per_class": {3: 0.0}}
     out = detection_ap([empty], [targets[1]])
     assert math.isnan(out["map"]) and out["ap_per_class"] == {}
@@ -161,18 +198,43 @@ def test_precision_recall_curve_consistent():
 @pytest.mark.parametrize(
     ("preds", "tgts", "error", "match"),
     [
-        ([], [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0)}], ValueError, r"one prediction dict per target image, got 0 predictions and 1"),
+        (
+            [],
+            [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0)}],
+            ValueError,
+            r"one prediction dict per target image, got 0 predictions and 1",
+        ),
         ("x", [], TypeError, r"lists of dicts.*got str"),
-        ([{"boxes": torch.zeros(1, 4), "labels": torch.zeros(1)}], [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0)}],
-         ValueError, r"predictions\[0\] must be a dict with keys \['boxes', 'scores', 'labels'\], got \['boxes', 'labels'\]"),
-        ([{"boxes": torch.zeros(2, 5), "scores": torch.zeros(2), "labels": torch.zeros(2)}], [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0)}],
-         ValueError, r"predictions\[0\]\['boxes'\] must have shape \(N, 4\).*got \(2, 5\)"),
-        ([{"boxes": torch.zeros(2, 4), "scores": torch.zeros(3), "labels": torch.zeros(2)}], [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0)}],
-         ValueError, r"predictions\[0\]\['scores'\] must have shape \(2,\).*got \(3,\)"),
-        ([{"boxes": torch.zeros(0, 4), "scores": torch.zeros(0), "labels": torch.zeros(0)}], [{"boxes": torch.tensor([[5.0, 0, 1, 1]]), "labels": torch.ones(1)}],
-         ValueError, r"targets\[0\]\['boxes'\]\[0\].*x2 < x1"),
-        ([{"boxes": torch.zeros(1, 4), "scores": torch.tensor([float("nan")]), "labels": torch.zeros(1)}], [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0)}],
-         ValueError, r"scores'\] must be finite"),
+        (
+            [{"boxes": torch.zeros(1, 4), "labels": torch.zeros(1)}],
+            [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0)}],
+            ValueError,
+            r"predictions\[0\] must be a dict with keys \['boxes', 'scores', 'labels'\], got \['boxes', 'labels'\]",
+        ),
+        (
+            [{"boxes": torch.zeros(2, 5), "scores": torch.zeros(2), "labels": torch.zeros(2)}],
+            [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0)}],
+            ValueError,
+            r"predictions\[0\]\['boxes'\] must have shape \(N, 4\).*got \(2, 5\)",
+        ),
+        (
+            [{"boxes": torch.zeros(2, 4), "scores": torch.zeros(3), "labels": torch.zeros(2)}],
+            [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0)}],
+            ValueError,
+            r"predictions\[0\]\['scores'\] must have shape \(2,\).*got \(3,\)",
+        ),
+        (
+            [{"boxes": torch.zeros(0, 4), "scores": torch.zeros(0), "labels": torch.zeros(0)}],
+            [{"boxes": torch.tensor([[5.0, 0, 1, 1]]), "labels": torch.ones(1)}],
+            ValueError,
+            r"targets\[0\]\['boxes'\]\[0\].*x2 < x1",
+        ),
+        (
+            [{"boxes": torch.zeros(1, 4), "scores": torch.tensor([float("nan")]), "labels": torch.zeros(1)}],
+            [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0)}],
+            ValueError,
+            r"scores'\] must be finite",
+        ),
     ],
 )
 def test_bad_inputs(preds, tgts, error, match):

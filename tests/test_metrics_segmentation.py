@@ -55,8 +55,9 @@ def test_confusion_matches_loop_and_sklearn(seed):
     assert cm.dtype == torch.int64 and cm.shape == (5, 5)
     np.testing.assert_array_equal(cm.numpy(), reference_confusion(pred, target, 5))
     keep = (target != 255).reshape(-1)
-    sk = sklearn.metrics.confusion_matrix(target.reshape(-1)[keep].numpy(), pred.reshape(-1)[keep].numpy(),
-                                          labels=list(range(5)))
+    sk = sklearn.metrics.confusion_matrix(
+        target.reshape(-1)[keep].numpy(), pred.reshape(-1)[keep].numpy(), labels=list(range(5))
+    )
     np.testing.assert_array_equal(cm.numpy(), sk)
     assert int(cm.sum()) == int(keep.sum())
 
@@ -122,7 +123,11 @@ def test_ignore_index_none_and_uint8():
 @pytest.mark.parametrize(
     ("pred", "target", "match"),
     [
-        (torch.zeros(1, 4, 4, dtype=torch.long), torch.zeros(1, 4, 5, dtype=torch.long), r"same shape.*\(1, 4, 4\).*\(1, 4, 5\)"),
+        (
+            torch.zeros(1, 4, 4, dtype=torch.long),
+            torch.zeros(1, 4, 5, dtype=torch.long),
+            r"same shape.*\(1, 4, 4\).*\(1, 4, 5\)",
+        ),
         (torch.zeros(1, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long), r"integer class ids.*float32"),
         (torch.zeros(1, 4, 4, dtype=torch.long), torch.full((1, 4, 4), 3), r"target holds label 3.*\[0, 3\)"),
         (torch.full((1, 4, 4), 7), torch.zeros(1, 4, 4, dtype=torch.long), r"pred holds label 7"),
@@ -165,7 +170,9 @@ def reference_band(target, width):
     for n in range(b):
         for r in range(h):
             for c in range(w):
-                band[n, r, c] = edge[n, max(0, r - width):r + width + 1, max(0, c - width):c + width + 1].any()
+                band[n, r, c] = edge[
+                    n, max(0, r - width) : r + width + 1, max(0, c - width) : c + width + 1
+                ].any()
     return band
 
 

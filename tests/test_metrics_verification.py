@@ -72,15 +72,24 @@ def test_tar_at_far_loop():
         assert tar == pytest.approx(best)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: verification_auc(np.zeros(3), np.zeros(4, bool)), r"same length.*\(3,\).*\(4,\)"),
-    (lambda: verification_auc(np.zeros(3), np.ones(3, bool)), r"both same and different.*3 same of 3"),
-    (lambda: verification_auc(np.zeros(3), np.array([0, 2, 1])), r"booleans.*\[0, 1, 2\]"),
-    (lambda: kfold_accuracy(np.zeros(4), np.array([0, 1, 0, 1]), np.zeros(3)), r"one entry per pair.*\(4,\).*\(3,\)"),
-    (lambda: kfold_accuracy(np.zeros(4), np.array([0, 1, 0, 1]), np.zeros(4)), r"at least 2 folds, got 1"),
-    (lambda: tar_at_far(np.zeros(4), np.array([0, 1, 0, 1]), far=1.5), r"far.*\[0, 1\], got 1.5"),
-    (lambda: verification_roc(np.array([0.1, np.nan]), np.array([0, 1])), r"NaN"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: verification_auc(np.zeros(3), np.zeros(4, bool)), r"same length.*\(3,\).*\(4,\)"),
+        (lambda: verification_auc(np.zeros(3), np.ones(3, bool)), r"both same and different.*3 same of 3"),
+        (lambda: verification_auc(np.zeros(3), np.array([0, 2, 1])), r"booleans.*\[0, 1, 2\]"),
+        (
+            lambda: kfold_accuracy(np.zeros(4), np.array([0, 1, 0, 1]), np.zeros(3)),
+            r"one entry per pair.*\(4,\).*\(3,\)",
+        ),
+        (
+            lambda: kfold_accuracy(np.zeros(4), np.array([0, 1, 0, 1]), np.zeros(4)),
+            r"at least 2 folds, got 1",
+        ),
+        (lambda: tar_at_far(np.zeros(4), np.array([0, 1, 0, 1]), far=1.5), r"far.*\[0, 1\], got 1.5"),
+        (lambda: verification_roc(np.array([0.1, np.nan]), np.array([0, 1])), r"NaN"),
+    ],
+)
 def test_bad_inputs(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -33,10 +33,12 @@ def test_train_and_test_splits_differ():
 
 def test_angles_within_joint_limits():
     p = make_people(200, seed=2)
-    a = p.angles.reshape(200, 2, 4)                 # (shoulder, elbow, hip, knee) for right, left
+    a = p.angles.reshape(200, 2, 4)  # (shoulder, elbow, hip, knee) for right, left
     for i, name in enumerate(("shoulder", "elbow", "hip", "knee")):
         lo, hi = LIMITS[name]
-        mag = a[..., i].abs() if name in ("elbow", "knee") else a[..., i]   # bends either way, limited magnitude
+        mag = (
+            a[..., i].abs() if name in ("elbow", "knee") else a[..., i]
+        )  # bends either way, limited magnitude
         assert (mag >= lo - 1e-4).all() and (mag <= hi + 1e-4).all(), name
     # the measured angle at each elbow equals the sampled flexion (geometry follows the limits)
     kp = p.keypoints.double()
@@ -55,8 +57,10 @@ def test_sides_follow_the_person_and_colours(people):
     assert 0.2 < people.facing_camera.float().mean() < 0.9
     # right limbs are warm (red channel largest), left limbs cool (red channel not largest)
     checked = 0
-    for j_right, j_left in ((JOINTS.index("right elbow"), JOINTS.index("left elbow")),
-                            (JOINTS.index("right knee"), JOINTS.index("left knee"))):
+    for j_right, j_left in (
+        (JOINTS.index("right elbow"), JOINTS.index("left elbow")),
+        (JOINTS.index("right knee"), JOINTS.index("left knee")),
+    ):
         for n in range(len(people)):
             for j, warm in ((j_right, True), (j_left, False)):
                 if people.visible[n, j]:
@@ -73,9 +77,9 @@ def test_visibility_and_truncation():
     kp, s = p.keypoints, p.size
     inside = (kp >= -0.5).all(-1) & (kp < s - 0.5).all(-1)
     assert torch.equal(inside, p.inside)
-    assert not (p.visible & ~p.inside).any()                # outside the image -> never visible
-    assert p.truncated.float().mean() > 0.03                # some figures are cut off
-    assert p.occluded.any(dim=1).float().mean() > 0.05      # self-occlusion happens
+    assert not (p.visible & ~p.inside).any()  # outside the image -> never visible
+    assert p.truncated.float().mean() > 0.03  # some figures are cut off
+    assert p.occluded.any(dim=1).float().mean() > 0.05  # self-occlusion happens
     assert p.visible.float().mean() > 0.85
 
 

@@ -27,20 +27,23 @@ def test_pck_matches_loop(seed):
     norm = 10 + torch.rand(6, generator=g) * 10
     for t in (0.05, 0.1, 0.2, 0.5):
         assert pck(pred, target, visible, t, norm) == pytest.approx(pck_loop(pred, target, visible, t, norm))
-    assert pck_curve(pred, target, visible, [0.1, 0.2], norm) == [pck(pred, target, visible, 0.1, norm),
-                                                                   pck(pred, target, visible, 0.2, norm)]
+    assert pck_curve(pred, target, visible, [0.1, 0.2], norm) == [
+        pck(pred, target, visible, 0.1, norm),
+        pck(pred, target, visible, 0.2, norm),
+    ]
     per = pck_per_joint(pred, target, visible, 0.2, norm)
     for k in range(14):
         if visible[:, k].any():
-            assert per[k].item() == pytest.approx(pck_loop(pred[:, k:k + 1], target[:, k:k + 1],
-                                                           visible[:, k:k + 1], 0.2, norm))
+            assert per[k].item() == pytest.approx(
+                pck_loop(pred[:, k : k + 1], target[:, k : k + 1], visible[:, k : k + 1], 0.2, norm)
+            )
 
 
 def test_pck_boundary_and_invisible():
     target = torch.zeros(1, 2, 2)
-    pred = torch.tensor([[[3.0, 4.0], [100.0, 0.0]]])                       # errors 5 and 100
+    pred = torch.tensor([[[3.0, 4.0], [100.0, 0.0]]])  # errors 5 and 100
     norm = torch.tensor([25.0])
-    assert pck(pred, target, torch.tensor([[True, True]]), 0.2, norm) == 0.5   # 5 <= 0.2 * 25: counted
+    assert pck(pred, target, torch.tensor([[True, True]]), 0.2, norm) == 0.5  # 5 <= 0.2 * 25: counted
     assert pck(pred, target, torch.tensor([[True, False]]), 0.2, norm) == 1.0  # the far joint is not visible
 
 
@@ -51,18 +54,35 @@ def test_torso_size_is_left_shoulder_to_right_hip():
     torch.testing.assert_close(torso_size(kp), torch.tensor([5.0, 5.0]))
 
 
-@pytest.mark.parametrize("args, match", [
-    ((torch.zeros(2, 3, 2), torch.zeros(2, 4, 2), torch.ones(2, 3), torch.ones(2)),
-     r"target must have the shape of pred \(2, 3, 2\), got \(2, 4, 2\)"),
-    ((torch.zeros(2, 3), torch.zeros(2, 3), torch.ones(2, 3), torch.ones(2)), r"pred .*\(N, K, 2\), got \(2, 3\)"),
-    ((torch.zeros(2, 3, 2), torch.zeros(2, 3, 2), torch.ones(3), torch.ones(2)),
-     r"visible .*shape \(2, 3\), got \(3,\)"),
-    ((torch.zeros(2, 3, 2), torch.zeros(2, 3, 2), torch.ones(2, 3), torch.ones(3)),
-     r"normalize .*shape \(2,\).*got \(3,\)"),
-    ((torch.zeros(2, 3, 2), torch.zeros(2, 3, 2), torch.ones(2, 3), torch.zeros(2)), r"normalize must be > 0"),
-    ((torch.zeros(2, 3, 2), torch.zeros(2, 3, 2), torch.zeros(2, 3, dtype=torch.bool), torch.ones(2)),
-     r"at least one visible joint"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (
+            (torch.zeros(2, 3, 2), torch.zeros(2, 4, 2), torch.ones(2, 3), torch.ones(2)),
+            r"target must have the shape of pred \(2, 3, 2\), got \(2, 4, 2\)",
+        ),
+        (
+            (torch.zeros(2, 3), torch.zeros(2, 3), torch.ones(2, 3), torch.ones(2)),
+            r"pred .*\(N, K, 2\), got \(2, 3\)",
+        ),
+        (
+            (torch.zeros(2, 3, 2), torch.zeros(2, 3, 2), torch.ones(3), torch.ones(2)),
+            r"visible .*shape \(2, 3\), got \(3,\)",
+        ),
+        (
+            (torch.zeros(2, 3, 2), torch.zeros(2, 3, 2), torch.ones(2, 3), torch.ones(3)),
+            r"normalize .*shape \(2,\).*got \(3,\)",
+        ),
+        (
+            (torch.zeros(2, 3, 2), torch.zeros(2, 3, 2), torch.ones(2, 3), torch.zeros(2)),
+            r"normalize must be > 0",
+        ),
+        (
+            (torch.zeros(2, 3, 2), torch.zeros(2, 3, 2), torch.zeros(2, 3, dtype=torch.bool), torch.ones(2)),
+            r"at least one visible joint",
+        ),
+    ],
+)
 def test_bad_inputs(args, match):
     with pytest.raises(ValueError, match=match):
         pck(*args[:3], 0.2, args[3])

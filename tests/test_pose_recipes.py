@@ -16,7 +16,7 @@ TINY_ARCH = {"widths": [4, 4, 4, 4, 4], "convs_per_stage": [1, 1, 1, 1, 1], "fc_
 def heatmaps_ckpt():
     out = recipes.build_heatmaps(TINY_DATA, TINY_ARCH, TINY_TRAIN)
     reg = recipes.build_regression(TINY_DATA, TINY_ARCH, TINY_TRAIN)
-    torch.testing.assert_close(reg["mean_pose"], out["mean_pose"])   # one training set for all
+    torch.testing.assert_close(reg["mean_pose"], out["mean_pose"])  # one training set for all
     out["regression"], out["histories"]["regression"] = reg["regression"], reg["histories"]["regression"]
     return out
 
@@ -36,13 +36,14 @@ def test_heatmaps_checkpoint_has_what_the_notebook_reads(heatmaps_ckpt):
         h = c["histories"][kind]
         assert len(h["train_loss"]) == 1 and len(h["metrics"]["val_pck"]) == 1
         assert len(h["batch_loss"]) == 2
-    live = PoseFCN(**c["arch"])                                   # the notebook's live run builds this
+    live = PoseFCN(**c["arch"])  # the notebook's live run builds this
     assert live(x).shape == (2, 14, 64, 64)
 
 
 def test_radius_sweep_checkpoint():
-    c = recipes.build_radius_sweep(TINY_DATA, TINY_ARCH, TINY_TRAIN, {"radii": [1.0, 3.0], "epochs": 1,
-                                                                       "steps_per_epoch": 1})
+    c = recipes.build_radius_sweep(
+        TINY_DATA, TINY_ARCH, TINY_TRAIN, {"radii": [1.0, 3.0], "epochs": 1, "steps_per_epoch": 1}
+    )
     assert c["sweep"]["radii"] == [1.0, 3.0] and {"epochs", "steps_per_epoch"} <= set(c["sweep"])
     for r in ("r1", "r3"):
         assert build_model(c[r])(torch.rand(1, 3, 64, 64)).shape == (1, 14, 64, 64)
@@ -59,8 +60,12 @@ def test_flipped_batches_mirror_keypoints_and_are_seeded():
         assert x.dtype == torch.float32 and x.shape == (4, 3, 64, 64) and kp.shape == (4, 14, 2)
         for n in range(4):
             # each sample equals some original image, either as is or mirrored with x -> 63 - x
-            match = [(j, f) for j in range(6) for f in (False, True)
-                     if torch.allclose(x[n], (imgs[j].flip(-1) if f else imgs[j]).float() / 255)]
+            match = [
+                (j, f)
+                for j in range(6)
+                for f in (False, True)
+                if torch.allclose(x[n], (imgs[j].flip(-1) if f else imgs[j]).float() / 255)
+            ]
             assert match
             j, f = match[0]
             want = p.keypoints[j].clone()
@@ -74,6 +79,7 @@ def test_losses_are_finite_and_targets_match_the_api():
     p = make_people(3, seed=2)
     t = recipes.batch_targets(p.keypoints, p.inside, 64, "disk", 2.0)
     from lecture_lib.pose import disk_heatmaps
+
     torch.testing.assert_close(t[1], disk_heatmaps(p.keypoints[1], (64, 64), 2.0, p.inside[1]))
     model = PoseFCN(**TINY_ARCH)
     batch = (p.images, p.keypoints, p.inside)

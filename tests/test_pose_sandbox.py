@@ -13,6 +13,7 @@ def uses_library(kp):
 
 def imports_library(kp):
     from lecture_lib.pose import disk_heatmaps
+
     return disk_heatmaps(kp, (4, 4), 1.0)
 
 
@@ -22,11 +23,11 @@ def own_code(kp):
 
 def test_library_hidden_and_imports_refused():
     kp = torch.zeros(2, 2)
-    assert uses_library(kp).shape == (2, 4, 4)                     # works normally
+    assert uses_library(kp).shape == (2, 4, 4)  # works normally
     with pytest.raises(NameError, match="pose"):
         without_lecture_lib(uses_library)(kp)
     with pytest.raises(ImportError, match="without lecture_lib"):
         without_lecture_lib(imports_library)(kp)
-    assert without_lecture_lib(own_code)(kp).shape == (2, 4, 4)    # torch stays available
+    assert without_lecture_lib(own_code)(kp).shape == (2, 4, 4)  # torch stays available
     with pytest.raises(TypeError, match="plain Python function"):
         without_lecture_lib(len)

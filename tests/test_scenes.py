@@ -1,6 +1,5 @@
 """Tests for lecture_lib.datasets.scenes (procedural detection / segmentation scenes)."""
 
-
 import pytest
 import torch
 
@@ -62,7 +61,9 @@ def test_boxes_match_masks(scenes):
         for j, (box, lab) in enumerate(zip(scenes.boxes[i], scenes.labels[i])):
             rows, cols = torch.nonzero(inst == j + 1, as_tuple=True)
             assert len(rows) >= 12
-            expected = torch.tensor([cols.min(), rows.min(), cols.max() + 1, rows.max() + 1], dtype=torch.float32)
+            expected = torch.tensor(
+                [cols.min(), rows.min(), cols.max() + 1, rows.max() + 1], dtype=torch.float32
+            )
             torch.testing.assert_close(box, expected)
             assert (sem[rows, cols] == lab).all()
         assert torch.equal(sem > 0, inst > 0)
@@ -138,7 +139,11 @@ def test_empty_and_sizes():
         ({"max_objects": 0}, ValueError, r"min_objects <= max_objects.*max_objects=0"),
         ({"scale_range": (0.5, 0.2)}, ValueError, r"scale_range.*got \(0.5, 0.2\)"),
         ({"min_visible": 2.0}, ValueError, r"min_visible must be in \[0, 1\], got 2.0"),
-        ({"thin_width": (3.0, 2.0)}, ValueError, r"thin_width must satisfy 0.5 <= low <= high.*got \(3.0, 2.0\)"),
+        (
+            {"thin_width": (3.0, 2.0)},
+            ValueError,
+            r"thin_width must satisfy 0.5 <= low <= high.*got \(3.0, 2.0\)",
+        ),
         ({"thin_width": (0.0, 1.0)}, ValueError, r"thin_width must satisfy.*got \(0.0, 1.0\)"),
         ({"thin_width": (1.0, 40.0)}, ValueError, r"thin_width must satisfy.*image_size / 4 \(32\)"),
         ({"thin_width": 3.0}, ValueError, r"thin_width must be a \(low, high\) pair.*got 3.0"),

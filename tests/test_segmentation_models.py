@@ -30,7 +30,7 @@ def test_fcn_any_size_and_skips_start_at_zero(variant, size):
     expect = s
     for f in steps:
         expect = interp(expect, f)
-    torch.testing.assert_close(out, expect[..., :size[0], :size[1]], rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(out, expect[..., : size[0], : size[1]], rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match="variant must be one of"):
         seg.FCN(5, variant="4s")
 
@@ -54,7 +54,6 @@ def test_all_variant_heads_match_single_variant_models():
     assert not torch.allclose(out["8s"], out["32s"])
     with pytest.raises(ValueError, match="decoders"):
         seg.FCN(3, variant="8s", **small).head("32s")
-
 
 
 def test_fcn_state_dict_keys_are_flat_conv_stages():

@@ -24,7 +24,9 @@ def test_miniature_build_has_what_the_notebook_reads():
     expected = torch.rand(3)
     torch.manual_seed(5)
     ckpt = CHECKPOINTS["fcn_scenes.pt"](s)
-    assert torch.equal(torch.rand(3), expected) and torch.get_num_threads() == threads  # no global state changed
+    assert (
+        torch.equal(torch.rand(3), expected) and torch.get_num_threads() == threads
+    )  # no global state changed
     assert ckpt["scenes"]["kwargs"] == SETTINGS["scenes"]["kwargs"] and ckpt["arch"] == SETTINGS["arch"]
     model = build_model(ckpt["model"])
     assert isinstance(model, FCN) and model.variant == "all"
@@ -34,6 +36,8 @@ def test_miniature_build_has_what_the_notebook_reads():
     hist = ckpt["fcn_history"]
     steps = s["train"]["epochs"] * (s["scenes"]["n_train"] // s["train"]["batch_size"])
     assert len(hist["train_loss"]) == 2 and len(hist["batch_loss"]) == steps
-    assert set(hist["batch_parts"]) == set(FCN.VARIANTS) and all(len(v) == steps for v in hist["batch_parts"].values())
+    assert set(hist["batch_parts"]) == set(FCN.VARIANTS) and all(
+        len(v) == steps for v in hist["batch_parts"].values()
+    )
     assert {f"val_miou_{v}" for v in FCN.VARIANTS} <= set(hist["metrics"])
     assert len(ckpt["classifier_history"]["train_loss"]) == 1

@@ -59,21 +59,27 @@ def test_bilinear_upsample_is_learnable_or_fixed():
 
 def _scene_targets():
     target = torch.zeros(3, 32, 32, dtype=torch.long)
-    target[0, 4:20, 6:27] = 1          # a rectangle with edges off the 8-px grid
-    target[1, :, 13:17] = 2            # a 4-px vertical bar
-    target[1, 9:12, :] = 2             # and a 3-px horizontal one: a thin cross
+    target[0, 4:20, 6:27] = 1  # a rectangle with edges off the 8-px grid
+    target[1, :, 13:17] = 2  # a 4-px vertical bar
+    target[1, 9:12, :] = 2  # and a 3-px horizontal one: a thin cross
     yy, xx = torch.meshgrid(torch.arange(32), torch.arange(32), indexing="ij")
-    target[2][((yy - 15.5) ** 2 + (xx - 16.5) ** 2) < 81] = 1   # a disc
+    target[2][((yy - 15.5) ** 2 + (xx - 16.5) ** 2) < 81] = 1  # a disc
     return target
 
 
 def test_ideal_coarse_labels_beats_the_averaged_map_and_orders_strides():
     target = _scene_targets()
-    averaged = {s: mean_iou(seg.ideal_coarse_labels(target, s, 3, steps=0), target, 3)["miou"] for s in (16, 8, 4)}
-    fitted = {s: mean_iou(seg.ideal_coarse_labels(target, s, 3, steps=100), target, 3)["miou"] for s in (16, 8, 4)}
+    averaged = {
+        s: mean_iou(seg.ideal_coarse_labels(target, s, 3, steps=0), target, 3)["miou"] for s in (16, 8, 4)
+    }
+    fitted = {
+        s: mean_iou(seg.ideal_coarse_labels(target, s, 3, steps=100), target, 3)["miou"] for s in (16, 8, 4)
+    }
     # the averaged map, upsampled by hand, is what steps=0 returns
     onehot = F.one_hot(target, 3).permute(0, 3, 1, 2).float()
-    by_hand = F.interpolate(F.avg_pool2d(onehot, 8), scale_factor=8, mode="bilinear", align_corners=False).argmax(1)
+    by_hand = F.interpolate(
+        F.avg_pool2d(onehot, 8), scale_factor=8, mode="bilinear", align_corners=False
+    ).argmax(1)
     assert mean_iou(by_hand, target, 3)["miou"] == pytest.approx(averaged[8])
     for s in (16, 8, 4):
         assert fitted[s] > averaged[s]

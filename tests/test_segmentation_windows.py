@@ -18,8 +18,17 @@ def test_convolutionalized_classifier_equals_sliding_windows(seed, size):
         dense = fcn(image[None])[0]
         windows = seg.classify_windows(clf, image, 28, 4)
         # an explicit double loop, independent of unfold's ordering
-        loop = torch.stack([torch.stack([clf(image[None, :, 4 * i:4 * i + 28, 4 * j:4 * j + 28])[0]
-                                         for j in range(dense.shape[2])]) for i in range(dense.shape[1])])
+        loop = torch.stack(
+            [
+                torch.stack(
+                    [
+                        clf(image[None, :, 4 * i : 4 * i + 28, 4 * j : 4 * j + 28])[0]
+                        for j in range(dense.shape[2])
+                    ]
+                )
+                for i in range(dense.shape[1])
+            ]
+        )
     assert dense.shape == (4, seg.fcn_output_size(size[0], 28, 4), seg.fcn_output_size(size[1], 28, 4))
     torch.testing.assert_close(dense, windows, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(dense, loop.permute(2, 0, 1), rtol=1e-4, atol=1e-5)
@@ -50,8 +59,13 @@ def test_sample_crops_label_is_the_centre_pixel(seed):
     assert crops.shape == (50, 3, 28, 28) and labels.shape == (50,)
     assert (labels > 0).sum() >= 25
     for crop, label in zip(crops, labels):  # find the crop in the images: its centre label must match
-        hits = [(b, r, c) for b in range(3) for r in range(13) for c in range(17)
-                if torch.equal(images[b, :, r:r + 28, c:c + 28], crop)]
+        hits = [
+            (b, r, c)
+            for b in range(3)
+            for r in range(13)
+            for c in range(17)
+            if torch.equal(images[b, :, r : r + 28, c : c + 28], crop)
+        ]
         assert len(hits) == 1
         b, r, c = hits[0]
         assert masks[b, r + 14, c + 14] == label

@@ -10,7 +10,9 @@ def _toy(n=256, seed=0):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 2, generator=g)
     y = (x[:, 0] + x[:, 1] > 0).long()  # linearly separable
-    return DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(seed))
+    return DataLoader(
+        TensorDataset(x, y), batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 def test_fit_learns_and_records_history():
@@ -18,8 +20,9 @@ def test_fit_learns_and_records_history():
     model = nn.Linear(2, 2)
     loader = _toy()
     before = train.accuracy(model, loader)
-    h = train.fit(model, loader, epochs=5, lr=0.1, progress=False,
-                  eval_fn=lambda m: {"acc": train.accuracy(m, loader)})
+    h = train.fit(
+        model, loader, epochs=5, lr=0.1, progress=False, eval_fn=lambda m: {"acc": train.accuracy(m, loader)}
+    )
     assert h.epochs == 5 and len(h.metrics["acc"]) == 5 and len(h.batch_loss) == 5 * 8
     assert h.train_loss[-1] < h.train_loss[0]
     assert before < 0.95 <= h.metrics["acc"][-1]
@@ -86,8 +89,16 @@ def test_multitask_dict_loss_records_parts_and_batch_scheduler():
         out = m(batch[0])
         return {"cls": nn.functional.cross_entropy(out, batch[1]), "l2": 0.01 * out.pow(2).mean()}
 
-    h = train.fit(model, loader, epochs=2, optimizer=opt, loss_fn=two_losses, scheduler=sched,
-                  scheduler_step="batch", progress=False)
+    h = train.fit(
+        model,
+        loader,
+        epochs=2,
+        optimizer=opt,
+        loss_fn=two_losses,
+        scheduler=sched,
+        scheduler_step="batch",
+        progress=False,
+    )
     assert set(h.batch_parts) == {"cls", "l2"} and len(h.batch_parts["cls"]) == 16
     assert h.batch_loss[0] == pytest.approx(h.batch_parts["cls"][0] + h.batch_parts["l2"][0])
     assert opt.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**16)  # stepped once per batch

@@ -41,7 +41,14 @@ def _run(rank_, world, port, queue):
         model = _model()
         batches = train.RandomBatches(x, y, batch_size=16, steps=6, seed=3)
         hist = train.fit(model, batches, epochs=3, lr=0.05, loss_fn=_multi_task, progress=False)
-        queue.put((rank_, hist.batch_loss, hist.batch_parts["ce"], [p.detach().tolist() for p in model.parameters()]))
+        queue.put(
+            (
+                rank_,
+                hist.batch_loss,
+                hist.batch_parts["ce"],
+                [p.detach().tolist() for p in model.parameters()],
+            )
+        )
     finally:
         dist.destroy_process_group()
 
@@ -56,8 +63,14 @@ def _free_port() -> int:
 def test_two_processes_follow_the_single_process_trajectory():
     x, y = _data()
     model = _model()
-    single = train.fit(model, train.RandomBatches(x, y, batch_size=16, steps=6, seed=3), epochs=3, lr=0.05,
-                       loss_fn=_multi_task, progress=False)
+    single = train.fit(
+        model,
+        train.RandomBatches(x, y, batch_size=16, steps=6, seed=3),
+        epochs=3,
+        lr=0.05,
+        loss_fn=_multi_task,
+        progress=False,
+    )
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     port = _free_port()
@@ -71,8 +84,12 @@ def test_two_processes_follow_the_single_process_trajectory():
     for r in (0, 1):
         losses, ce, params = results[r]
         assert len(losses) == 18
-        torch.testing.assert_close(torch.tensor(losses), torch.tensor(single.batch_loss), rtol=1e-4, atol=1e-5)
-        torch.testing.assert_close(torch.tensor(ce), torch.tensor(single.batch_parts["ce"]), rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(
+            torch.tensor(losses), torch.tensor(single.batch_loss), rtol=1e-4, atol=1e-5
+        )
+        torch.testing.assert_close(
+            torch.tensor(ce), torch.tensor(single.batch_parts["ce"]), rtol=1e-4, atol=1e-5
+        )
         for a, b in zip(params, model.parameters()):
             torch.testing.assert_close(torch.tensor(a), b.detach(), rtol=1e-4, atol=1e-5)
     assert train.world_size() == 1 and train.rank() == 0  # the test process itself is not distributed

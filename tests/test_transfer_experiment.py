@@ -17,8 +17,6 @@ def _one_thread():
     torch.set_num_threads(1)  # tiny networks: threads only add overhead (conftest restores the count)
 
 
-
-
 @pytest.mark.parametrize("seed", range(4))
 def test_per_class_indices(seed):
     y = torch.tensor([0] * 5 + [1] * 3 + [2] * 7)
@@ -64,17 +62,20 @@ def test_run_transfer_experiment_structure_and_determinism():
     pretrained = small(10)
     before = copy.deepcopy(pretrained.state_dict())
     kwargs = dict(per_class=(1, None), seeds=(0, 1), min_steps=3, epochs=1, progress=False)
-    runs = transfer.run_transfer_experiment(lambda: SmallResNet(3, widths=(4, 6, 8)), pretrained, x, y, xt, yt,
-                                                 **kwargs)
+    runs = transfer.run_transfer_experiment(
+        lambda: SmallResNet(3, widths=(4, 6, 8)), pretrained, x, y, xt, yt, **kwargs
+    )
     assert len(runs) == 2 * 2 * 4
     assert {(r.method, r.per_class, r.seed) for r in runs} == {
-        (m, k, s) for m in transfer.METHODS for k in (1, None) for s in (0, 1)}
+        (m, k, s) for m in transfer.METHODS for k in (1, None) for s in (0, 1)
+    }
     for r in runs:
         assert 0.0 <= r.accuracy <= 1.0 and r.predictions.shape == (12,)
         assert r.accuracy == pytest.approx((r.predictions == yt).float().mean().item())
     assert all(torch.equal(v, before[k]) for k, v in pretrained.state_dict().items())  # source net untouched
-    again = transfer.run_transfer_experiment(lambda: SmallResNet(3, widths=(4, 6, 8)), pretrained, x, y, xt, yt,
-                                                  **kwargs)
+    again = transfer.run_transfer_experiment(
+        lambda: SmallResNet(3, widths=(4, 6, 8)), pretrained, x, y, xt, yt, **kwargs
+    )
     assert [r.accuracy for r in runs] == [r.accuracy for r in again]
     table = transfer.summarize(runs)
     assert set(table) == set(transfer.METHODS) and set(table["scratch"]) == {1, None}
@@ -87,9 +88,20 @@ def test_run_transfer_experiment_structure_and_determinism():
 def test_training_learns_the_toy_task():
     x, y = toy_task(10, seed=0)
     xt, yt = toy_task(10, seed=1)
-    runs = transfer.run_transfer_experiment(lambda: SmallResNet(3, widths=(4, 6, 8)), small(10), x, y, xt, yt,
-                                                 per_class=(None,), seeds=(0,), min_steps=30, progress=False, lr_finetune=3e-3,
-                                                 methods=("scratch", "finetune all"))
+    runs = transfer.run_transfer_experiment(
+        lambda: SmallResNet(3, widths=(4, 6, 8)),
+        small(10),
+        x,
+        y,
+        xt,
+        yt,
+        per_class=(None,),
+        seeds=(0,),
+        min_steps=30,
+        progress=False,
+        lr_finetune=3e-3,
+        methods=("scratch", "finetune all"),
+    )
     assert all(r.accuracy >= 0.9 for r in runs), [(r.method, r.accuracy) for r in runs]
 
 
@@ -99,6 +111,17 @@ def test_experiment_leaves_the_global_rng_alone():
     torch.manual_seed(7)
     expected = torch.rand(3)
     torch.manual_seed(7)
-    transfer.run_transfer_experiment(lambda: SmallResNet(3, widths=(4, 6, 8)), source, x, y, x, y,
-                                          per_class=(1,), seeds=(0,), min_steps=2, epochs=1, progress=False)
+    transfer.run_transfer_experiment(
+        lambda: SmallResNet(3, widths=(4, 6, 8)),
+        source,
+        x,
+        y,
+        x,
+        y,
+        per_class=(1,),
+        seeds=(0,),
+        min_steps=2,
+        epochs=1,
+        progress=False,
+    )
     assert torch.equal(torch.rand(3), expected)

@@ -17,7 +17,6 @@ def _one_thread():
     torch.set_num_threads(1)  # tiny networks: threads only add overhead (conftest restores the count)
 
 
-
 def test_not_a_resnet_messages():
     seq = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten())
     with pytest.raises(ValueError, match=r"stages layer1, layer2.*got children \['0', '1'\]"):
@@ -33,8 +32,11 @@ def test_not_a_resnet_messages():
 @pytest.mark.parametrize("kind", ["small", "resnet18"])
 def test_extract_features_matches_torchvision_feature_extractor(seed, kind):
     model = small(seed=seed) if kind == "small" else resnet18(seed=seed)
-    x = torch.rand(5, 1, 16, 16, generator=torch.Generator().manual_seed(seed)) if kind == "small" else \
-        torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(seed))
+    x = (
+        torch.rand(5, 1, 16, 16, generator=torch.Generator().manual_seed(seed))
+        if kind == "small"
+        else torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(seed))
+    )
     twin = create_feature_extractor(model, {"flatten": "features"}).eval()
     got = transfer.extract_features(model, x, batch_size=2)
     torch.testing.assert_close(got, twin(x)["features"])
@@ -56,7 +58,10 @@ def test_extract_features_loader_and_empty():
 
 @pytest.mark.parametrize("seed", range(3))
 def test_stage_features_match_torchvision(seed):
-    for model, x in ((small(seed=seed), torch.rand(4, 1, 16, 16)), (resnet18(seed=seed), torch.rand(2, 3, 64, 64))):
+    for model, x in (
+        (small(seed=seed), torch.rand(4, 1, 16, 16)),
+        (resnet18(seed=seed), torch.rand(2, 3, 64, 64)),
+    ):
         names = transfer.stage_names(model)
         got = transfer.stage_features(model, x)
         want = create_feature_extractor(model, {n: n for n in names}).eval()(x)
@@ -65,8 +70,9 @@ def test_stage_features_match_torchvision(seed):
             torch.testing.assert_close(got[n], want[n])
         pooled = transfer.stage_features(model, x, stages=[names[0]], pool=2)
         assert pooled[names[0]].shape == (x.shape[0], got[names[0]].shape[1] * 4)
-        torch.testing.assert_close(pooled[names[0]],
-                                   torch.flatten(nn.functional.adaptive_avg_pool2d(got[names[0]], 2), 1))
+        torch.testing.assert_close(
+            pooled[names[0]], torch.flatten(nn.functional.adaptive_avg_pool2d(got[names[0]], 2), 1)
+        )
     model = small()
     x = torch.rand(5, 1, 16, 16)
     chunked = transfer.stage_features(model, x, pool=2, batch_size=2)
@@ -88,8 +94,11 @@ def test_freeze_unfreeze_top_replace_head():
         assert transfer.trainable_names(transfer.freeze(model)) == []
         for k in range(len(stages) + 1):
             names = transfer.trainable_names(transfer.unfreeze_top(model, k))
-            wanted = {n for n, _ in model.named_parameters()
-                      if n.startswith("fc.") or n.split(".")[0] in stages[len(stages) - k:]}
+            wanted = {
+                n
+                for n, _ in model.named_parameters()
+                if n.startswith("fc.") or n.split(".")[0] in stages[len(stages) - k :]
+            }
             assert set(names) == wanted
         with pytest.raises(ValueError, match=rf"k must be an int in \[0, {len(stages)}\].*got 9"):
             transfer.unfreeze_top(model, 9)
@@ -139,5 +148,3 @@ def test_head_only_checker_accepts_right_rejects_wrong(capsys):
         assert not exercises.check("new head", wrong, transfer.head_only_cases(lambda: small(100)))
     assert "[fail]" in capsys.readouterr().out
     assert exercises.check("new head", correct_new_head, transfer.head_only_cases(lambda: resnet18(10)))
-
-

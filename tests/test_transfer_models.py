@@ -26,9 +26,14 @@ def test_small_resnet_shapes_and_size():
     assert transfer.stage_names(resnet18()) == ["layer1", "layer2", "layer3", "layer4"]
 
 
-@pytest.mark.parametrize("bad, err, match", [(0, ValueError, "num_classes must be >= 1, got 0"),
-                                             (2.0, TypeError, "num_classes must be an int, got float"),
-                                             (True, TypeError, "got bool")])
+@pytest.mark.parametrize(
+    "bad, err, match",
+    [
+        (0, ValueError, "num_classes must be >= 1, got 0"),
+        (2.0, TypeError, "num_classes must be an int, got float"),
+        (True, TypeError, "got bool"),
+    ],
+)
 def test_bad_num_classes(bad, err, match):
     with pytest.raises(err, match=match):
         SmallResNet(bad)
@@ -36,14 +41,14 @@ def test_bad_num_classes(bad, err, match):
         transfer.replace_head(small(), bad)
 
 
-
-
 def test_blocks_load_into_torchvision_basic_blocks():
     """The residual blocks have torchvision's names: their weights load into BasicBlock unchanged."""
     model = small(seed=3)
     x = torch.rand(2, 4, 8, 8)
     block = model.layer2
-    theirs = BasicBlock(4, 6, stride=2, downsample=nn.Sequential(nn.Conv2d(4, 6, 1, 2, bias=False), nn.BatchNorm2d(6)))
+    theirs = BasicBlock(
+        4, 6, stride=2, downsample=nn.Sequential(nn.Conv2d(4, 6, 1, 2, bias=False), nn.BatchNorm2d(6))
+    )
     theirs.load_state_dict(block.state_dict())
     torch.testing.assert_close(theirs.eval()(x), block.eval()(x))
 

@@ -19,8 +19,7 @@ class FakeCaltech(torchvision.datasets.FakeData):
     """Stands in for torchvision.datasets.Caltech256 (offline): same constructor, ``y`` and ``categories``."""
 
     def __init__(self, root, download, transform=None):
-        super().__init__(size=40, image_size=(3, 40, 30), num_classes=4, transform=transform,
-                         random_offset=0)
+        super().__init__(size=40, image_size=(3, 40, 30), num_classes=4, transform=transform, random_offset=0)
         self.y = [i % 4 for i in range(40)]
         self.categories = ["ant", "bee", "cat", "dog"]
 

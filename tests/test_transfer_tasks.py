@@ -14,12 +14,16 @@ def test_glyphs_to_digits_task():
     assert torch.bincount(task.test_y).tolist() == [50] * 10  # the fixed test set
     assert len(task.train_y) + len(task.test_y) == 1797  # scikit-learn's digits, no image in both
     pool = {tuple(v) for v in task.train_x.flatten(1).tolist()}
-    assert sum(tuple(v) in pool for v in task.test_x.flatten(1).tolist()) <= 5  # only exact duplicate drawings
+    assert (
+        sum(tuple(v) in pool for v in task.test_x.flatten(1).tolist()) <= 5
+    )  # only exact duplicate drawings
     fresh = task.make_model()
     assert fresh.fc.out_features == 10 and fresh(task.test_x[:2]).shape == (2, 10)
     assert task.source_history.epochs == task.settings["epochs"]
 
 
 def test_unknown_task():
-    with pytest.raises(ValueError, match=r"task must be one of \['glyphs->digits', 'imagenet->caltech256'\], got 'x'"):
+    with pytest.raises(
+        ValueError, match=r"task must be one of \['glyphs->digits', 'imagenet->caltech256'\], got 'x'"
+    ):
         transfer.load_task("x")

@@ -32,11 +32,15 @@ from lecture_lib.config import REPO_BRANCH, REPO_URL  # noqa: E402
 SLIDES = [
     ("Recap: CNNs, convolution, pooling, AlexNet, VGGNet, GoogLeNet, ResNets", "01_cnn_recap"),
     ("Transfer Learning with CNNs; The Learned Features are Generic", "02_transfer_learning"),
-    ("Object Detection: R-CNN, R-CNN pipeline, Classification, Bounding Box Regressors, Problems with R-CNN",
-     "03a_rcnn"),
+    (
+        "Object Detection: R-CNN, R-CNN pipeline, Classification, Bounding Box Regressors, Problems with R-CNN",
+        "03a_rcnn",
+    ),
     ("Fast R-CNN: forward pass, training (backward pass)", "03b_fast_rcnn"),
-    ("Region Proposal Networks, Faster R-CNN: one network, four losses; deeper networks do better",
-     "03c_faster_rcnn"),
+    (
+        "Region Proposal Networks, Faster R-CNN: one network, four losses; deeper networks do better",
+        "03c_faster_rcnn",
+    ),
     ("Semantic Image Segmentation: CNNs vs. FCNs, encoder-decoder, skip connections", "04_segmentation"),
     ("FCNs for Human Pose Estimation; Heat Map Predictions from FCN", "05_pose"),
     ("Face Verification: DeepFace; Discriminative Face Embeddings (triplet loss, FaceNet)", "06_faces"),
@@ -58,9 +62,11 @@ def badges(stem: str) -> str:
     nb = f"notebooks/{stem}.ipynb"
     colab = f"https://colab.research.google.com/github/{repo_path()}/blob/{REPO_BRANCH}/{nb}"
     binder = f"https://mybinder.org/v2/gh/{repo_path()}/{REPO_BRANCH}?labpath={nb}"
-    return (f'<a href="{colab}"><img src="https://colab.research.google.com/assets/colab-badge.svg" '
-            f'alt="Open {stem} in Colab"></a> '
-            f'<a href="{binder}"><img src="https://mybinder.org/badge_logo.svg" alt="Launch {stem} on Binder"></a>')
+    return (
+        f'<a href="{colab}"><img src="https://colab.research.google.com/assets/colab-badge.svg" '
+        f'alt="Open {stem} in Colab"></a> '
+        f'<a href="{binder}"><img src="https://mybinder.org/badge_logo.svg" alt="Launch {stem} on Binder"></a>'
+    )
 
 
 def title_of(nb) -> str:
@@ -69,15 +75,22 @@ def title_of(nb) -> str:
 
 
 def sections_of(nb) -> list[str]:
-    return [line[3:].strip() for c in nb.cells if c.cell_type == "markdown"
-            for line in c.source.splitlines() if line.startswith("## ")]
+    return [
+        line[3:].strip()
+        for c in nb.cells
+        if c.cell_type == "markdown"
+        for line in c.source.splitlines()
+        if line.startswith("## ")
+    ]
 
 
 def nav(stems: list[str], here: str | None) -> str:
     items = ['<a href="index.html"' + (' class="here"' if here is None else "") + ">Course home</a>"]
     for s in stems:
         cls = ' class="here"' if s == here else ""
-        items.append(f'<a href="{s}.html"{cls}>{html.escape(s[:3].rstrip("_"))} {html.escape(s[3:].replace("_", " "))}</a>')
+        items.append(
+            f'<a href="{s}.html"{cls}>{html.escape(s[:3].rstrip("_"))} {html.escape(s[3:].replace("_", " "))}</a>'
+        )
     return '<nav class="book" aria-label="notebooks">' + "".join(items) + "</nav>"
 
 
@@ -91,7 +104,9 @@ def render_notebook(path: Path, out: Path, stems: list[str]) -> None:
             if "image/png" in output.get("data", {}):
                 alt = output.get("metadata", {}).get("image/png", {}).get("alt")
                 alts[(ci, oi)] = alt or f"Figure output of a code cell in {title_of(nb)}"
-    extractor = ExtractOutputPreprocessor(output_filename_template=stem + "_files/{cell_index}_{index}{extension}")
+    extractor = ExtractOutputPreprocessor(
+        output_filename_template=stem + "_files/{cell_index}_{index}{extension}"
+    )
     nb, resources = extractor.preprocess(nb, {"unique_key": stem, "outputs": {}})
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb, resources)
     for name, data in resources.get("outputs", {}).items():
@@ -103,12 +118,17 @@ def render_notebook(path: Path, out: Path, stems: list[str]) -> None:
         alt = html.escape(alts.get((cell, index), "Figure"), quote=True)
         return f'<img alt="{alt}" class="" src="{match.group(1)}"'
 
-    body = re.sub(r'<img alt="[^"]*" class="" src="(' + re.escape(stem) + r'_files/(\d+_\d+)\.png)"', add_alt, body)
-    header = f'<style>{CSS}</style>{nav(stems, stem)}<p>{badges(stem)}</p>'
+    body = re.sub(
+        r'<img alt="[^"]*" class="" src="(' + re.escape(stem) + r'_files/(\d+_\d+)\.png)"', add_alt, body
+    )
+    header = f"<style>{CSS}</style>{nav(stems, stem)}<p>{badges(stem)}</p>"
     i = stems.index(stem)
-    footer = '<nav class="book" aria-label="previous and next">' + (
-        f'<a href="{stems[i - 1]}.html">← {stems[i - 1]}</a>' if i else "") + (
-        f'<a href="{stems[i + 1]}.html">{stems[i + 1]} →</a>' if i + 1 < len(stems) else "") + "</nav>"
+    footer = (
+        '<nav class="book" aria-label="previous and next">'
+        + (f'<a href="{stems[i - 1]}.html">← {stems[i - 1]}</a>' if i else "")
+        + (f'<a href="{stems[i + 1]}.html">{stems[i + 1]} →</a>' if i + 1 < len(stems) else "")
+        + "</nav>"
+    )
     body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + header, body, count=1)
     body = body.replace("</body>", footer + "</body>", 1)
     (out / f"{stem}.html").write_text(body, encoding="utf-8")
@@ -122,8 +142,10 @@ def render_index(notebooks: list[Path], out: Path) -> None:
             continue
         nb = nbformat.read(ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
         secs = "".join(f"<li>{html.escape(s)}</li>" for s in sections_of(nb))
-        rows.append(f'<tr><td>{html.escape(topic)}</td><td><a href="{stem}.html">{html.escape(title_of(nb))}</a>'
-                    f'<ul>{secs}</ul></td><td>{badges(stem)}</td></tr>')
+        rows.append(
+            f'<tr><td>{html.escape(topic)}</td><td><a href="{stem}.html">{html.escape(title_of(nb))}</a>'
+            f"<ul>{secs}</ul></td><td>{badges(stem)}</td></tr>"
+        )
     page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <title>Deep Learning Applications — course companion</title><style>{CSS}</style></head><body>
 {nav(stems, None)}
@@ -134,7 +156,7 @@ table whose numbers and verdicts the notebook computes. Run them on Colab (GPU, 
 set <code>PROFILE = "full"</code>) or on Binder / your machine (quick profile, CPU, offline).</p>
 <h2 id="slides">Slides → notebooks</h2>
 <table class="slides"><thead><tr><th>lecture slides</th><th>notebook and its sections</th><th>open</th></tr></thead>
-<tbody>{''.join(rows)}</tbody></table>
+<tbody>{"".join(rows)}</tbody></table>
 <p>Source: <a href="{REPO_URL}">{html.escape(repo_path())}</a></p>
 </body></html>"""
     (out / "index.html").write_text(page, encoding="utf-8")

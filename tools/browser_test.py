@@ -27,8 +27,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "browser"
 CELL_TIMEOUT_S = float(os.environ.get("BROWSER_NB_TIMEOUT_S", "600"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 # JavaScript run in the page: the notebook model of the current JupyterLab widget.
 JS_STATE = """() => {
@@ -51,8 +59,12 @@ JS_STATE = """() => {
 
 def find_chromium() -> str | None:
     """A Chromium binary for Playwright, or None to use Playwright's own download."""
-    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser")):
+    for candidate in (
+        os.environ.get("CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and Path(candidate).is_file():
             return candidate
     return None
@@ -67,17 +79,37 @@ def free_port() -> int:
 def start_lab(port: int) -> subprocess.Popen:
     settings = OUT / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True, exist_ok=True)  # no "news" pop-up over the notebook
-    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false", "checkForUpdates": false}')
-    env = dict(os.environ, LECTURE_PROFILE="quick", PYTHONHASHSEED="0", JUPYTER_RUNTIME_DIR=str(OUT / "runtime"),
-               JUPYTERLAB_SETTINGS_DIR=str(OUT / "settings"))
+    (settings / "notification.jupyterlab-settings").write_text(
+        '{"fetchNews": "false", "checkForUpdates": false}'
+    )
+    env = dict(
+        os.environ,
+        LECTURE_PROFILE="quick",
+        PYTHONHASHSEED="0",
+        JUPYTER_RUNTIME_DIR=str(OUT / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(OUT / "settings"),
+    )
     env.pop("LECTURE_STATIC_WIDGETS", None)  # live widgets: this is what a student sees
-    args = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-            "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-            "--LabApp.expose_app_in_browser=True", f"--notebook-dir={ROOT / 'notebooks'}"]
+    args = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        f"--port={port}",
+        "--ip=127.0.0.1",
+        "--ServerApp.token=",
+        "--ServerApp.password=",
+        "--ServerApp.disable_check_xsrf=True",
+        "--LabApp.expose_app_in_browser=True",
+        f"--notebook-dir={ROOT / 'notebooks'}",
+    ]
     if os.getuid() == 0:
         args.append("--allow-root")
     log = open(OUT / "jupyterlab.log", "w")  # noqa: SIM115 - closed when the process ends
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     deadline = time.time() + 120
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -99,20 +131,28 @@ def run_notebook(page, base: str, path: Path) -> dict:
     dialog = page.locator(".jp-Dialog .jp-mod-accept")  # a kernel chooser may ask first
     if dialog.count():
         dialog.first.click()
-    page.wait_for_function(f"() => {{ const s = ({JS_STATE})(); return s && s.status === 'idle'; }}",
-                           timeout=120_000)
+    page.wait_for_function(
+        f"() => {{ const s = ({JS_STATE})(); return s && s.status === 'idle'; }}", timeout=120_000
+    )
     start = time.time()
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_function(
         f"() => {{ const s = ({JS_STATE})(); return s && s.done === s.code && s.status === 'idle'; }}",
-        timeout=CELL_TIMEOUT_S * 1000, polling=1000)
+        timeout=CELL_TIMEOUT_S * 1000,
+        polling=1000,
+    )
     seconds = time.time() - start
     state = page.evaluate(JS_STATE)
     page.screenshot(path=str(OUT / f"{path.stem}.png"), full_page=False)
     widgets, changed = move_first_controls(page, path)
-    return {"cells": state["code"], "errors": state["errors"], "widgets": widgets, "changed": changed,
-            "seconds": seconds}
+    return {
+        "cells": state["code"],
+        "errors": state["errors"],
+        "widgets": widgets,
+        "changed": changed,
+        "seconds": seconds,
+    }
 
 
 def move_first_controls(page, path: Path) -> tuple[int, int]:
@@ -124,8 +164,11 @@ def move_first_controls(page, path: Path) -> tuple[int, int]:
         box.scroll_into_view_if_needed()
         output = box.locator(".widget-output")
         before = output.inner_html()
-        slider, select, checkbox = (box.locator(".noUi-handle"), box.locator("select"),
-                                    box.locator("input[type=checkbox]"))
+        slider, select, checkbox = (
+            box.locator(".noUi-handle"),
+            box.locator("select"),
+            box.locator("input[type=checkbox]"),
+        )
         if slider.count():
             slider.first.focus()
             for _ in range(3):
@@ -136,8 +179,12 @@ def move_first_controls(page, path: Path) -> tuple[int, int]:
         elif checkbox.count():
             checkbox.first.click()
         try:
-            page.wait_for_function("([el, old]) => el.innerHTML !== old && !el.querySelector('.jp-mod-pending')",
-                                   arg=[output.element_handle(), before], timeout=120_000, polling=500)
+            page.wait_for_function(
+                "([el, old]) => el.innerHTML !== old && !el.querySelector('.jp-mod-pending')",
+                arg=[output.element_handle(), before],
+                timeout=120_000,
+                polling=500,
+            )
             changed += 1
         except Exception:  # noqa: BLE001 - reported below as "did not change"
             pass
@@ -159,16 +206,21 @@ def main(argv: list[str]) -> int:
             try:
                 browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             except Exception as exc:  # noqa: BLE001 - say how to get a browser
-                print(f"No usable Chromium ({exc.__class__.__name__}). Install one: `apt-get install chromium` "
-                      "(Debian/Ubuntu), set CHROMIUM=/path/to/chromium, or `python -m playwright install chromium`.",
-                      file=sys.stderr)
+                print(
+                    f"No usable Chromium ({exc.__class__.__name__}). Install one: `apt-get install chromium` "
+                    "(Debian/Ubuntu), set CHROMIUM=/path/to/chromium, or `python -m playwright install chromium`.",
+                    file=sys.stderr,
+                )
                 return 2
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             for path in notebooks:
                 r = run_notebook(page, f"http://127.0.0.1:{port}", path)
                 ok = not r["errors"] and r["changed"] == r["widgets"]
-                print(f"{path.name:32s} {r['cells']:3d} cells in {r['seconds']:6.1f} s, {len(r['errors'])} errors, "
-                      f"explorers changed {r['changed']}/{r['widgets']}  {'ok' if ok else 'FAILED'}", flush=True)
+                print(
+                    f"{path.name:32s} {r['cells']:3d} cells in {r['seconds']:6.1f} s, {len(r['errors'])} errors, "
+                    f"explorers changed {r['changed']}/{r['widgets']}  {'ok' if ok else 'FAILED'}",
+                    flush=True,
+                )
                 for e in r["errors"]:
                     print(f"    {e}")
                 if not ok:

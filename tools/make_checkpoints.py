@@ -57,10 +57,14 @@ def main(argv: list[str]) -> int:
     for stem in wanted:
         start = time.perf_counter()
         obj = available[stem][1]()
-        entry = save_checkpoint(obj, f"{stem}.pt", command=f"python tools/make_checkpoints.py {stem}",
-                                folder=ROOT / "data")
-        print(f"{entry['file']}: {entry['size']} bytes, sha256 {entry['sha256'][:16]}..., "
-              f"{time.perf_counter() - start:.1f} s", flush=True)
+        entry = save_checkpoint(
+            obj, f"{stem}.pt", command=f"python tools/make_checkpoints.py {stem}", folder=ROOT / "data"
+        )
+        print(
+            f"{entry['file']}: {entry['size']} bytes, sha256 {entry['sha256'][:16]}..., "
+            f"{time.perf_counter() - start:.1f} s",
+            flush=True,
+        )
     return 0
 
 

@@ -29,11 +29,11 @@ IN_COLAB = "google.colab" in sys.modules
 if IN_COLAB:  # Colab only. Its preinstalled torch/torchvision satisfy lecture_lib's lower bounds: no reinstall.
     %pip install -q "lecture_lib @ git+{REPO_URL}@{REPO_BRANCH}"'''
 
-PARAMETERS_SOURCE = '''import os
+PARAMETERS_SOURCE = """import os
 
 # "quick": CPU, offline, small, < 2 min (what CI runs). "full": GPU, real datasets, pretrained weights.
 # Set LECTURE_PROFILE=full, or run `papermill -p PROFILE full ...`.
-PROFILE = os.environ.get("LECTURE_PROFILE", "quick")'''
+PROFILE = os.environ.get("LECTURE_PROFILE", "quick")"""
 
 
 def colab_url(notebook: str | Path) -> str:
@@ -43,7 +43,9 @@ def colab_url(notebook: str | Path) -> str:
 
 
 def badge(notebook: str | Path) -> str:
-    return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook)})"
+    return (
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook)})"
+    )
 
 
 def header_cells(notebook: str | Path, title: str, intro: str) -> list:
@@ -54,7 +56,9 @@ def header_cells(notebook: str | Path, title: str, intro: str) -> list:
     return [md, install, params]
 
 
-def build(path: str | Path, title: str, intro: str, cells: list[tuple[str, str] | tuple[str, str, list[str]]]) -> Path:
+def build(
+    path: str | Path, title: str, intro: str, cells: list[tuple[str, str] | tuple[str, str, list[str]]]
+) -> Path:
     """Write a notebook: the standard header, then ``cells`` as ``("md"|"code", source[, tags])``."""
     path = Path(path)
     nb = nbformat.v4.new_notebook()
@@ -91,12 +95,21 @@ def run(path: str | Path, timeout: int = 600) -> float:
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     env_before = dict(os.environ)
-    os.environ.update({"LECTURE_PROFILE": "quick", "PYTHONHASHSEED": "0", "LECTURE_THREADS": "1", "LECTURE_STATIC_WIDGETS": "1",
-                       "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    os.environ.update(
+        {
+            "LECTURE_PROFILE": "quick",
+            "PYTHONHASHSEED": "0",
+            "LECTURE_THREADS": "1",
+            "LECTURE_STATIC_WIDGETS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
+    )
     try:
         start = time.perf_counter()
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(
+            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        ).execute()
         seconds = time.perf_counter() - start
     finally:
         os.environ.clear()

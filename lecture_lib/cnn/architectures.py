@@ -25,21 +25,117 @@ from lecture_lib.layers import count_multiply_adds, count_parameters
 # VGG's Table 1 (Simonyan & Zisserman 2015), as on the slide: "conv<k>-<channels>", "LRN", "maxpool".
 # Every config ends with FC-4096, FC-4096, FC-1000 and soft-max.
 VGG_CONFIGS: dict[str, list[str]] = {
-    "A": ["conv3-64", "maxpool", "conv3-128", "maxpool", "conv3-256", "conv3-256", "maxpool",
-          "conv3-512", "conv3-512", "maxpool", "conv3-512", "conv3-512", "maxpool"],
-    "A-LRN": ["conv3-64", "LRN", "maxpool", "conv3-128", "maxpool", "conv3-256", "conv3-256", "maxpool",
-              "conv3-512", "conv3-512", "maxpool", "conv3-512", "conv3-512", "maxpool"],
-    "B": ["conv3-64", "conv3-64", "maxpool", "conv3-128", "conv3-128", "maxpool", "conv3-256", "conv3-256",
-          "maxpool", "conv3-512", "conv3-512", "maxpool", "conv3-512", "conv3-512", "maxpool"],
-    "C": ["conv3-64", "conv3-64", "maxpool", "conv3-128", "conv3-128", "maxpool", "conv3-256", "conv3-256",
-          "conv1-256", "maxpool", "conv3-512", "conv3-512", "conv1-512", "maxpool", "conv3-512", "conv3-512",
-          "conv1-512", "maxpool"],
-    "D": ["conv3-64", "conv3-64", "maxpool", "conv3-128", "conv3-128", "maxpool", "conv3-256", "conv3-256",
-          "conv3-256", "maxpool", "conv3-512", "conv3-512", "conv3-512", "maxpool", "conv3-512", "conv3-512",
-          "conv3-512", "maxpool"],
-    "E": ["conv3-64", "conv3-64", "maxpool", "conv3-128", "conv3-128", "maxpool", "conv3-256", "conv3-256",
-          "conv3-256", "conv3-256", "maxpool", "conv3-512", "conv3-512", "conv3-512", "conv3-512", "maxpool",
-          "conv3-512", "conv3-512", "conv3-512", "conv3-512", "maxpool"],
+    "A": [
+        "conv3-64",
+        "maxpool",
+        "conv3-128",
+        "maxpool",
+        "conv3-256",
+        "conv3-256",
+        "maxpool",
+        "conv3-512",
+        "conv3-512",
+        "maxpool",
+        "conv3-512",
+        "conv3-512",
+        "maxpool",
+    ],
+    "A-LRN": [
+        "conv3-64",
+        "LRN",
+        "maxpool",
+        "conv3-128",
+        "maxpool",
+        "conv3-256",
+        "conv3-256",
+        "maxpool",
+        "conv3-512",
+        "conv3-512",
+        "maxpool",
+        "conv3-512",
+        "conv3-512",
+        "maxpool",
+    ],
+    "B": [
+        "conv3-64",
+        "conv3-64",
+        "maxpool",
+        "conv3-128",
+        "conv3-128",
+        "maxpool",
+        "conv3-256",
+        "conv3-256",
+        "maxpool",
+        "conv3-512",
+        "conv3-512",
+        "maxpool",
+        "conv3-512",
+        "conv3-512",
+        "maxpool",
+    ],
+    "C": [
+        "conv3-64",
+        "conv3-64",
+        "maxpool",
+        "conv3-128",
+        "conv3-128",
+        "maxpool",
+        "conv3-256",
+        "conv3-256",
+        "conv1-256",
+        "maxpool",
+        "conv3-512",
+        "conv3-512",
+        "conv1-512",
+        "maxpool",
+        "conv3-512",
+        "conv3-512",
+        "conv1-512",
+        "maxpool",
+    ],
+    "D": [
+        "conv3-64",
+        "conv3-64",
+        "maxpool",
+        "conv3-128",
+        "conv3-128",
+        "maxpool",
+        "conv3-256",
+        "conv3-256",
+        "conv3-256",
+        "maxpool",
+        "conv3-512",
+        "conv3-512",
+        "conv3-512",
+        "maxpool",
+        "conv3-512",
+        "conv3-512",
+        "conv3-512",
+        "maxpool",
+    ],
+    "E": [
+        "conv3-64",
+        "conv3-64",
+        "maxpool",
+        "conv3-128",
+        "conv3-128",
+        "maxpool",
+        "conv3-256",
+        "conv3-256",
+        "conv3-256",
+        "conv3-256",
+        "maxpool",
+        "conv3-512",
+        "conv3-512",
+        "conv3-512",
+        "conv3-512",
+        "maxpool",
+        "conv3-512",
+        "conv3-512",
+        "conv3-512",
+        "conv3-512",
+        "maxpool",
+    ],
 }
 
 
@@ -78,8 +174,11 @@ def count_weight_layers(model: nn.Module, *, skip: tuple[str, ...] = ("downsampl
     projection shortcuts (``downsample``) and GoogLeNet's auxiliary classifiers are not on the
     main path, and the papers do not count them.
     """
-    return sum(1 for name, m in model.named_modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear)) and not any(s in name for s in skip))
+    return sum(
+        1
+        for name, m in model.named_modules()
+        if isinstance(m, (nn.Conv2d, nn.Linear)) and not any(s in name for s in skip)
+    )
 
 
 def on_meta(builder: Callable[..., nn.Module], **kwargs) -> nn.Module:
@@ -111,14 +210,17 @@ class ModelStats:
     multiply_adds: int
 
 
-def measure(name: str, model: nn.Module | None = None, *, input_shape: tuple[int, ...] = (1, 3, 224, 224)) -> ModelStats:
+def measure(
+    name: str, model: nn.Module | None = None, *, input_shape: tuple[int, ...] = (1, 3, 224, 224)
+) -> ModelStats:
     """Parameters, depth and multiply-adds of ``model``, or of ``TORCHVISION_MODELS[name]`` built on meta."""
     if model is None:
         if name not in TORCHVISION_MODELS:
             raise ValueError(f"name must be one of {list(TORCHVISION_MODELS)} (or pass model=), got {name!r}")
         model = on_meta(TORCHVISION_MODELS[name])
-    return ModelStats(name, count_parameters(model), count_weight_layers(model),
-                      count_multiply_adds(model, input_shape))
+    return ModelStats(
+        name, count_parameters(model), count_weight_layers(model), count_multiply_adds(model, input_shape)
+    )
 
 
 def torchvision_reference(name: str) -> dict[str, float]:

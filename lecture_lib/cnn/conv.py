@@ -19,15 +19,20 @@ IntPair = int | tuple[int, int]
 
 def _pair(given: IntPair, name: str, *, minimum: int) -> tuple[int, int]:
     value = (given, given) if isinstance(given, int) and not isinstance(given, bool) else given
-    if (not isinstance(value, tuple) or len(value) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+    if (
+        not isinstance(value, tuple)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
         raise TypeError(f"{name} must be an int or a pair of ints, got {given!r}")
     if min(value) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {given!r}")
     return value
 
 
-def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+def conv_output_size(
+    size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> int:
     """Output length of a convolution or pooling window along one axis.
 
     ``floor((size + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1``, the formula in
@@ -43,8 +48,13 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
     Returns:
         int: number of window positions (>= 1).
     """
-    for name, value, minimum in (("size", size, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
-                                 ("padding", padding, 0), ("dilation", dilation, 1)):
+    for name, value, minimum in (
+        ("size", size, 1),
+        ("kernel_size", kernel_size, 1),
+        ("stride", stride, 1),
+        ("padding", padding, 0),
+        ("dilation", dilation, 1),
+    ):
         if not isinstance(value, int) or isinstance(value, bool):
             raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
         if value < minimum:
@@ -55,8 +65,15 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
     return (size + 2 * padding - span) // stride + 1
 
 
-def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, *, stride: IntPair = 1,
-           padding: IntPair = 0, dilation: IntPair = 1) -> Tensor:
+def conv2d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    *,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+) -> Tensor:
     """2-D convolution (cross-correlation, as in every deep-learning library), written out.
 
     Each output pixel of filter ``o`` is the dot product of that filter with the input patch under
@@ -72,7 +89,9 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, *, stride: Int
         Tensor[B, C_out, H_out, W_out]: the response maps, sizes from ``conv_output_size``.
     """
     if not isinstance(x, Tensor) or x.ndim != 4:
-        raise ValueError(f"x must be a Tensor[B, C_in, H, W], got {tuple(x.shape) if isinstance(x, Tensor) else x!r}")
+        raise ValueError(
+            f"x must be a Tensor[B, C_in, H, W], got {tuple(x.shape) if isinstance(x, Tensor) else x!r}"
+        )
     if not isinstance(weight, Tensor) or weight.ndim != 4 or weight.shape[1] != x.shape[1]:
         got = tuple(weight.shape) if isinstance(weight, Tensor) else weight
         raise ValueError(f"weight must be a Tensor[C_out, C_in={x.shape[1]}, kH, kW], got {got!r}")
@@ -89,7 +108,9 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, *, stride: Int
     for i in range(h_out):
         for j in range(w_out):
             top, left = i * sh, j * sw
-            patch = x[:, :, top:top + dh * (kh - 1) + 1:dh, left:left + dw * (kw - 1) + 1:dw]  # [B, C_in, kH, kW]
+            patch = x[
+                :, :, top : top + dh * (kh - 1) + 1 : dh, left : left + dw * (kw - 1) + 1 : dw
+            ]  # [B, C_in, kH, kW]
             out[:, :, i, j] = patch.flatten(1) @ filters.T  # [B, C_out] dot products
     if bias is not None:
         out = out + bias[None, :, None, None]

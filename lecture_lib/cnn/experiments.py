@@ -14,9 +14,19 @@ from lecture_lib.cnn.models import deep_net
 from lecture_lib.train import fit
 
 
-def depth_sweep(depths: Sequence[int], x: Tensor, y: Tensor, *, residual: bool, norm: bool = False,
-                epochs: int = 6, batch_size: int = 64, lr: float = 2e-3, seed: int = 0,
-                device: torch.device | str = "cpu") -> dict[str, list]:
+def depth_sweep(
+    depths: Sequence[int],
+    x: Tensor,
+    y: Tensor,
+    *,
+    residual: bool,
+    norm: bool = False,
+    epochs: int = 6,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> dict[str, list]:
     """Train ``deep_net(depth, ...)`` for each depth, the same short while on the same batches.
 
     Args:
@@ -33,18 +43,35 @@ def depth_sweep(depths: Sequence[int], x: Tensor, y: Tensor, *, residual: bool, 
         ``"grad_norm_init"`` (at the first step) and ``"train_loss"`` (per-epoch curves).
     """
     if x.ndim != 4 or y.ndim != 1 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
-        raise ValueError(f"need x [N, C, H, W] and y [N] with N > 0, got {tuple(x.shape)} and {tuple(y.shape)}")
-    result: dict[str, list] = {"depth": [], "final_loss": [], "grad_norm": [], "grad_norm_init": [],
-                               "train_loss": []}
+        raise ValueError(
+            f"need x [N, C, H, W] and y [N] with N > 0, got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
+    result: dict[str, list] = {
+        "depth": [],
+        "final_loss": [],
+        "grad_norm": [],
+        "grad_norm_init": [],
+        "train_loss": [],
+    }
     for depth in depths:
-        with torch.random.fork_rng():  # the same initialisation for every depth; the caller's RNG is untouched
+        with (
+            torch.random.fork_rng()
+        ):  # the same initialisation for every depth; the caller's RNG is untouched
             torch.manual_seed(seed)
-            net = deep_net(depth, residual=residual, norm=norm, in_channels=x.shape[1], num_classes=int(y.max()) + 1)
+            net = deep_net(
+                depth, residual=residual, norm=norm, in_channels=x.shape[1], num_classes=int(y.max()) + 1
+            )
             norms: list[float] = []
             first = net[0].weight
-            handle = first.register_hook(lambda g, norms=norms: norms.append(float(g.norm())))  # inside backward()
-            loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=batch_size,
-                                                 shuffle=True, generator=torch.Generator().manual_seed(seed))
+            handle = first.register_hook(
+                lambda g, norms=norms: norms.append(float(g.norm()))
+            )  # inside backward()
+            loader = torch.utils.data.DataLoader(
+                torch.utils.data.TensorDataset(x, y),
+                batch_size=batch_size,
+                shuffle=True,
+                generator=torch.Generator().manual_seed(seed),
+            )
             history = fit(net, loader, epochs=epochs, lr=lr, device=device, progress=False)
             handle.remove()
         result["depth"].append(depth)
@@ -65,7 +92,9 @@ def activation_maps(model: nn.Module, layer: str, x: Tensor) -> Tensor:
     """
     names = dict(model.named_modules())
     if layer not in names or layer == "":
-        raise ValueError(f"layer must name a submodule of the model, one of {[n for n in names if n]}, got {layer!r}")
+        raise ValueError(
+            f"layer must name a submodule of the model, one of {[n for n in names if n]}, got {layer!r}"
+        )
     captured: list[Tensor] = []
 
     def grab(module: nn.Module, inputs: tuple, output: Tensor) -> None:

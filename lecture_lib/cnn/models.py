@@ -34,12 +34,20 @@ class LeNet(nn.Module):
         if not isinstance(image_size, int) or image_size < 4:
             raise ValueError(f"image_size must be an int >= 4, got {image_size!r}")
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 6, kernel_size=5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, kernel_size=5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(in_channels, 6, kernel_size=5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, kernel_size=5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
         )
         side = conv_output_size(conv_output_size(image_size, 2, 2), 2, 2)  # two 2x2 poolings
         self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Linear(16 * side * side, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(16 * side * side, 120),
+            nn.ReLU(),
+            nn.Linear(120, 84),
+            nn.ReLU(),
             nn.Linear(84, num_classes),
         )
 
@@ -65,8 +73,18 @@ class InceptionModule(nn.Module):
     Shapes: ``Tensor[B, in_channels, H, W] -> Tensor[B, ch1x1 + ch3x3 + ch5x5 + pool_proj, H, W]``.
     """
 
-    def __init__(self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int, ch5x5: int,
-                 pool_proj: int, *, kernel_5x5: int = 5):
+    def __init__(
+        self,
+        in_channels: int,
+        ch1x1: int,
+        ch3x3red: int,
+        ch3x3: int,
+        ch5x5red: int,
+        ch5x5: int,
+        pool_proj: int,
+        *,
+        kernel_5x5: int = 5,
+    ):
         super().__init__()
         if kernel_5x5 not in (3, 5):
             raise ValueError(f"kernel_5x5 must be 5 (paper) or 3 (torchvision), got {kernel_5x5!r}")
@@ -77,7 +95,9 @@ class InceptionModule(nn.Module):
         self.branch1 = unit(in_channels, ch1x1, 1)
         self.branch2 = nn.Sequential(unit(in_channels, ch3x3red, 1), unit(ch3x3red, ch3x3, 3))
         self.branch3 = nn.Sequential(unit(in_channels, ch5x5red, 1), unit(ch5x5red, ch5x5, kernel_5x5))
-        self.branch4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True), unit(in_channels, pool_proj, 1))
+        self.branch4 = nn.Sequential(
+            nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True), unit(in_channels, pool_proj, 1)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         branches = [self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)]
@@ -96,19 +116,33 @@ class TwoConvBlock(nn.Module):
 
     def __init__(self, width: int, *, residual: bool, norm: bool):
         super().__init__()
+
         def norm_layer() -> nn.Module:
             return nn.BatchNorm2d(width) if norm else nn.Identity()
+
         self.residual = residual
-        self.body = nn.Sequential(nn.Conv2d(width, width, 3, padding=1, bias=not norm), norm_layer(), nn.ReLU(),
-                                  nn.Conv2d(width, width, 3, padding=1, bias=not norm), norm_layer())
+        self.body = nn.Sequential(
+            nn.Conv2d(width, width, 3, padding=1, bias=not norm),
+            norm_layer(),
+            nn.ReLU(),
+            nn.Conv2d(width, width, 3, padding=1, bias=not norm),
+            norm_layer(),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.body(x)
         return torch.relu(out + x) if self.residual else torch.relu(out)
 
 
-def deep_net(depth: int, *, residual: bool, norm: bool = False, width: int = 16, in_channels: int = 1,
-             num_classes: int = 10) -> nn.Sequential:
+def deep_net(
+    depth: int,
+    *,
+    residual: bool,
+    norm: bool = False,
+    width: int = 16,
+    in_channels: int = 1,
+    num_classes: int = 10,
+) -> nn.Sequential:
     """A plain or residual CNN with ``depth`` weight layers: stem conv, ``(depth - 2) / 2`` two-conv
     blocks, global average pooling, linear classifier.
 
@@ -124,10 +158,19 @@ def deep_net(depth: int, *, residual: bool, norm: bool = False, width: int = 16,
     """
     if not isinstance(depth, int) or isinstance(depth, bool) or depth < 4 or depth % 2:
         raise ValueError(f"depth must be an even int >= 4 (stem + 2 per block + classifier), got {depth!r}")
-    stem = [nn.Conv2d(in_channels, width, 3, padding=1, bias=not norm)] + ([nn.BatchNorm2d(width)] if norm else [])
+    stem = [nn.Conv2d(in_channels, width, 3, padding=1, bias=not norm)] + (
+        [nn.BatchNorm2d(width)] if norm else []
+    )
     blocks = [TwoConvBlock(width, residual=residual, norm=norm) for _ in range((depth - 2) // 2)]
-    net = nn.Sequential(*stem, nn.ReLU(), nn.MaxPool2d(2), *blocks,
-                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, num_classes))
+    net = nn.Sequential(
+        *stem,
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        *blocks,
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(width, num_classes),
+    )
     if norm:
         for m in net.modules():
             if isinstance(m, nn.Conv2d):

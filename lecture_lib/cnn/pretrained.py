@@ -19,7 +19,9 @@ from lecture_lib.data import pretrained
 __all__ = ["image_transform", "imagenet_classifier"]
 
 
-def imagenet_classifier(arch: str = "resnet18", *, weights: str | None = "DEFAULT") -> tuple[nn.Module, object]:
+def imagenet_classifier(
+    arch: str = "resnet18", *, weights: str | None = "DEFAULT"
+) -> tuple[nn.Module, object]:
     """A torchvision ImageNet classifier in eval mode, and its weights entry.
 
     Args:
@@ -34,8 +36,12 @@ def imagenet_classifier(arch: str = "resnet18", *, weights: str | None = "DEFAUL
     if not isinstance(arch, str) or arch not in torchvision.models.list_models(torchvision.models):
         raise ValueError(f"arch must be a torchvision classifier name like 'resnet18', got {arch!r}")
     enum = torchvision.models.get_model_weights(arch)
-    if weights is not None and (not isinstance(weights, str) or weights not in enum.__members__ and weights != "DEFAULT"):
-        raise ValueError(f"weights must be None, 'DEFAULT' or one of {list(enum.__members__)}, got {weights!r}")
+    if weights is not None and (
+        not isinstance(weights, str) or weights not in enum.__members__ and weights != "DEFAULT"
+    ):
+        raise ValueError(
+            f"weights must be None, 'DEFAULT' or one of {list(enum.__members__)}, got {weights!r}"
+        )
     entry = enum.DEFAULT if weights in (None, "DEFAULT") else enum[weights]
     builder = getattr(torchvision.models, arch)
     model = builder(weights=None) if weights is None else pretrained(builder, weights=entry)

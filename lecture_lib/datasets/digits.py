@@ -47,18 +47,25 @@ def load_digits_split(*, test_size: float = 0.2, seed: int = 0, upscale: int = 1
     images = torch.as_tensor(digits.images, dtype=torch.float32)[:, None] / 16.0  # [N, 1, 8, 8]
     images = images.repeat_interleave(upscale, dim=2).repeat_interleave(upscale, dim=3)
     labels = torch.as_tensor(digits.target, dtype=torch.int64)
-    train_idx, test_idx = train_test_split(torch.arange(len(labels)).numpy(), test_size=test_size,
-                                           random_state=seed, stratify=labels.numpy())
+    train_idx, test_idx = train_test_split(
+        torch.arange(len(labels)).numpy(), test_size=test_size, random_state=seed, stratify=labels.numpy()
+    )
     train_idx, test_idx = torch.as_tensor(train_idx), torch.as_tensor(test_idx)
     return DigitsSplit(images[train_idx], labels[train_idx], images[test_idx], labels[test_idx])
 
 
-def tensor_loaders(split: DigitsSplit, *, batch_size: int = 64, seed: int = 0) -> tuple[DataLoader, DataLoader]:
+def tensor_loaders(
+    split: DigitsSplit, *, batch_size: int = 64, seed: int = 0
+) -> tuple[DataLoader, DataLoader]:
     """``(train_loader, test_loader)`` over a ``DigitsSplit``; training batches shuffled with ``seed``."""
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    train = DataLoader(TensorDataset(split.x_train, split.y_train), batch_size=batch_size, shuffle=True,
-                       generator=torch.Generator().manual_seed(seed))
+    train = DataLoader(
+        TensorDataset(split.x_train, split.y_train),
+        batch_size=batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(seed),
+    )
     test = DataLoader(TensorDataset(split.x_test, split.y_test), batch_size=256)
     return train, test
 
@@ -74,16 +81,23 @@ def load_mnist(root: str | os.PathLike, *, train: bool) -> Dataset:
 
     from lecture_lib.data import full_profile_dataset
 
-    return full_profile_dataset(torchvision.datasets.MNIST, root, train=train,
-                                transform=torchvision.transforms.ToTensor())
+    return full_profile_dataset(
+        torchvision.datasets.MNIST, root, train=train, transform=torchvision.transforms.ToTensor()
+    )
 
 
-def mnist_loaders(root: str | os.PathLike, *, batch_size: int = 128, seed: int = 0) -> tuple[DataLoader, DataLoader]:
+def mnist_loaders(
+    root: str | os.PathLike, *, batch_size: int = 128, seed: int = 0
+) -> tuple[DataLoader, DataLoader]:
     """``(train_loader, test_loader)`` over MNIST (full profile); ``num_workers=0``."""
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    train = DataLoader(load_mnist(root, train=True), batch_size=batch_size, shuffle=True,
-                       generator=torch.Generator().manual_seed(seed))
+    train = DataLoader(
+        load_mnist(root, train=True),
+        batch_size=batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(seed),
+    )
     test = DataLoader(load_mnist(root, train=False), batch_size=512)
     return train, test
 
@@ -96,8 +110,9 @@ def _check_dataset(name: str) -> None:
         raise ValueError(f"dataset must be one of {DATASETS}, got {name!r}")
 
 
-def digit_loaders(name: str, *, batch_size: int, upscale: int = 2, seed: int = 0,
-                  root: str | os.PathLike | None = None) -> tuple[DataLoader, DataLoader]:
+def digit_loaders(
+    name: str, *, batch_size: int, upscale: int = 2, seed: int = 0, root: str | os.PathLike | None = None
+) -> tuple[DataLoader, DataLoader]:
     """``(train_loader, test_loader)`` of ``name``: ``"sklearn-digits"`` (quick profile, offline;
     ``upscale`` x 8 px) or ``"mnist"`` (full profile, 28 px, downloaded into ``root``, default
     ``<cache>/datasets``). Training batches are shuffled with ``seed``."""
@@ -107,8 +122,14 @@ def digit_loaders(name: str, *, batch_size: int, upscale: int = 2, seed: int = 0
     return mnist_loaders(_root(root), batch_size=batch_size, seed=seed)
 
 
-def training_tensors(name: str, *, limit: int | None = None, upscale: int = 1, seed: int = 0,
-                     root: str | os.PathLike | None = None) -> tuple[Tensor, Tensor]:
+def training_tensors(
+    name: str,
+    *,
+    limit: int | None = None,
+    upscale: int = 1,
+    seed: int = 0,
+    root: str | os.PathLike | None = None,
+) -> tuple[Tensor, Tensor]:
     """The training images ``Tensor[N, 1, H, W]`` and labels ``Tensor[N]`` of ``name`` as tensors
     (the first ``limit`` of them; MNIST needs a limit, it is 60,000 images)."""
     _check_dataset(name)

@@ -30,26 +30,73 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-__all__ = ["HAIR_COLOURS", "PARTS", "FaceSet", "face_split", "face_splits", "make_faces", "render_faces", "sample_identities",
-           "sample_nuisances", "verification_pairs"]
+__all__ = [
+    "HAIR_COLOURS",
+    "PARTS",
+    "FaceSet",
+    "face_split",
+    "face_splits",
+    "make_faces",
+    "render_faces",
+    "sample_identities",
+    "sample_nuisances",
+    "verification_pairs",
+]
 
-HAIR_COLOURS = {"black": (0.08, 0.07, 0.06), "brown": (0.35, 0.22, 0.12), "blond": (0.85, 0.72, 0.42),
-                "red": (0.62, 0.25, 0.10), "grey": (0.62, 0.62, 0.62), "white": (0.92, 0.90, 0.86)}
+HAIR_COLOURS = {
+    "black": (0.08, 0.07, 0.06),
+    "brown": (0.35, 0.22, 0.12),
+    "blond": (0.85, 0.72, 0.42),
+    "red": (0.62, 0.25, 0.10),
+    "grey": (0.62, 0.62, 0.62),
+    "white": (0.92, 0.90, 0.86),
+}
 _SKIN_LIGHT, _SKIN_DARK = torch.tensor([0.98, 0.83, 0.70]), torch.tensor([0.36, 0.22, 0.14])
 
 # name: (low, high) of a uniform draw, per identity
 _IDENTITY_RANGES = {
-    "face_w": (0.42, 0.60), "face_h": (0.58, 0.76), "jaw": (1.7, 3.2), "skin": (0.0, 1.0),
-    "hairline": (-0.62, -0.22), "hair_volume": (0.02, 0.20), "hair_length": (0.0, 0.75),
-    "eye_dx": (0.15, 0.29), "eye_y": (-0.22, -0.02), "eye_w": (0.07, 0.13), "eye_h": (0.035, 0.075),
-    "brow_gap": (0.07, 0.15), "brow_len": (0.07, 0.15), "brow_thick": (0.018, 0.05), "brow_angle": (-0.5, 0.5),
-    "nose_len": (0.08, 0.22), "nose_w": (0.035, 0.09), "mouth_y": (0.25, 0.46), "mouth_w": (0.10, 0.24),
-    "mouth_thick": (0.02, 0.05), "mouth_curve": (-1.2, 1.2),
+    "face_w": (0.42, 0.60),
+    "face_h": (0.58, 0.76),
+    "jaw": (1.7, 3.2),
+    "skin": (0.0, 1.0),
+    "hairline": (-0.62, -0.22),
+    "hair_volume": (0.02, 0.20),
+    "hair_length": (0.0, 0.75),
+    "eye_dx": (0.15, 0.29),
+    "eye_y": (-0.22, -0.02),
+    "eye_w": (0.07, 0.13),
+    "eye_h": (0.035, 0.075),
+    "brow_gap": (0.07, 0.15),
+    "brow_len": (0.07, 0.15),
+    "brow_thick": (0.018, 0.05),
+    "brow_angle": (-0.5, 0.5),
+    "nose_len": (0.08, 0.22),
+    "nose_w": (0.035, 0.09),
+    "mouth_y": (0.25, 0.46),
+    "mouth_w": (0.10, 0.24),
+    "mouth_thick": (0.02, 0.05),
+    "mouth_curve": (-1.2, 1.2),
 }
 IDENTITY_PARAMS = tuple(_IDENTITY_RANGES) + ("hair_colour", "hair_rgb", "skin_rgb", "iris_rgb")
-NUISANCE_PARAMS = ("angle", "yaw", "scale", "shift", "light_dir", "light", "brightness", "cast", "background",
-                   "background_grad", "smile", "eye_open", "glasses", "glasses_rgb", "occluder", "occluder_rgb",
-                   "noise")
+NUISANCE_PARAMS = (
+    "angle",
+    "yaw",
+    "scale",
+    "shift",
+    "light_dir",
+    "light",
+    "brightness",
+    "cast",
+    "background",
+    "background_grad",
+    "smile",
+    "eye_open",
+    "glasses",
+    "glasses_rgb",
+    "occluder",
+    "occluder_rgb",
+    "noise",
+)
 
 
 def _check_count(value, name: str) -> int:
@@ -77,7 +124,9 @@ def sample_identities(n: int, *, seed: int) -> dict[str, Tensor]:
     ids["hair_colour"] = torch.randint(len(HAIR_COLOURS), (n,), generator=g)
     ids["hair_rgb"] = (palette[ids["hair_colour"]] + 0.06 * torch.randn(n, 3, generator=g)).clamp(0, 1)
     t = ids["skin"][:, None]
-    ids["skin_rgb"] = ((1 - t) * _SKIN_LIGHT + t * _SKIN_DARK + 0.03 * torch.randn(n, 3, generator=g)).clamp(0, 1)
+    ids["skin_rgb"] = ((1 - t) * _SKIN_LIGHT + t * _SKIN_DARK + 0.03 * torch.randn(n, 3, generator=g)).clamp(
+        0, 1
+    )
     ids["iris_rgb"] = torch.rand(n, 3, generator=g) * torch.tensor([0.5, 0.5, 0.6])
     return ids
 
@@ -93,14 +142,14 @@ def sample_nuisances(n: int, *, seed: int, strength: float = 1.0) -> dict[str, T
         raise ValueError(f"strength must be in [0, 2], got {strength}")
     s, g = strength, torch.Generator().manual_seed(seed)
     nu = {
-        "angle": _uniform(n, -0.35 * s, 0.35 * s, g),                 # radians, in-plane rotation
-        "yaw": _uniform(n, -0.7 * s, 0.7 * s, g),                     # turn of the head (features slide)
+        "angle": _uniform(n, -0.35 * s, 0.35 * s, g),  # radians, in-plane rotation
+        "yaw": _uniform(n, -0.7 * s, 0.7 * s, g),  # turn of the head (features slide)
         "scale": 2 ** _uniform(n, -0.25 * s, 0.15 * s, g),
-        "shift": _uniform(n, -0.15 * s, 0.15 * s, g, 2),             # (x, y) in units of half the image
+        "shift": _uniform(n, -0.15 * s, 0.15 * s, g, 2),  # (x, y) in units of half the image
         "light_dir": _uniform(n, 0, 2 * math.pi, g),
-        "light": _uniform(n, 0.0, 0.7 * s, g),                        # strength of the lighting gradient
+        "light": _uniform(n, 0.0, 0.7 * s, g),  # strength of the lighting gradient
         "brightness": 2 ** _uniform(n, -0.7 * s, 0.4 * s, g),
-        "cast": 2 ** _uniform(n, -0.3 * s, 0.3 * s, g, 3),          # white balance / colour cast
+        "cast": 2 ** _uniform(n, -0.3 * s, 0.3 * s, g, 3),  # white balance / colour cast
         "background": torch.rand(n, 3, generator=g),
         "background_grad": _uniform(n, -0.4, 0.4, g, 2),
         "smile": _uniform(n, -0.3, 1.0, g) * (torch.rand(n, generator=g) < 0.6),
@@ -108,8 +157,14 @@ def sample_nuisances(n: int, *, seed: int, strength: float = 1.0) -> dict[str, T
         "glasses": (torch.rand(n, generator=g) < 0.3 * s).float(),
         "glasses_rgb": torch.rand(n, 3, generator=g) * 0.6,
         # occluder: flag, x, y (centre), half-width, half-height
-        "occluder": torch.cat([(torch.rand(n, 1, generator=g) < 0.3 * s).float(),
-                               _uniform(n, -0.7, 0.7, g, 2), _uniform(n, 0.12, 0.35, g, 2)], dim=1),
+        "occluder": torch.cat(
+            [
+                (torch.rand(n, 1, generator=g) < 0.3 * s).float(),
+                _uniform(n, -0.7, 0.7, g, 2),
+                _uniform(n, 0.12, 0.35, g, 2),
+            ],
+            dim=1,
+        ),
         "occluder_rgb": torch.rand(n, 3, generator=g),
         "noise": _uniform(n, 0.0, 0.06 * s, g),
     }
@@ -143,22 +198,26 @@ def render_faces(identity: dict[str, Tensor], nuisance: dict[str, Tensor], *, si
         Tensor[N, 3, size, size] float32 in [0, 1].
     """
     size = _check_count(size, "size")
-    missing = [k for k in IDENTITY_PARAMS if k not in identity] + [k for k in NUISANCE_PARAMS if k not in nuisance]
+    missing = [k for k in IDENTITY_PARAMS if k not in identity] + [
+        k for k in NUISANCE_PARAMS if k not in nuisance
+    ]
     if missing:
-        raise ValueError(f"render_faces needs the parameters {missing}; got identity keys {sorted(identity)} "
-                         f"and nuisance keys {sorted(nuisance)}")
+        raise ValueError(
+            f"render_faces needs the parameters {missing}; got identity keys {sorted(identity)} "
+            f"and nuisance keys {sorted(nuisance)}"
+        )
     n = identity["face_w"].shape[0]
     if nuisance["angle"].shape[0] != n:
         raise ValueError(f"identity has {n} rows but nuisance has {nuisance['angle'].shape[0]}")
     I, U = identity, nuisance  # noqa: E741
     px = 2.0 / size
     lin = (torch.arange(size) + 0.5) * px - 1.0
-    gy, gx = torch.meshgrid(lin, lin, indexing="ij")             # (H, W) image coordinates in [-1, 1]
+    gy, gx = torch.meshgrid(lin, lin, indexing="ij")  # (H, W) image coordinates in [-1, 1]
     # inverse pose: image -> face coordinates (rotate, scale, shift)
     ca, sa = _col(torch.cos(U["angle"])), _col(torch.sin(U["angle"]))
     dx, dy = gx[None] - _col(U["shift"][:, 0]), gy[None] - _col(U["shift"][:, 1])
     sc = _col(U["scale"])
-    x, y = (ca * dx + sa * dy) / sc, (-sa * dx + ca * dy) / sc   # (N, H, W)
+    x, y = (ca * dx + sa * dy) / sc, (-sa * dx + ca * dy) / sc  # (N, H, W)
     fpx = px / U["scale"].min().item()
     yaw = _col(U["yaw"])
 
@@ -169,14 +228,14 @@ def render_faces(identity: dict[str, Tensor], nuisance: dict[str, Tensor], *, si
     # hair behind the head (volume around it, length down the sides)
     hv, hl = _col(I["hair_volume"]), _col(I["hair_length"])
     hair_back = _ellipse(x, y, face_cx, 0.05 + hl * 0.5 - 0.1, fw + hv, fh * 0.95 + hl * 0.5 + hv, fpx)
-    hair_back = hair_back * _soft(0.05 + hl * 1.0 - y, fpx)          # cut the length
+    hair_back = hair_back * _soft(0.05 + hl * 1.0 - y, fpx)  # cut the length
     img = _paint(img, hair_back, I["hair_rgb"])
     face = _ellipse(x, y, face_cx, 0.05, fw, fh, fpx, power=_col(I["jaw"]))
     img = _paint(img, face, I["skin_rgb"])
     # fringe: the part of the face above the hairline (a slight curve) is hair
     hairline = _col(I["hairline"]) + 0.6 * (x - face_cx) ** 2
     img = _paint(img, face * _soft(hairline - y, fpx), I["hair_rgb"])
-    fx = 0.22 * yaw                                                  # features slide with yaw
+    fx = 0.22 * yaw  # features slide with yaw
     ey, edx = _col(I["eye_y"]), _col(I["eye_dx"]) * (1 - 0.2 * yaw.abs())
     ew, eh = _col(I["eye_w"]), _col(I["eye_h"]) * _col(U["eye_open"])
     brow_rgb = I["hair_rgb"] * 0.6
@@ -198,10 +257,12 @@ def render_faces(identity: dict[str, Tensor], nuisance: dict[str, Tensor], *, si
     my, mw = _col(I["mouth_y"]), _col(I["mouth_w"]) * (1 + 0.3 * _col(U["smile"]).clamp_min(0))
     curve = _col(I["mouth_curve"]) * 0.6 + 3.0 * _col(U["smile"])
     t = (x - fx) / mw
-    centre = my - curve * mw * (t ** 2 - 0.33) * 0.5
+    centre = my - curve * mw * (t**2 - 0.33) * 0.5
     thick = _col(I["mouth_thick"]) * (1 + 0.8 * _col(U["smile"]).clamp_min(0))
     mouth = _soft(torch.minimum(thick - (y - centre).abs(), (1 - t.abs()) * mw), fpx)
-    lip = torch.stack([I["skin_rgb"][:, 0] * 0.75, I["skin_rgb"][:, 1] * 0.35, I["skin_rgb"][:, 2] * 0.35], dim=1)
+    lip = torch.stack(
+        [I["skin_rgb"][:, 0] * 0.75, I["skin_rgb"][:, 1] * 0.35, I["skin_rgb"][:, 2] * 0.35], dim=1
+    )
     img = _paint(img, mouth * face, lip)
     # glasses: two rings and a bridge
     on = _col(U["glasses"])
@@ -218,8 +279,12 @@ def render_faces(identity: dict[str, Tensor], nuisance: dict[str, Tensor], *, si
     img = img * shade[:, None] * U["brightness"][:, None, None, None] * U["cast"][:, :, None, None]
     # occluder (a hand, a scarf, a microphone): a rectangle in image coordinates
     oc = U["occluder"]
-    box = _soft(torch.minimum(_col(oc[:, 3]) - (gx - _col(oc[:, 1])).abs(),
-                              _col(oc[:, 4]) - (gy - _col(oc[:, 2])).abs()), px)
+    box = _soft(
+        torch.minimum(
+            _col(oc[:, 3]) - (gx - _col(oc[:, 1])).abs(), _col(oc[:, 4]) - (gy - _col(oc[:, 2])).abs()
+        ),
+        px,
+    )
     img = _paint(img, box * _col(oc[:, 0]), U["occluder_rgb"])
     g = torch.Generator().manual_seed(int(U["noise"].sum().item() * 1e6) % (2**31))
     img = img + U["noise"][:, None, None, None] * torch.randn(img.shape, generator=g)
@@ -241,8 +306,16 @@ class FaceSet:
         return self.labels.shape[0]
 
 
-def make_faces(identities: dict[str, Tensor], images_per_identity: int, *, seed: int, size: int = 32,
-               strength: float = 1.0, first_label: int = 0, chunk: int = 2048) -> FaceSet:
+def make_faces(
+    identities: dict[str, Tensor],
+    images_per_identity: int,
+    *,
+    seed: int,
+    size: int = 32,
+    strength: float = 1.0,
+    first_label: int = 0,
+    chunk: int = 2048,
+) -> FaceSet:
     """``images_per_identity`` images of every identity in ``identities`` (from ``sample_identities``),
     each with fresh nuisances. Labels are ``first_label + index of the identity``; rows are grouped
     by identity (0, 0, ..., 1, 1, ...)."""
@@ -251,19 +324,39 @@ def make_faces(identities: dict[str, Tensor], images_per_identity: int, *, seed:
     person = torch.arange(n_ids).repeat_interleave(k)
     ident = {name: v[person] for name, v in identities.items()}
     nu = sample_nuisances(person.numel(), seed=seed, strength=strength)
-    images = torch.cat([render_faces({n: v[i:i + chunk] for n, v in ident.items()},
-                                     {n: v[i:i + chunk] for n, v in nu.items()}, size=size)
-                        for i in range(0, person.numel(), chunk)])
-    attributes = {"glasses": nu["glasses"].bool(), "smiling": nu["smile"] > 0.3,
-                  "hair_colour": ident["hair_colour"], "occluded": nu["occluder"][:, 0].bool(), "yaw": nu["yaw"]}
+    images = torch.cat(
+        [
+            render_faces(
+                {n: v[i : i + chunk] for n, v in ident.items()},
+                {n: v[i : i + chunk] for n, v in nu.items()},
+                size=size,
+            )
+            for i in range(0, person.numel(), chunk)
+        ]
+    )
+    attributes = {
+        "glasses": nu["glasses"].bool(),
+        "smiling": nu["smile"] > 0.3,
+        "hair_colour": ident["hair_colour"],
+        "occluded": nu["occluder"][:, 0].bool(),
+        "yaw": nu["yaw"],
+    }
     return FaceSet(images, person + first_label, attributes, ident)
 
 
 PARTS = {"train": 0, "test": 1, "val": 2}
 
 
-def face_split(part: str, n_identities: int, images_per_identity: int, *, seed: int, first_label: int = 0,
-               size: int = 32, strength: float = 1.0) -> FaceSet:
+def face_split(
+    part: str,
+    n_identities: int,
+    images_per_identity: int,
+    *,
+    seed: int,
+    first_label: int = 0,
+    size: int = 32,
+    strength: float = 1.0,
+) -> FaceSet:
     """The faces of one part ("train", "test" or "val") of a data set: its own people (identity
     seed ``seed + 10 * k`` for the k-th part, so parts never share a person and each part does
     not depend on the size of the others), ``images_per_identity`` images each."""
@@ -271,20 +364,38 @@ def face_split(part: str, n_identities: int, images_per_identity: int, *, seed: 
         raise ValueError(f"part must be one of {list(PARTS)}, got {part!r}")
     k = PARTS[part]
     ids = sample_identities(_check_count(n_identities, "n_identities"), seed=seed + 10 * k)
-    return make_faces(ids, images_per_identity, seed=seed + 10 * k + 1, size=size, strength=strength,
-                      first_label=first_label)
+    return make_faces(
+        ids,
+        images_per_identity,
+        seed=seed + 10 * k + 1,
+        size=size,
+        strength=strength,
+        first_label=first_label,
+    )
 
 
-def face_splits(n_train: int, n_test: int, *, train_images: int, test_images: int, seed: int,
-                size: int = 32, strength: float = 1.0) -> tuple[FaceSet, FaceSet]:
+def face_splits(
+    n_train: int,
+    n_test: int,
+    *,
+    train_images: int,
+    test_images: int,
+    seed: int,
+    size: int = 32,
+    strength: float = 1.0,
+) -> tuple[FaceSet, FaceSet]:
     """Train and test faces of *disjoint* identities: labels ``0..n_train-1`` (train) and
     ``n_train..n_train+n_test-1`` (test); see ``face_split``."""
     train = face_split("train", n_train, train_images, seed=seed, size=size, strength=strength)
-    test = face_split("test", n_test, test_images, seed=seed, first_label=n_train, size=size, strength=strength)
+    test = face_split(
+        "test", n_test, test_images, seed=seed, first_label=n_train, size=size, strength=strength
+    )
     return train, test
 
 
-def verification_pairs(labels: Tensor, *, pairs_per_fold: int, folds: int = 10, seed: int) -> dict[str, Tensor]:
+def verification_pairs(
+    labels: Tensor, *, pairs_per_fold: int, folds: int = 10, seed: int
+) -> dict[str, Tensor]:
     """Same / different pairs in identity-disjoint folds (LFW's ``pairs.txt`` layout: 10 folds of
     300 same + 300 different pairs). Identities are split into ``folds`` groups; each fold draws
     ``pairs_per_fold`` same pairs and as many different pairs among its own identities.

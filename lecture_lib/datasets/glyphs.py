@@ -66,7 +66,9 @@ def _bezier(ctrl: Tensor, n: int = 48) -> Tensor:
     return (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * p1 + 3 * (1 - t) * t**2 * p2 + t**3 * p3
 
 
-def render_glyphs(templates: GlyphTemplates, labels: Tensor, *, seed: int = 0, jitter: float = 0.04) -> Tensor:
+def render_glyphs(
+    templates: GlyphTemplates, labels: Tensor, *, seed: int = 0, jitter: float = 0.04
+) -> Tensor:
     """Draw one glyph per label the way NIST digits were made.
 
     Args:
@@ -82,7 +84,9 @@ def render_glyphs(templates: GlyphTemplates, labels: Tensor, *, seed: int = 0, j
     if labels.ndim != 1:
         raise ValueError(f"labels must be Tensor[N], got shape {tuple(labels.shape)}")
     if labels.numel() and (labels.min() < 0 or labels.max() >= templates.num_classes):
-        raise ValueError(f"labels must lie in [0, {templates.num_classes}), got [{labels.min()}, {labels.max()}]")
+        raise ValueError(
+            f"labels must lie in [0, {templates.num_classes}), got [{labels.min()}, {labels.max()}]"
+        )
     n, res = labels.numel(), 32
     if n == 0:
         return torch.zeros(0, 1, 8, 8)
@@ -106,12 +110,21 @@ def render_glyphs(templates: GlyphTemplates, labels: Tensor, *, seed: int = 0, j
     bitmap = torch.zeros(n, res * res).scatter_add_(1, flat, used[..., 0].reshape(n, -1).float())
     bitmap = (bitmap > 0).float().view(n, 1, res, res)
     thick = (torch.rand(n, generator=g) < 0.5)[:, None, None, None]  # pen width 3 or 4 pixels
-    bitmap = torch.where(thick, F.max_pool2d(F.pad(bitmap, (1, 2, 1, 2)), 4, 1), F.max_pool2d(bitmap, 3, 1, 1))
+    bitmap = torch.where(
+        thick, F.max_pool2d(F.pad(bitmap, (1, 2, 1, 2)), 4, 1), F.max_pool2d(bitmap, 3, 1, 1)
+    )
     return F.avg_pool2d(bitmap, 4) * 16
 
 
-def random_view(images8: Tensor, *, seed: int = 0, size: int = 16, max_rotation: float = 20.0,
-                max_shift: float = 0.15, scale: tuple[float, float] = (0.8, 1.15)) -> Tensor:
+def random_view(
+    images8: Tensor,
+    *,
+    seed: int = 0,
+    size: int = 16,
+    max_rotation: float = 20.0,
+    max_shift: float = 0.15,
+    scale: tuple[float, float] = (0.8, 1.15),
+) -> Tensor:
     """The shared "camera": 8x8 counts -> ``size`` x ``size`` image in [0, 1], randomly rotated
     (+-``max_rotation`` degrees), scaled and shifted (fraction of the half-width).
 
@@ -140,8 +153,14 @@ def random_view(images8: Tensor, *, seed: int = 0, size: int = 16, max_rotation:
     return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros").clamp(0, 1)
 
 
-def glyph_dataset(num_classes: int = 100, per_class: int = 200, *, seed: int = 0, size: int = 16,
-                  templates: GlyphTemplates | None = None) -> tuple[Tensor, Tensor]:
+def glyph_dataset(
+    num_classes: int = 100,
+    per_class: int = 200,
+    *,
+    seed: int = 0,
+    size: int = 16,
+    templates: GlyphTemplates | None = None,
+) -> tuple[Tensor, Tensor]:
     """The source task: ``per_class`` images of each of ``num_classes`` glyph classes.
 
     ``templates`` defaults to ``glyph_templates(num_classes, seed=0)`` -- the *classes* stay the
@@ -195,7 +214,7 @@ def photo_to_digit(image: np.ndarray, *, size: int = 16) -> Tensor:
     side = max(int(ys.max() - ys.min()), int(xs.max() - xs.min())) + 1
     cy, cx = int(ys.min() + ys.max()) // 2, int(xs.min() + xs.max()) // 2
     half = int(side * 0.6) + 1
-    crop = F.pad(gray, (half, half, half, half))[cy:cy + 2 * half, cx:cx + 2 * half]
+    crop = F.pad(gray, (half, half, half, half))[cy : cy + 2 * half, cx : cx + 2 * half]
     return F.interpolate(crop[None, None], size=(size, size), mode="area").clamp(0, 1)
 
 

@@ -37,29 +37,87 @@ from torch import Tensor
 
 from lecture_lib.datasets.scenes import _background, _draw_clutter
 
-JOINTS: tuple[str, ...] = ("right ankle", "right knee", "right hip", "left hip", "left knee", "left ankle",
-                           "right wrist", "right elbow", "right shoulder", "left shoulder", "left elbow",
-                           "left wrist", "neck", "head top")
+JOINTS: tuple[str, ...] = (
+    "right ankle",
+    "right knee",
+    "right hip",
+    "left hip",
+    "left knee",
+    "left ankle",
+    "right wrist",
+    "right elbow",
+    "right shoulder",
+    "left shoulder",
+    "left elbow",
+    "left wrist",
+    "neck",
+    "head top",
+)
 """The 14 LSP joints in LSP order (left/right are the person's own)."""
 
 K = len(JOINTS)
 # Bones of the skeleton as joint index pairs (drawing, and the parts each joint belongs to).
-SKELETON: tuple[tuple[int, int], ...] = ((0, 1), (1, 2), (5, 4), (4, 3), (6, 7), (7, 8), (11, 10), (10, 9),
-                                         (8, 9), (2, 3), (8, 2), (9, 3), (12, 13))
+SKELETON: tuple[tuple[int, int], ...] = (
+    (0, 1),
+    (1, 2),
+    (5, 4),
+    (4, 3),
+    (6, 7),
+    (7, 8),
+    (11, 10),
+    (10, 9),
+    (8, 9),
+    (2, 3),
+    (8, 2),
+    (9, 3),
+    (12, 13),
+)
 # Joint index of the mirror joint (right <-> left): used to count left/right swaps.
 FLIP: tuple[int, ...] = (5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 6, 12, 13)
 
 # Body parts (painted in depth order) and the joints that belong to each part.
-_PARTS = ("torso", "head", "r_upper_arm", "r_forearm", "l_upper_arm", "l_forearm",
-          "r_thigh", "r_shin", "l_thigh", "l_shin", "r_hand", "l_hand", "r_foot", "l_foot")
+_PARTS = (
+    "torso",
+    "head",
+    "r_upper_arm",
+    "r_forearm",
+    "l_upper_arm",
+    "l_forearm",
+    "r_thigh",
+    "r_shin",
+    "l_thigh",
+    "l_shin",
+    "r_hand",
+    "l_hand",
+    "r_foot",
+    "l_foot",
+)
 _OWN_PARTS: tuple[tuple[str, ...], ...] = (
-    ("r_shin", "r_foot"), ("r_thigh", "r_shin"), ("r_thigh", "torso"), ("l_thigh", "torso"), ("l_thigh", "l_shin"),
-    ("l_shin", "l_foot"), ("r_forearm", "r_hand"), ("r_upper_arm", "r_forearm"), ("r_upper_arm", "torso"),
-    ("l_upper_arm", "torso"), ("l_upper_arm", "l_forearm"), ("l_forearm", "l_hand"), ("torso", "head"), ("head",))
+    ("r_shin", "r_foot"),
+    ("r_thigh", "r_shin"),
+    ("r_thigh", "torso"),
+    ("l_thigh", "torso"),
+    ("l_thigh", "l_shin"),
+    ("l_shin", "l_foot"),
+    ("r_forearm", "r_hand"),
+    ("r_upper_arm", "r_forearm"),
+    ("r_upper_arm", "torso"),
+    ("l_upper_arm", "torso"),
+    ("l_upper_arm", "l_forearm"),
+    ("l_forearm", "l_hand"),
+    ("torso", "head"),
+    ("head",),
+)
 
 # Joint limits in degrees (documented in the module docstring).
-LIMITS = {"lean": (-25.0, 25.0), "head_tilt": (-25.0, 25.0), "shoulder": (0.0, 170.0), "elbow": (0.0, 150.0),
-          "hip": (-25.0, 80.0), "knee": (0.0, 130.0)}
+LIMITS = {
+    "lean": (-25.0, 25.0),
+    "head_tilt": (-25.0, 25.0),
+    "shoulder": (0.0, 170.0),
+    "elbow": (0.0, 150.0),
+    "hip": (-25.0, 80.0),
+    "knee": (0.0, 130.0),
+}
 
 
 @dataclass
@@ -124,10 +182,10 @@ def _skeleton(rng: np.random.Generator, height: float) -> tuple[np.ndarray, bool
     shoulder_w, hip_w = 0.10 * height * u(0.8, 1.25), 0.065 * height * u(0.8, 1.25)
     arm = (0.16 * height * u(0.9, 1.1), 0.15 * height * u(0.9, 1.1))
     leg = (0.23 * height * u(0.9, 1.1), 0.22 * height * u(0.9, 1.1))
-    down = _rot(np.array([0.0, 1.0]), u(*LIMITS["lean"]))          # neck -> pelvis direction (y points down)
-    lateral = np.array([down[1], -down[0]])                         # image-right when upright
+    down = _rot(np.array([0.0, 1.0]), u(*LIMITS["lean"]))  # neck -> pelvis direction (y points down)
+    lateral = np.array([down[1], -down[0]])  # image-right when upright
     facing = bool(rng.random() < 0.6)
-    right_sign = -1.0 if facing else 1.0                            # facing the camera: right side at image left
+    right_sign = -1.0 if facing else 1.0  # facing the camera: right side at image left
     pts = np.zeros((K, 2))
     neck = np.zeros(2)
     pelvis = neck + torso * down
@@ -135,11 +193,11 @@ def _skeleton(rng: np.random.Generator, height: float) -> tuple[np.ndarray, bool
     pts[13] = neck - head * _rot(down, u(*LIMITS["head_tilt"]))
     angles = []
     for side, (sh, el, wr, hp, kn, an) in ((1.0, (8, 7, 6, 2, 1, 0)), (-1.0, (9, 10, 11, 3, 4, 5))):
-        s = right_sign * side                                       # +1: this side lies toward image-right
+        s = right_sign * side  # +1: this side lies toward image-right
         pts[sh] = neck + s * shoulder_w * lateral
         pts[hp] = pelvis + s * hip_w * lateral
         a_sh, a_el = u(*LIMITS["shoulder"]), u(*LIMITS["elbow"]) * rng.choice([-1.0, 1.0])
-        upper = _rot(down, -s * a_sh)                               # rotate from "hanging" outward
+        upper = _rot(down, -s * a_sh)  # rotate from "hanging" outward
         pts[el] = pts[sh] + arm[0] * upper
         pts[wr] = pts[el] + arm[1] * _rot(upper, -s * a_el)
         a_hp, a_kn = u(*LIMITS["hip"]), u(*LIMITS["knee"]) * rng.choice([-1.0, 1.0])
@@ -175,21 +233,33 @@ def _one_person(rng: np.random.Generator, size: int, truncation: float, max_clut
     centre = size / 2 - 0.5 + rng.uniform(-spread, spread, 2) * size
     pts = pts - (lo + hi) / 2 + centre
 
-    img = 0.3 + 0.45 * _background(size, rng)                      # muted textures: the figure stands out
+    img = 0.3 + 0.45 * _background(size, rng)  # muted textures: the figure stands out
     _draw_clutter(img, rng, int(rng.integers(0, max_clutter + 1)))
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
-    width = height * rng.uniform(0.035, 0.06)                       # limb radius
+    width = height * rng.uniform(0.035, 0.06)  # limb radius
     skin = _hsv(rng, (0.02, 0.11), sat=(0.25, 0.7), val=(0.35, 1.0))
     shirt = _hsv(rng, (0.0, 1.0), sat=(0.0, 1.0), val=(0.2, 0.9))
-    right = [_hsv(rng, (-0.05, 0.16)) for _ in range(2)]            # warm: the person's right limbs
-    left = [_hsv(rng, (0.33, 0.66)) for _ in range(2)]              # cool: the person's left limbs
+    right = [_hsv(rng, (-0.05, 0.16)) for _ in range(2)]  # warm: the person's right limbs
+    left = [_hsv(rng, (0.33, 0.66)) for _ in range(2)]  # cool: the person's left limbs
     shoes = _hsv(rng, (0.0, 1.0), sat=(0.0, 0.5), val=(0.05, 0.35))  # dark shoes
     shapes = {
-        "torso": (_polygon(xx, yy, pts[[8, 9, 3, 2]]) | _capsule(xx, yy, pts[8], pts[9], width)
-                  | _capsule(xx, yy, pts[2], pts[3], width), shirt),
-        "head": (_capsule(xx, yy, pts[12] + 0.6 * (pts[13] - pts[12]), pts[12] + 0.6 * (pts[13] - pts[12]),
-                          0.45 * float(np.linalg.norm(pts[13] - pts[12])) + 0.6)
-                 | _capsule(xx, yy, pts[12], pts[13], 0.6 * width), skin),
+        "torso": (
+            _polygon(xx, yy, pts[[8, 9, 3, 2]])
+            | _capsule(xx, yy, pts[8], pts[9], width)
+            | _capsule(xx, yy, pts[2], pts[3], width),
+            shirt,
+        ),
+        "head": (
+            _capsule(
+                xx,
+                yy,
+                pts[12] + 0.6 * (pts[13] - pts[12]),
+                pts[12] + 0.6 * (pts[13] - pts[12]),
+                0.45 * float(np.linalg.norm(pts[13] - pts[12])) + 0.6,
+            )
+            | _capsule(xx, yy, pts[12], pts[13], 0.6 * width),
+            skin,
+        ),
         "r_upper_arm": (_capsule(xx, yy, pts[8], pts[7], width), right[0]),
         "r_forearm": (_capsule(xx, yy, pts[7], pts[6], 0.85 * width), right[1]),
         "l_upper_arm": (_capsule(xx, yy, pts[9], pts[10], width), left[0]),
@@ -221,7 +291,7 @@ def _one_person(rng: np.random.Generator, size: int, truncation: float, max_clut
         img = img + rng.normal(0.0, noise, img.shape).astype(np.float32)
     img = np.clip(img, 0.0, 1.0).astype(np.float32)
 
-    rc = np.round(pts).astype(int)                                   # pixel of each joint (x = col, y = row)
+    rc = np.round(pts).astype(int)  # pixel of each joint (x = col, y = row)
     inside = (pts[:, 0] >= -0.5) & (pts[:, 0] < size - 0.5) & (pts[:, 1] >= -0.5) & (pts[:, 1] < size - 0.5)
     visible = np.zeros(K, dtype=bool)
     for j in np.flatnonzero(inside):
@@ -230,8 +300,9 @@ def _one_person(rng: np.random.Generator, size: int, truncation: float, max_clut
     return img, pts.astype(np.float32), visible, inside, facing, angles
 
 
-def make_people(n: int, *, seed: int, size: int = 64, truncation: float = 0.15, max_clutter: int = 4,
-                noise: float = 0.02) -> People:
+def make_people(
+    n: int, *, seed: int, size: int = 64, truncation: float = 0.15, max_clutter: int = 4, noise: float = 0.02
+) -> People:
     """``n`` images of one articulated figure each, deterministic in ``seed``.
 
     Args:
@@ -255,11 +326,23 @@ def make_people(n: int, *, seed: int, size: int = 64, truncation: float = 0.15, 
     rng = np.random.default_rng(seed)
     out = [_one_person(rng, size, truncation, max_clutter, noise) for _ in range(n)]
     if n == 0:
-        return People(torch.zeros(0, 3, size, size), torch.zeros(0, K, 2), torch.zeros(0, K, dtype=torch.bool),
-                      torch.zeros(0, K, dtype=torch.bool), torch.zeros(0, dtype=torch.bool), torch.zeros(0, 8), seed)
+        return People(
+            torch.zeros(0, 3, size, size),
+            torch.zeros(0, K, 2),
+            torch.zeros(0, K, dtype=torch.bool),
+            torch.zeros(0, K, dtype=torch.bool),
+            torch.zeros(0, dtype=torch.bool),
+            torch.zeros(0, 8),
+            seed,
+        )
     imgs, pts, vis, ins, facing, angles = zip(*out)
-    return People(images=torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous(),
-                  keypoints=torch.from_numpy(np.stack(pts)),
-                  visible=torch.from_numpy(np.stack(vis)), inside=torch.from_numpy(np.stack(ins)),
-                  facing_camera=torch.tensor(facing), angles=torch.from_numpy(np.stack(angles)), seed=seed,
-                  meta={"size": size, "truncation": truncation, "max_clutter": max_clutter, "noise": noise})
+    return People(
+        images=torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).contiguous(),
+        keypoints=torch.from_numpy(np.stack(pts)),
+        visible=torch.from_numpy(np.stack(vis)),
+        inside=torch.from_numpy(np.stack(ins)),
+        facing_camera=torch.tensor(facing),
+        angles=torch.from_numpy(np.stack(angles)),
+        seed=seed,
+        meta={"size": size, "truncation": truncation, "max_clutter": max_clutter, "noise": noise},
+    )

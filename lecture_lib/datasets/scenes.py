@@ -119,8 +119,9 @@ THIN_WIDTH_DEFAULT: tuple[float, float] = (1.0, 2.0)
 """Default range of the cross's half arm width in pixels (arms 2..4 px wide; ring thickness scales with it)."""
 
 
-def _shape_mask(cls: int, h: int, w: int, rng: np.random.Generator,
-                thin_width: tuple[float, float] = THIN_WIDTH_DEFAULT) -> np.ndarray:
+def _shape_mask(
+    cls: int, h: int, w: int, rng: np.random.Generator, thin_width: tuple[float, float] = THIN_WIDTH_DEFAULT
+) -> np.ndarray:
     v = (np.arange(h, dtype=np.float32) + 0.5) / h * 2 - 1
     u = (np.arange(w, dtype=np.float32) + 0.5) / w * 2 - 1
     v, u = v[:, None], u[None, :]
@@ -224,9 +225,17 @@ def _object_colour(bg_mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-def _one_scene(rng: np.random.Generator, size: int, min_objects: int, max_objects: int,
-               max_clutter: int, scale_range: tuple[float, float], min_visible: float, noise: float,
-               thin_width: tuple[float, float] = THIN_WIDTH_DEFAULT):
+def _one_scene(
+    rng: np.random.Generator,
+    size: int,
+    min_objects: int,
+    max_objects: int,
+    max_clutter: int,
+    scale_range: tuple[float, float],
+    min_visible: float,
+    noise: float,
+    thin_width: tuple[float, float] = THIN_WIDTH_DEFAULT,
+):
     img = _background(size, rng)
     _draw_clutter(img, rng, int(rng.integers(0, max_clutter + 1)))
     bg_mean = img.reshape(-1, 3).mean(0)
@@ -244,7 +253,7 @@ def _one_scene(rng: np.random.Generator, size: int, min_objects: int, max_object
         y0, x0 = int(rng.integers(0, size - h + 1)), int(rng.integers(0, size - w + 1))
         local = _shape_mask(cls, h, w, rng, thin_width)
         objects.append((cls, y0, x0, local))
-        inst[y0:y0 + h, x0:x0 + w][local] = j + 1
+        inst[y0 : y0 + h, x0 : x0 + w][local] = j + 1
 
     # 2) drop mostly hidden objects, then repaint the instance map without them
     counts = np.bincount(inst.ravel(), minlength=k + 1)
@@ -253,7 +262,7 @@ def _one_scene(rng: np.random.Generator, size: int, min_objects: int, max_object
     for new_j, j in enumerate(kept):
         _, y0, x0, local = objects[j]
         h, w = local.shape
-        inst[y0:y0 + h, x0:x0 + w][local] = new_j + 1
+        inst[y0 : y0 + h, x0 : x0 + w][local] = new_j + 1
 
     # 3) render the visible pixels of each kept object: random colour, a shading ramp, noise
     boxes, labels = [], []
@@ -261,14 +270,14 @@ def _one_scene(rng: np.random.Generator, size: int, min_objects: int, max_object
     for new_j, j in enumerate(kept):
         cls, y0, x0, local = objects[j]
         h, w = local.shape
-        region = inst[y0:y0 + h, x0:x0 + w] == new_j + 1
+        region = inst[y0 : y0 + h, x0 : x0 + w] == new_j + 1
         colour = _object_colour(bg_mean, rng)
         a = rng.uniform(0, 2 * np.pi)
         yy, xx = np.arange(h, dtype=np.float32)[:, None] / h, np.arange(w, dtype=np.float32)[None, :] / w
         ramp = ((xx - 0.5) * np.cos(a) + (yy - 0.5) * np.sin(a))[..., None]  # (h, w, 1)
         shaded = np.clip(colour * (1 + 0.3 * ramp), 0, 1)
-        img[y0:y0 + h, x0:x0 + w][region] = shaded[region]
-        sem[y0:y0 + h, x0:x0 + w][region] = cls
+        img[y0 : y0 + h, x0 : x0 + w][region] = shaded[region]
+        sem[y0 : y0 + h, x0 : x0 + w][region] = cls
         rows, cols = np.nonzero(region)
         boxes.append([x0 + cols.min(), y0 + rows.min(), x0 + cols.max() + 1, y0 + rows.max() + 1])
         labels.append(cls)
@@ -315,8 +324,14 @@ def make_scenes(
         boxes (list of Tensor[M_i, 4] float32 xyxy), labels (list of Tensor[M_i] int64 in 1..5),
         instances (Tensor[n, S, S] int64).
     """
-    for name, val in (("n", n), ("seed", seed), ("image_size", image_size), ("max_objects", max_objects),
-                      ("min_objects", min_objects), ("max_clutter", max_clutter)):
+    for name, val in (
+        ("n", n),
+        ("seed", seed),
+        ("image_size", image_size),
+        ("max_objects", max_objects),
+        ("min_objects", min_objects),
+        ("max_clutter", max_clutter),
+    ):
         if not isinstance(val, (int, np.integer)) or isinstance(val, bool):
             raise TypeError(f"{name} must be an int, got {type(val).__name__} ({val!r})")
     if n < 0:
@@ -324,8 +339,9 @@ def make_scenes(
     if image_size < 32:
         raise ValueError(f"image_size must be >= 32 pixels, got {image_size}")
     if not 1 <= min_objects <= max_objects:
-        raise ValueError(f"need 1 <= min_objects <= max_objects, got min_objects={min_objects}, "
-                         f"max_objects={max_objects}")
+        raise ValueError(
+            f"need 1 <= min_objects <= max_objects, got min_objects={min_objects}, max_objects={max_objects}"
+        )
     if max_clutter < 0:
         raise ValueError(f"max_clutter must be >= 0, got {max_clutter}")
     lo, hi = scale_range
@@ -338,10 +354,14 @@ def make_scenes(
     try:
         tw_lo, tw_hi = (float(v) for v in thin_width)
     except (TypeError, ValueError):
-        raise ValueError(f"thin_width must be a (low, high) pair of pixel widths, got {thin_width!r}") from None
+        raise ValueError(
+            f"thin_width must be a (low, high) pair of pixel widths, got {thin_width!r}"
+        ) from None
     if not 0.5 <= tw_lo <= tw_hi <= image_size / 4:
-        raise ValueError(f"thin_width must satisfy 0.5 <= low <= high <= image_size / 4 "
-                         f"({image_size / 4:g}), got {thin_width!r}")
+        raise ValueError(
+            f"thin_width must satisfy 0.5 <= low <= high <= image_size / 4 "
+            f"({image_size / 4:g}), got {thin_width!r}"
+        )
 
     images = np.empty((n, 3, image_size, image_size), dtype=np.float32)
     masks = np.zeros((n, image_size, image_size), dtype=np.int64)
@@ -349,8 +369,17 @@ def make_scenes(
     boxes, labels = [], []
     for i in range(n):
         rng = np.random.default_rng([int(seed) % 2**63, i])
-        img, sem, inst, b, lab = _one_scene(rng, image_size, min_objects, max_objects, max_clutter,
-                                            (lo, hi), min_visible, noise, (tw_lo, tw_hi))
+        img, sem, inst, b, lab = _one_scene(
+            rng,
+            image_size,
+            min_objects,
+            max_objects,
+            max_clutter,
+            (lo, hi),
+            min_visible,
+            noise,
+            (tw_lo, tw_hi),
+        )
         images[i], masks[i], instances[i] = img.transpose(2, 0, 1), sem, inst
         boxes.append(torch.tensor(b, dtype=torch.float32).reshape(-1, 4))
         labels.append(torch.tensor(lab, dtype=torch.int64))
@@ -385,7 +414,13 @@ class FreshScenes:
     def __init__(self, n: int, seed: int, batch_size: int, generator: torch.Generator, **kwargs):
         if batch_size < 1 or n < batch_size:
             raise ValueError(f"need 1 <= batch_size <= n, got batch_size={batch_size}, n={n}")
-        self.n, self.seed, self.batch_size, self.generator, self.kwargs = n, seed, batch_size, generator, kwargs
+        self.n, self.seed, self.batch_size, self.generator, self.kwargs = (
+            n,
+            seed,
+            batch_size,
+            generator,
+            kwargs,
+        )
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -396,7 +431,7 @@ class FreshScenes:
         self.epoch += 1
         perm = torch.randperm(self.n, generator=self.generator)
         for i in range(0, self.n - self.batch_size + 1, self.batch_size):
-            x, y = scenes.images[perm[i:i + self.batch_size]], scenes.masks[perm[i:i + self.batch_size]]
+            x, y = scenes.images[perm[i : i + self.batch_size]], scenes.masks[perm[i : i + self.batch_size]]
             for dim in (-1, -2):
                 if torch.rand(1, generator=self.generator).item() < 0.5:
                     x, y = x.flip(dim), y.flip(dim)

@@ -35,6 +35,24 @@ from lecture_lib.detection.rcnn import RCNN
 from lecture_lib.detection.roi_heads import RoIHead, fastrcnn_loss
 from lecture_lib.detection.rpn import RegionProposalNetwork
 
-__all__ = ["RCNN", "Backbone", "BoxCoder", "BoxHead", "CropClassifier", "FastRCNN", "FasterRCNN",
-           "RegionProposalNetwork", "RoIHead", "cell_anchors", "draw_boxes", "fastrcnn_loss", "load_pretrained",
-           "make_anchors", "match", "sample", "sample_rois", "show_boxes", "warp_crops"]
+__all__ = [
+    "RCNN",
+    "Backbone",
+    "BoxCoder",
+    "BoxHead",
+    "CropClassifier",
+    "FastRCNN",
+    "FasterRCNN",
+    "RegionProposalNetwork",
+    "RoIHead",
+    "cell_anchors",
+    "draw_boxes",
+    "fastrcnn_loss",
+    "load_pretrained",
+    "make_anchors",
+    "match",
+    "sample",
+    "sample_rois",
+    "show_boxes",
+    "warp_crops",
+]

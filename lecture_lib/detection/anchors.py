@@ -45,7 +45,10 @@ def cell_anchors(sizes: Sequence[float], aspect_ratios: Sequence[float]) -> Tens
 
 
 def make_anchors(
-    feature_size: tuple[int, int], stride: int | tuple[int, int], sizes: Sequence[float], aspect_ratios: Sequence[float]
+    feature_size: tuple[int, int],
+    stride: int | tuple[int, int],
+    sizes: Sequence[float],
+    aspect_ratios: Sequence[float],
 ) -> Tensor:
     """All anchors of one feature map: the cell anchors shifted to every feature-map location.
 
@@ -64,8 +67,11 @@ def make_anchors(
         aspect_ratios=(aspect_ratios,))`` and of an RPN head's ``(A, H, W)`` outputs flattened
         as torchvision does.
     """
-    if (not isinstance(feature_size, Sequence) or len(feature_size) != 2
-            or not all(isinstance(v, int) and v >= 0 for v in feature_size)):
+    if (
+        not isinstance(feature_size, Sequence)
+        or len(feature_size) != 2
+        or not all(isinstance(v, int) and v >= 0 for v in feature_size)
+    ):
         raise ValueError(f"feature_size must be (H, W) with non-negative ints, got {feature_size!r}")
     sy, sx = (stride, stride) if isinstance(stride, int) else tuple(stride)
     if not all(isinstance(v, int) and v > 0 for v in (sy, sx)):
@@ -73,5 +79,7 @@ def make_anchors(
     base = cell_anchors(sizes, aspect_ratios)  # (A, 4)
     h, w = feature_size
     shift_y, shift_x = torch.meshgrid(torch.arange(h) * sy, torch.arange(w) * sx, indexing="ij")  # (H, W)
-    shifts = torch.stack((shift_x, shift_y, shift_x, shift_y), dim=-1).reshape(-1, 1, 4).float()  # (H*W, 1, 4)
+    shifts = (
+        torch.stack((shift_x, shift_y, shift_x, shift_y), dim=-1).reshape(-1, 1, 4).float()
+    )  # (H*W, 1, 4)
     return (shifts + base[None]).reshape(-1, 4)  # (H*W*A, 4)

@@ -96,8 +96,10 @@ def load_pretrained(detector: nn.Module, classifier: CropClassifier) -> None:
     into ``detector.roi_head.head`` (Fast and Faster R-CNN); the new output layers stay as built.
     """
     if not isinstance(classifier, CropClassifier):
-        raise TypeError(f"classifier must be a CropClassifier (e.g. load_model('detection_backbone_small.pt')), "
-                        f"got {type(classifier).__name__}")
+        raise TypeError(
+            f"classifier must be a CropClassifier (e.g. load_model('detection_backbone_small.pt')), "
+            f"got {type(classifier).__name__}"
+        )
     detector.backbone.load_state_dict(classifier.backbone.state_dict())
     detector.roi_head.head.load_state_dict(classifier.head.state_dict())
 
@@ -127,7 +129,9 @@ def warp_crops(image: Tensor, boxes: Tensor, size: int = 64, context: float = 0.
         Tensor[N, 3, size, size]. Pixels outside the image are 0 (grey-mean padding in the paper).
     """
     if image.ndim != 3 or boxes.ndim != 2 or boxes.shape[-1] != 4:
-        raise ValueError(f"expected image (3, H, W) and boxes (N, 4), got {tuple(image.shape)} and {tuple(boxes.shape)}")
+        raise ValueError(
+            f"expected image (3, H, W) and boxes (N, 4), got {tuple(image.shape)} and {tuple(boxes.shape)}"
+        )
     if len(boxes) == 0:
         return image.new_zeros((0, 3, size, size))
     _, h, w = image.shape

@@ -31,8 +31,11 @@ class BoxCoder:
             (``ln(1000 / 16)``, as torchvision).
     """
 
-    def __init__(self, weights: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0),
-                 bbox_xform_clip: float = math.log(1000.0 / 16)):
+    def __init__(
+        self,
+        weights: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0),
+        bbox_xform_clip: float = math.log(1000.0 / 16),
+    ):
         weights = tuple(float(w) for w in weights)
         if len(weights) != 4 or not all(math.isfinite(w) and w > 0 for w in weights):
             raise ValueError(f"weights must be 4 positive numbers (wx, wy, ww, wh), got {weights}")

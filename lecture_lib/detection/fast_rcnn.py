@@ -25,25 +25,52 @@ class FastRCNN(nn.Module):
         box_*, bbox_reg_weights: the head's thresholds, with torchvision's names and defaults.
     """
 
-    def __init__(self, num_classes: int, depth: str = "small", dim: int = 128, *, box_roi_pool: str = "roi_align",
-                 box_score_thresh: float = 0.05, box_nms_thresh: float = 0.5, box_detections_per_img: int = 100,
-                 box_fg_iou_thresh: float = 0.5, box_bg_iou_thresh: float = 0.5, box_batch_size_per_image: int = 512,
-                 box_positive_fraction: float = 0.25, bbox_reg_weights: tuple[float, ...] | None = None):
+    def __init__(
+        self,
+        num_classes: int,
+        depth: str = "small",
+        dim: int = 128,
+        *,
+        box_roi_pool: str = "roi_align",
+        box_score_thresh: float = 0.05,
+        box_nms_thresh: float = 0.5,
+        box_detections_per_img: int = 100,
+        box_fg_iou_thresh: float = 0.5,
+        box_bg_iou_thresh: float = 0.5,
+        box_batch_size_per_image: int = 512,
+        box_positive_fraction: float = 0.25,
+        bbox_reg_weights: tuple[float, ...] | None = None,
+    ):
         super().__init__()
         self.backbone = Backbone(depth)
         self.roi_head = RoIHead(
-            self.backbone.out_channels, num_classes, dim, Backbone.stride, box_roi_pool=box_roi_pool,
-            box_fg_iou_thresh=box_fg_iou_thresh, box_bg_iou_thresh=box_bg_iou_thresh,
-            box_batch_size_per_image=box_batch_size_per_image, box_positive_fraction=box_positive_fraction,
-            bbox_reg_weights=bbox_reg_weights, box_score_thresh=box_score_thresh, box_nms_thresh=box_nms_thresh,
-            box_detections_per_img=box_detections_per_img)
+            self.backbone.out_channels,
+            num_classes,
+            dim,
+            Backbone.stride,
+            box_roi_pool=box_roi_pool,
+            box_fg_iou_thresh=box_fg_iou_thresh,
+            box_bg_iou_thresh=box_bg_iou_thresh,
+            box_batch_size_per_image=box_batch_size_per_image,
+            box_positive_fraction=box_positive_fraction,
+            bbox_reg_weights=bbox_reg_weights,
+            box_score_thresh=box_score_thresh,
+            box_nms_thresh=box_nms_thresh,
+            box_detections_per_img=box_detections_per_img,
+        )
 
     def forward(self, images: Tensor, rois_per_image: list[Tensor]) -> tuple[Tensor, Tensor]:
         """Class scores ``Tensor[K, C]`` and deltas ``Tensor[K, C, 4]`` of the RoIs of all images."""
         return self.roi_head(self.backbone(images), rois_per_image)
 
-    def losses(self, images: Tensor, proposals_per_image: list[Tensor], targets: list[dict], *,
-               generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def losses(
+        self,
+        images: Tensor,
+        proposals_per_image: list[Tensor],
+        targets: list[dict],
+        *,
+        generator: torch.Generator | None = None,
+    ) -> dict[str, Tensor]:
         """``{"loss_classifier", "loss_box_reg"}`` for images ``Tensor[B, 3, H, W]`` with their proposals and targets."""
         return self.roi_head.losses(self.backbone(images), proposals_per_image, targets, generator=generator)
 

@@ -36,41 +36,82 @@ class FasterRCNN(nn.Module):
         box_*, bbox_reg_weights: the head's numbers (see ``RoIHead``).
     """
 
-    def __init__(self, num_classes: int, depth: str = "small", dim: int = 128, image_size: int = 128,
-                 anchor_sizes: Sequence[float] = ANCHOR_SIZES, aspect_ratios: Sequence[float] = ASPECT_RATIOS, *,
-                 box_roi_pool: str = "roi_align",
-                 rpn_pre_nms_top_n_train: int = 2000, rpn_pre_nms_top_n_test: int = 1000,
-                 rpn_post_nms_top_n_train: int = 2000, rpn_post_nms_top_n_test: int = 1000,
-                 rpn_nms_thresh: float = 0.7, rpn_fg_iou_thresh: float = 0.7, rpn_bg_iou_thresh: float = 0.3,
-                 rpn_batch_size_per_image: int = 256, rpn_positive_fraction: float = 0.5, rpn_min_size: float = 1e-3,
-                 box_score_thresh: float = 0.05, box_nms_thresh: float = 0.5, box_detections_per_img: int = 100,
-                 box_fg_iou_thresh: float = 0.5, box_bg_iou_thresh: float = 0.5, box_batch_size_per_image: int = 512,
-                 box_positive_fraction: float = 0.25, bbox_reg_weights: tuple[float, ...] | None = None):
+    def __init__(
+        self,
+        num_classes: int,
+        depth: str = "small",
+        dim: int = 128,
+        image_size: int = 128,
+        anchor_sizes: Sequence[float] = ANCHOR_SIZES,
+        aspect_ratios: Sequence[float] = ASPECT_RATIOS,
+        *,
+        box_roi_pool: str = "roi_align",
+        rpn_pre_nms_top_n_train: int = 2000,
+        rpn_pre_nms_top_n_test: int = 1000,
+        rpn_post_nms_top_n_train: int = 2000,
+        rpn_post_nms_top_n_test: int = 1000,
+        rpn_nms_thresh: float = 0.7,
+        rpn_fg_iou_thresh: float = 0.7,
+        rpn_bg_iou_thresh: float = 0.3,
+        rpn_batch_size_per_image: int = 256,
+        rpn_positive_fraction: float = 0.5,
+        rpn_min_size: float = 1e-3,
+        box_score_thresh: float = 0.05,
+        box_nms_thresh: float = 0.5,
+        box_detections_per_img: int = 100,
+        box_fg_iou_thresh: float = 0.5,
+        box_bg_iou_thresh: float = 0.5,
+        box_batch_size_per_image: int = 512,
+        box_positive_fraction: float = 0.25,
+        bbox_reg_weights: tuple[float, ...] | None = None,
+    ):
         super().__init__()
         self.backbone = Backbone(depth)
         fs = image_size // Backbone.stride
         self.rpn = RegionProposalNetwork(
-            self.backbone.out_channels, (fs, fs), Backbone.stride, anchor_sizes=anchor_sizes,
-            aspect_ratios=aspect_ratios, pre_nms_top_n_train=rpn_pre_nms_top_n_train,
-            pre_nms_top_n_test=rpn_pre_nms_top_n_test, post_nms_top_n_train=rpn_post_nms_top_n_train,
-            post_nms_top_n_test=rpn_post_nms_top_n_test, nms_thresh=rpn_nms_thresh, fg_iou_thresh=rpn_fg_iou_thresh,
-            bg_iou_thresh=rpn_bg_iou_thresh, batch_size_per_image=rpn_batch_size_per_image,
-            positive_fraction=rpn_positive_fraction, min_size=rpn_min_size)
+            self.backbone.out_channels,
+            (fs, fs),
+            Backbone.stride,
+            anchor_sizes=anchor_sizes,
+            aspect_ratios=aspect_ratios,
+            pre_nms_top_n_train=rpn_pre_nms_top_n_train,
+            pre_nms_top_n_test=rpn_pre_nms_top_n_test,
+            post_nms_top_n_train=rpn_post_nms_top_n_train,
+            post_nms_top_n_test=rpn_post_nms_top_n_test,
+            nms_thresh=rpn_nms_thresh,
+            fg_iou_thresh=rpn_fg_iou_thresh,
+            bg_iou_thresh=rpn_bg_iou_thresh,
+            batch_size_per_image=rpn_batch_size_per_image,
+            positive_fraction=rpn_positive_fraction,
+            min_size=rpn_min_size,
+        )
         self.roi_head = RoIHead(
-            self.backbone.out_channels, num_classes, dim, Backbone.stride, box_roi_pool=box_roi_pool,
-            box_fg_iou_thresh=box_fg_iou_thresh, box_bg_iou_thresh=box_bg_iou_thresh,
-            box_batch_size_per_image=box_batch_size_per_image, box_positive_fraction=box_positive_fraction,
-            bbox_reg_weights=bbox_reg_weights, box_score_thresh=box_score_thresh, box_nms_thresh=box_nms_thresh,
-            box_detections_per_img=box_detections_per_img)
+            self.backbone.out_channels,
+            num_classes,
+            dim,
+            Backbone.stride,
+            box_roi_pool=box_roi_pool,
+            box_fg_iou_thresh=box_fg_iou_thresh,
+            box_bg_iou_thresh=box_bg_iou_thresh,
+            box_batch_size_per_image=box_batch_size_per_image,
+            box_positive_fraction=box_positive_fraction,
+            bbox_reg_weights=bbox_reg_weights,
+            box_score_thresh=box_score_thresh,
+            box_nms_thresh=box_nms_thresh,
+            box_detections_per_img=box_detections_per_img,
+        )
         self.image_size = image_size
 
     def _check(self, images: Tensor) -> None:
         if images.ndim != 4 or tuple(images.shape[-2:]) != (self.image_size, self.image_size):
-            raise ValueError(f"images must have shape (B, 3, {self.image_size}, {self.image_size}), "
-                             f"got {tuple(images.shape)}")
+            raise ValueError(
+                f"images must have shape (B, 3, {self.image_size}, {self.image_size}), "
+                f"got {tuple(images.shape)}"
+            )
 
-    def losses(self, images: Tensor, targets: list[dict], *,
-               generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def losses(
+        self, images: Tensor, targets: list[dict], *, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
         """The four losses (joint training): ``loss_objectness``, ``loss_rpn_box_reg`` (RPN),
         ``loss_classifier``, ``loss_box_reg`` (head on the RPN's proposals)."""
         self._check(images)

@@ -53,8 +53,9 @@ def match(iou: Tensor, *, high: float, low: float, allow_low_quality: bool = Fal
     return result
 
 
-def sample(matched: Tensor, *, num: int, positive_fraction: float,
-           generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+def sample(
+    matched: Tensor, *, num: int, positive_fraction: float, generator: torch.Generator | None = None
+) -> tuple[Tensor, Tensor]:
     """Sample up to ``num`` proposals, at most ``positive_fraction`` of them foreground.
 
     Args:
@@ -77,9 +78,16 @@ def sample(matched: Tensor, *, num: int, positive_fraction: float,
     return pos, neg
 
 
-def sample_rois(proposals_per_image: list[Tensor], targets: list[dict[str, Tensor]], *, fg_iou_thresh: float,
-                bg_iou_thresh: float, batch_size_per_image: int, positive_fraction: float,
-                generator: torch.Generator | None = None) -> tuple[list[Tensor], Tensor, Tensor]:
+def sample_rois(
+    proposals_per_image: list[Tensor],
+    targets: list[dict[str, Tensor]],
+    *,
+    fg_iou_thresh: float,
+    bg_iou_thresh: float,
+    batch_size_per_image: int,
+    positive_fraction: float,
+    generator: torch.Generator | None = None,
+) -> tuple[list[Tensor], Tensor, Tensor]:
     """The RoI mini-batch of Fast R-CNN's head (also the second stage of Faster R-CNN).
 
     Per image, the ground-truth boxes are added to the proposals, every RoI is matched to its
@@ -99,7 +107,9 @@ def sample_rois(proposals_per_image: list[Tensor], targets: list[dict[str, Tenso
         foreground RoIs in the same order (what the head's box coder encodes).
     """
     if len(proposals_per_image) != len(targets):
-        raise ValueError(f"need one proposal tensor per target, got {len(proposals_per_image)} and {len(targets)}")
+        raise ValueError(
+            f"need one proposal tensor per target, got {len(proposals_per_image)} and {len(targets)}"
+        )
     rois_per_image, labels, matched_gt = [], [], []
     for props, t in zip(proposals_per_image, targets):
         gt_boxes, gt_labels = t["boxes"].float(), t["labels"]
@@ -108,8 +118,9 @@ def sample_rois(proposals_per_image: list[Tensor], targets: list[dict[str, Tenso
             matched = torch.full((len(rois),), BELOW_LOW, dtype=torch.int64)
         else:
             matched = match(box_iou(gt_boxes, rois), high=fg_iou_thresh, low=bg_iou_thresh)
-        pos, neg = sample(matched, num=batch_size_per_image, positive_fraction=positive_fraction,
-                          generator=generator)
+        pos, neg = sample(
+            matched, num=batch_size_per_image, positive_fraction=positive_fraction, generator=generator
+        )
         rois_per_image.append(torch.cat([rois[pos], rois[neg]]))
         labels.append(torch.cat([gt_labels[matched[pos]], torch.zeros(len(neg), dtype=torch.int64)]))
         matched_gt.append(gt_boxes[matched[pos]])

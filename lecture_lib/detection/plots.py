@@ -11,13 +11,32 @@ from torch import Tensor
 from lecture_lib.viz import to_numpy_image
 
 
-def draw_boxes(ax, boxes: Tensor, *, labels: Tensor | None = None, scores: Tensor | None = None,
-               class_names: Sequence[str] | None = None, color: str = "yellow", linewidth: float = 1.5,
-               alpha: float = 1.0, linestyle: str = "-"):
+def draw_boxes(
+    ax,
+    boxes: Tensor,
+    *,
+    labels: Tensor | None = None,
+    scores: Tensor | None = None,
+    class_names: Sequence[str] | None = None,
+    color: str = "yellow",
+    linewidth: float = 1.5,
+    alpha: float = 1.0,
+    linestyle: str = "-",
+):
     """Draw xyxy pixel boxes on ``ax`` (optionally with ``"name score"`` captions); returns ``ax``."""
     for i, b in enumerate(boxes.tolist()):
-        ax.add_patch(Rectangle((b[0], b[1]), b[2] - b[0], b[3] - b[1], fill=False, edgecolor=color,
-                               linewidth=linewidth, alpha=alpha, linestyle=linestyle))
+        ax.add_patch(
+            Rectangle(
+                (b[0], b[1]),
+                b[2] - b[0],
+                b[3] - b[1],
+                fill=False,
+                edgecolor=color,
+                linewidth=linewidth,
+                alpha=alpha,
+                linestyle=linestyle,
+            )
+        )
         text = []
         if labels is not None:
             lab = int(labels[i])
@@ -25,8 +44,15 @@ def draw_boxes(ax, boxes: Tensor, *, labels: Tensor | None = None, scores: Tenso
         if scores is not None:
             text.append(f"{float(scores[i]):.2f}")
         if text:
-            ax.text(b[0], b[1] - 1, " ".join(text), color="black", fontsize=6, va="bottom",
-                    bbox={"facecolor": color, "alpha": 0.8, "pad": 0.5, "linewidth": 0})
+            ax.text(
+                b[0],
+                b[1] - 1,
+                " ".join(text),
+                color="black",
+                fontsize=6,
+                va="bottom",
+                bbox={"facecolor": color, "alpha": 0.8, "pad": 0.5, "linewidth": 0},
+            )
     return ax
 
 

@@ -13,9 +13,28 @@ from torch import Tensor
 from lecture_lib.data import full_profile_dataset, pretrained
 
 # VOC class name -> COCO category id (torchvision's COCO detection models use these ids)
-VOC_TO_COCO = {"aeroplane": 5, "bicycle": 2, "bird": 16, "boat": 9, "bottle": 44, "bus": 6, "car": 3,
-               "cat": 17, "chair": 62, "cow": 21, "diningtable": 67, "dog": 18, "horse": 19, "motorbike": 4,
-               "person": 1, "pottedplant": 64, "sheep": 20, "sofa": 63, "train": 7, "tvmonitor": 72}
+VOC_TO_COCO = {
+    "aeroplane": 5,
+    "bicycle": 2,
+    "bird": 16,
+    "boat": 9,
+    "bottle": 44,
+    "bus": 6,
+    "car": 3,
+    "cat": 17,
+    "chair": 62,
+    "cow": 21,
+    "diningtable": 67,
+    "dog": 18,
+    "horse": 19,
+    "motorbike": 4,
+    "person": 1,
+    "pottedplant": 64,
+    "sheep": 20,
+    "sofa": 63,
+    "train": 7,
+    "tvmonitor": 72,
+}
 
 
 def coco_faster_rcnn(weights: str | None = "DEFAULT", **kwargs) -> torch.nn.Module:
@@ -25,9 +44,11 @@ def coco_faster_rcnn(weights: str | None = "DEFAULT", **kwargs) -> torch.nn.Modu
     if weights is None:
         model = fasterrcnn_resnet50_fpn_v2(weights=None, weights_backbone=None, **kwargs)
     else:
-        model = pretrained(fasterrcnn_resnet50_fpn_v2,
-                           weights=FasterRCNN_ResNet50_FPN_V2_Weights[weights] if isinstance(weights, str) else weights,
-                           **kwargs)
+        model = pretrained(
+            fasterrcnn_resnet50_fpn_v2,
+            weights=FasterRCNN_ResNet50_FPN_V2_Weights[weights] if isinstance(weights, str) else weights,
+            **kwargs,
+        )
     return model.eval()
 
 
@@ -56,19 +77,26 @@ def voc_target(annotation: dict) -> dict[str, Tensor]:
         # VOC boxes are 1-based inclusive pixel indices -> xyxy pixel edges
         boxes.append([float(b["xmin"]) - 1, float(b["ymin"]) - 1, float(b["xmax"]), float(b["ymax"])])
         labels.append(VOC_TO_COCO[obj["name"]])
-    return {"boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-            "labels": torch.tensor(labels, dtype=torch.int64)}
+    return {
+        "boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+        "labels": torch.tensor(labels, dtype=torch.int64),
+    }
 
 
 def voc_subset(root, n: int, year: str = "2007", image_set: str = "test") -> list[tuple[Tensor, dict]]:
     """The first ``n`` images of a VOC split as ``(image Tensor[3, H, W] in [0, 1], target)`` pairs."""
     ds = full_profile_dataset(torchvision.datasets.VOCDetection, root, year=year, image_set=image_set)
     to_tensor = torchvision.transforms.functional.pil_to_tensor
-    return [(to_tensor(img).float() / 255, voc_target(ann)) for img, ann in (ds[i] for i in range(min(n, len(ds))))]
+    return [
+        (to_tensor(img).float() / 255, voc_target(ann))
+        for img, ann in (ds[i] for i in range(min(n, len(ds))))
+    ]
 
 
 @torch.no_grad()
-def detect_voc_classes(model: torch.nn.Module, images: list[Tensor], device: torch.device | str = "cpu") -> list[dict]:
+def detect_voc_classes(
+    model: torch.nn.Module, images: list[Tensor], device: torch.device | str = "cpu"
+) -> list[dict]:
     """Run the COCO model; keep only detections of the 20 VOC classes (COCO ids)."""
     voc_ids = torch.tensor(sorted(VOC_TO_COCO.values()))
     out = []

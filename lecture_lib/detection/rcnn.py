@@ -26,8 +26,9 @@ from lecture_lib.detection.backbone import POOL5, CropClassifier, evaluating, wa
 from lecture_lib.detection.coder import BoxCoder
 
 
-def extract_features(model: CropClassifier, image: Tensor, proposals: Tensor, *, warp: int = 64,
-                     batch: int = 512) -> tuple[Tensor, Tensor]:
+def extract_features(
+    model: CropClassifier, image: Tensor, proposals: Tensor, *, warp: int = 64, batch: int = 512
+) -> tuple[Tensor, Tensor]:
     """Warp every proposal to ``warp x warp`` and run the CNN on each crop separately.
 
     Runs in eval and inference mode; the caller's train/eval state is kept.
@@ -38,7 +39,7 @@ def extract_features(model: CropClassifier, image: Tensor, proposals: Tensor, *,
     pool5, fc7 = [], []
     with evaluating(model):
         for start in range(0, len(proposals), batch):
-            crops = warp_crops(image, proposals[start:start + batch], warp)  # (n, 3, warp, warp)
+            crops = warp_crops(image, proposals[start : start + batch], warp)  # (n, 3, warp, warp)
             p5 = model.pool5(crops)
             pool5.append(p5.flatten(1))
             fc7.append(model.head(p5))
@@ -58,9 +59,19 @@ def cache_bytes(features: list[Tensor]) -> int:
     return total
 
 
-def train_svms(fc7: Tensor, best_iou: Tensor, best_label: Tensor, is_gt: Tensor, num_classes: int, *,
-               C: float = 0.01, neg_iou: float = 0.3, rounds: int = 3, first_negatives: int = 500,
-               seed: int = 0) -> tuple[Tensor, Tensor, list[int]]:
+def train_svms(
+    fc7: Tensor,
+    best_iou: Tensor,
+    best_label: Tensor,
+    is_gt: Tensor,
+    num_classes: int,
+    *,
+    C: float = 0.01,
+    neg_iou: float = 0.3,
+    rounds: int = 3,
+    first_negatives: int = 500,
+    seed: int = 0,
+) -> tuple[Tensor, Tensor, list[int]]:
     """One linear SVM per object class with hard-negative mining: ``f_c(x) = w_c^T x_fc7 + b_c``.
 
     Args:
@@ -106,9 +117,17 @@ def train_svms(fc7: Tensor, best_iou: Tensor, best_label: Tensor, is_gt: Tensor,
     return torch.stack(weights), torch.tensor(biases), used
 
 
-def train_box_regressors(pool5: Tensor, proposals: Tensor, matched_boxes: Tensor, matched_iou: Tensor,
-                         matched_label: Tensor, num_classes: int, *, alpha: float = 1000.0,
-                         min_iou: float = 0.6) -> tuple[Tensor, Tensor]:
+def train_box_regressors(
+    pool5: Tensor,
+    proposals: Tensor,
+    matched_boxes: Tensor,
+    matched_iou: Tensor,
+    matched_label: Tensor,
+    num_classes: int,
+    *,
+    alpha: float = 1000.0,
+    min_iou: float = 0.6,
+) -> tuple[Tensor, Tensor]:
     """Per-class ridge regression pool5 -> ``encode(proposal, ground truth)`` (the slide's targets).
 
     Args:
@@ -147,8 +166,15 @@ class RCNN(nn.Module):
         bbox_reg_weights: the regressors' :class:`BoxCoder` weights (R-CNN: ``(1, 1, 1, 1)``).
     """
 
-    def __init__(self, num_classes: int, depth: str = "small", dim: int = 128, warp: int = 64, *,
-                 bbox_reg_weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)):
+    def __init__(
+        self,
+        num_classes: int,
+        depth: str = "small",
+        dim: int = 128,
+        warp: int = 64,
+        *,
+        bbox_reg_weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0),
+    ):
         super().__init__()
         self.cnn = CropClassifier(num_classes, depth, dim)
         features = self.cnn.backbone.out_channels * POOL5 * POOL5
@@ -176,10 +202,22 @@ class RCNN(nn.Module):
         deltas = pool5 @ self.reg_w[label - 1] + self.reg_b[label - 1]
         return self.box_coder.decode(proposals.float(), deltas)
 
-    def detect(self, image: Tensor, proposals: Tensor, *, nms_thresh: float = 0.3, score_thresh: float = -1.0,
-               max_det: int = 100, regress: bool = True) -> dict:
+    def detect(
+        self,
+        image: Tensor,
+        proposals: Tensor,
+        *,
+        nms_thresh: float = 0.3,
+        score_thresh: float = -1.0,
+        max_det: int = 100,
+        regress: bool = True,
+    ) -> dict:
         """Detections ``{"boxes", "scores", "labels"}`` for one image (per-class NMS at 0.3, as R-CNN)."""
-        empty = {"boxes": torch.zeros(0, 4), "scores": torch.zeros(0), "labels": torch.zeros(0, dtype=torch.int64)}
+        empty = {
+            "boxes": torch.zeros(0, 4),
+            "scores": torch.zeros(0),
+            "labels": torch.zeros(0, dtype=torch.int64),
+        }
         if len(proposals) == 0:
             return empty
         pool5, fc7 = extract_features(self.cnn, image, proposals.float(), warp=self.warp)

@@ -26,16 +26,37 @@ from lecture_lib.detection.selective_search import selective_search
 TRAIN_SEED, VAL_SEED = 100, 7
 WARP = 64
 # The RoI head of both detectors as trained (torchvision's defaults differ: NMS 0.5, 512 RoIs per image)
-BOX_HEAD = {"box_score_thresh": 0.05, "box_nms_thresh": 0.3, "box_detections_per_img": 100, "box_fg_iou_thresh": 0.5,
-            "box_bg_iou_thresh": 0.5, "box_batch_size_per_image": 64, "box_positive_fraction": 0.25,
-            "bbox_reg_weights": [10.0, 10.0, 5.0, 5.0]}
+BOX_HEAD = {
+    "box_score_thresh": 0.05,
+    "box_nms_thresh": 0.3,
+    "box_detections_per_img": 100,
+    "box_fg_iou_thresh": 0.5,
+    "box_bg_iou_thresh": 0.5,
+    "box_batch_size_per_image": 64,
+    "box_positive_fraction": 0.25,
+    "bbox_reg_weights": [10.0, 10.0, 5.0, 5.0],
+}
 FAST_RCNN = {"num_classes": NUM_CLASSES, "depth": "small", "dim": 128, "box_roi_pool": "roi_pool", **BOX_HEAD}
 # The RPN as trained (torchvision: pre-NMS 2000/1000, post-NMS 2000/1000; at test 300 gives the same recall here)
-FASTER_RCNN = {"num_classes": NUM_CLASSES, "dim": 128, "image_size": 128, "anchor_sizes": list(ANCHOR_SIZES),
-               "aspect_ratios": list(ASPECT_RATIOS), "box_roi_pool": "roi_align", "rpn_pre_nms_top_n_train": 1000,
-               "rpn_pre_nms_top_n_test": 300, "rpn_post_nms_top_n_train": 300, "rpn_post_nms_top_n_test": 300,
-               "rpn_nms_thresh": 0.7, "rpn_fg_iou_thresh": 0.7, "rpn_bg_iou_thresh": 0.3,
-               "rpn_batch_size_per_image": 256, "rpn_positive_fraction": 0.5, "rpn_min_size": 2.0, **BOX_HEAD}
+FASTER_RCNN = {
+    "num_classes": NUM_CLASSES,
+    "dim": 128,
+    "image_size": 128,
+    "anchor_sizes": list(ANCHOR_SIZES),
+    "aspect_ratios": list(ASPECT_RATIOS),
+    "box_roi_pool": "roi_align",
+    "rpn_pre_nms_top_n_train": 1000,
+    "rpn_pre_nms_top_n_test": 300,
+    "rpn_post_nms_top_n_train": 300,
+    "rpn_post_nms_top_n_test": 300,
+    "rpn_nms_thresh": 0.7,
+    "rpn_fg_iou_thresh": 0.7,
+    "rpn_bg_iou_thresh": 0.3,
+    "rpn_batch_size_per_image": 256,
+    "rpn_positive_fraction": 0.5,
+    "rpn_min_size": 2.0,
+    **BOX_HEAD,
+}
 
 
 def _init(builder, seed: int = 0, **kwargs):
@@ -59,14 +80,24 @@ def build_backbone(depth: str, *, epochs: int, n_train: int = 240, n_val: int = 
     """
     torch.set_num_threads(1)
     train, val = make_scenes(n_train, seed=TRAIN_SEED), make_scenes(n_val, seed=VAL_SEED)
-    x, y = training.sample_training_crops(train.images, train.boxes, train.labels, per_image=6, size=WARP, seed=0)
+    x, y = training.sample_training_crops(
+        train.images, train.boxes, train.labels, per_image=6, size=WARP, seed=0
+    )
     xv, yv = training.sample_training_crops(val.images, val.boxes, val.labels, per_image=6, size=WARP, seed=1)
     model = _init(CropClassifier, num_classes=NUM_CLASSES, depth=depth)
     history = training.pretrain_backbone(model, x, y, xv, yv, epochs=epochs, seed=0)
     print(f"{depth}: val acc {history.metrics['val_acc']}, {history.seconds:.0f} s")
-    return {"model": model_entry(CropClassifier, model, num_classes=NUM_CLASSES, depth=depth),
-            "warp": WARP, "num_classes": NUM_CLASSES, "train_crops": len(x), "val_crops": len(xv), "depth": depth,
-            "loss": history.batch_loss, "val_acc": history.metrics["val_acc"], "seconds": history.seconds}
+    return {
+        "model": model_entry(CropClassifier, model, num_classes=NUM_CLASSES, depth=depth),
+        "warp": WARP,
+        "num_classes": NUM_CLASSES,
+        "train_crops": len(x),
+        "val_crops": len(xv),
+        "depth": depth,
+        "loss": history.batch_loss,
+        "val_acc": history.metrics["val_acc"],
+        "seconds": history.seconds,
+    }
 
 
 def build_rcnn(depth: str = "small", *, n_train: int = 60) -> dict:
@@ -96,17 +127,29 @@ def build_rcnn(depth: str = "small", *, n_train: int = 60) -> dict:
     svm_w, svm_b, negatives = rcnn.train_svms(fc7, per_class, best_label, is_gt_all, NUM_CLASSES)
     svm_seconds = time.perf_counter() - start
     start, props = time.perf_counter(), ~is_gt_all
-    reg_w, reg_b = rcnn.train_box_regressors(pool5[props], boxes[props], best_box[props], best_iou[props],
-                                             best_label[props], NUM_CLASSES)
+    reg_w, reg_b = rcnn.train_box_regressors(
+        pool5[props], boxes[props], best_box[props], best_iou[props], best_label[props], NUM_CLASSES
+    )
     reg_seconds = time.perf_counter() - start
     model = rcnn.RCNN(NUM_CLASSES, depth, warp=WARP)
     model.cnn.load_state_dict(cnn.state_dict())
     model.set_classifiers(svm_w, svm_b, reg_w, reg_b)
-    return {"model": model_entry(rcnn.RCNN, model, num_classes=NUM_CLASSES, depth=depth, warp=WARP),
-            "depth": depth, "warp": WARP, "negatives_per_class": negatives, "n_train_images": n_train,
-            "n_regions": len(boxes), "cache_bytes": disk, "feature_dims": pool5.shape[1] + fc7.shape[1],
-            "seconds": {"selective_search": ss_seconds, "features": feature_seconds, "svm": svm_seconds,
-                        "regressors": reg_seconds}}
+    return {
+        "model": model_entry(rcnn.RCNN, model, num_classes=NUM_CLASSES, depth=depth, warp=WARP),
+        "depth": depth,
+        "warp": WARP,
+        "negatives_per_class": negatives,
+        "n_train_images": n_train,
+        "n_regions": len(boxes),
+        "cache_bytes": disk,
+        "feature_dims": pool5.shape[1] + fc7.shape[1],
+        "seconds": {
+            "selective_search": ss_seconds,
+            "features": feature_seconds,
+            "svm": svm_seconds,
+            "regressors": reg_seconds,
+        },
+    }
 
 
 def build_fast_rcnn(*, n_train: int = 120, epochs: int = 10) -> dict:
@@ -116,9 +159,17 @@ def build_fast_rcnn(*, n_train: int = 120, epochs: int = 10) -> dict:
     proposals, ss_seconds = _proposals(train.images)
     model = _init(FastRCNN, **FAST_RCNN)
     load_pretrained(model, load_model(f"detection_backbone_{FAST_RCNN['depth']}.pt"))
-    history = training.fit_fast_rcnn(model, train.images, train.to_detection_targets(), proposals, epochs=epochs)
-    return {"model": model_entry(FastRCNN, model, **FAST_RCNN), "depth": FAST_RCNN["depth"],
-            "curve": training.curve(history), "ss_seconds": ss_seconds, "n_train_images": n_train, "epochs": epochs}
+    history = training.fit_fast_rcnn(
+        model, train.images, train.to_detection_targets(), proposals, epochs=epochs
+    )
+    return {
+        "model": model_entry(FastRCNN, model, **FAST_RCNN),
+        "depth": FAST_RCNN["depth"],
+        "curve": training.curve(history),
+        "ss_seconds": ss_seconds,
+        "n_train_images": n_train,
+        "epochs": epochs,
+    }
 
 
 def build_faster_rcnn(depth: str, *, n_train: int = 800, epochs: int = 7) -> dict:
@@ -128,10 +179,16 @@ def build_faster_rcnn(depth: str, *, n_train: int = 800, epochs: int = 7) -> dic
     kwargs = {**FASTER_RCNN, "depth": depth}
     model = _init(FasterRCNN, **kwargs)
     load_pretrained(model, load_model(f"detection_backbone_{depth}.pt"))
-    history = training.fit_faster_rcnn(model, train.images, train.to_detection_targets(), epochs=epochs, lr=3e-3,
-                                       progress=True)
-    return {"model": model_entry(FasterRCNN, model, **kwargs), "depth": depth, "curve": training.curve(history),
-            "n_train_images": n_train, "epochs": epochs}
+    history = training.fit_faster_rcnn(
+        model, train.images, train.to_detection_targets(), epochs=epochs, lr=3e-3, progress=True
+    )
+    return {
+        "model": model_entry(FasterRCNN, model, **kwargs),
+        "depth": depth,
+        "curve": training.curve(history),
+        "n_train_images": n_train,
+        "epochs": epochs,
+    }
 
 
 def detection_backbone_small() -> dict:

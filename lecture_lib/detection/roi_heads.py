@@ -21,7 +21,9 @@ from lecture_lib.detection.matching import sample_rois
 
 
 def _roi_align(features, rois, output_size, spatial_scale):
-    return torchvision.ops.roi_align(features, rois, output_size, spatial_scale, sampling_ratio=2, aligned=True)
+    return torchvision.ops.roi_align(
+        features, rois, output_size, spatial_scale, sampling_ratio=2, aligned=True
+    )
 
 
 ROI_POOLS: dict[str, Callable] = {
@@ -47,11 +49,23 @@ class RoIHead(nn.Module):
         box_score_thresh, box_nms_thresh, box_detections_per_img: post-processing.
     """
 
-    def __init__(self, in_channels: int, num_classes: int, dim: int = 128, stride: int = 8, *,
-                 box_roi_pool: str = "roi_align", box_fg_iou_thresh: float = 0.5, box_bg_iou_thresh: float = 0.5,
-                 box_batch_size_per_image: int = 512, box_positive_fraction: float = 0.25,
-                 bbox_reg_weights: tuple[float, ...] | None = None, box_score_thresh: float = 0.05,
-                 box_nms_thresh: float = 0.5, box_detections_per_img: int = 100):
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        dim: int = 128,
+        stride: int = 8,
+        *,
+        box_roi_pool: str = "roi_align",
+        box_fg_iou_thresh: float = 0.5,
+        box_bg_iou_thresh: float = 0.5,
+        box_batch_size_per_image: int = 512,
+        box_positive_fraction: float = 0.25,
+        bbox_reg_weights: tuple[float, ...] | None = None,
+        box_score_thresh: float = 0.05,
+        box_nms_thresh: float = 0.5,
+        box_detections_per_img: int = 100,
+    ):
         super().__init__()
         if box_roi_pool not in ROI_POOLS:
             raise ValueError(f"box_roi_pool must be one of {sorted(ROI_POOLS)}, got {box_roi_pool!r}")
@@ -61,29 +75,45 @@ class RoIHead(nn.Module):
         self.num_classes, self.stride, self.box_roi_pool = num_classes, stride, box_roi_pool
         self.fg_iou_thresh, self.bg_iou_thresh = box_fg_iou_thresh, box_bg_iou_thresh
         self.batch_size_per_image, self.positive_fraction = box_batch_size_per_image, box_positive_fraction
-        self.box_coder = BoxCoder(bbox_reg_weights if bbox_reg_weights is not None else (10.0, 10.0, 5.0, 5.0))
+        self.box_coder = BoxCoder(
+            bbox_reg_weights if bbox_reg_weights is not None else (10.0, 10.0, 5.0, 5.0)
+        )
         self.score_thresh, self.nms_thresh = box_score_thresh, box_nms_thresh
         self.detections_per_img = box_detections_per_img
 
     def forward(self, features: Tensor, rois_per_image: list[Tensor]) -> tuple[Tensor, Tensor]:
         pool = ROI_POOLS[self.box_roi_pool]
-        pool5 = pool(features, [r.float() for r in rois_per_image], (POOL5, POOL5), 1.0 / self.stride)  # (K, C, 4, 4)
+        pool5 = pool(
+            features, [r.float() for r in rois_per_image], (POOL5, POOL5), 1.0 / self.stride
+        )  # (K, C, 4, 4)
         fc7 = self.head(pool5)
         return self.cls_score(fc7), self.bbox_pred(fc7).view(-1, self.num_classes, 4)
 
-    def losses(self, features: Tensor, proposals_per_image: list[Tensor], targets: list[dict], *,
-               generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def losses(
+        self,
+        features: Tensor,
+        proposals_per_image: list[Tensor],
+        targets: list[dict],
+        *,
+        generator: torch.Generator | None = None,
+    ) -> dict[str, Tensor]:
         """``{"loss_classifier", "loss_box_reg"}`` on a sampled RoI mini-batch (Fast R-CNN's multi-task loss)."""
         rois, labels, matched_gt = sample_rois(
-            proposals_per_image, targets, fg_iou_thresh=self.fg_iou_thresh, bg_iou_thresh=self.bg_iou_thresh,
-            batch_size_per_image=self.batch_size_per_image, positive_fraction=self.positive_fraction,
-            generator=generator)
+            proposals_per_image,
+            targets,
+            fg_iou_thresh=self.fg_iou_thresh,
+            bg_iou_thresh=self.bg_iou_thresh,
+            batch_size_per_image=self.batch_size_per_image,
+            positive_fraction=self.positive_fraction,
+            generator=generator,
+        )
         logits, deltas = self(features, rois)
         fg_rois = torch.cat(rois)[labels > 0]  # in the order of matched_gt
         return fastrcnn_loss(logits, deltas, labels, self.box_coder.encode(fg_rois, matched_gt))
 
-    def postprocess(self, logits: Tensor, deltas: Tensor, proposals_per_image: list[Tensor],
-                    image_size: tuple[int, int]) -> list[dict[str, Tensor]]:
+    def postprocess(
+        self, logits: Tensor, deltas: Tensor, proposals_per_image: list[Tensor], image_size: tuple[int, int]
+    ) -> list[dict[str, Tensor]]:
         """Softmax scores, per-class decoded boxes, per-class NMS, image by image.
 
         Rows of ``logits [K, C]`` and ``deltas [K, C, 4]`` follow ``proposals_per_image``.
@@ -92,20 +122,26 @@ class RoIHead(nn.Module):
         out, start = [], 0
         for props in proposals_per_image:
             n = len(props)
-            out.append(self._postprocess_one(logits[start:start + n], deltas[start:start + n], props, image_size))
+            out.append(
+                self._postprocess_one(logits[start : start + n], deltas[start : start + n], props, image_size)
+            )
             start += n
         return out
 
-    def _postprocess_one(self, logits: Tensor, deltas: Tensor, rois: Tensor, image_size: tuple[int, int]) -> dict:
+    def _postprocess_one(
+        self, logits: Tensor, deltas: Tensor, rois: Tensor, image_size: tuple[int, int]
+    ) -> dict:
         probs = F.softmax(logits, dim=1)  # (K, C)
         k, c = probs.shape
         boxes = self.box_coder.decode(rois.float().repeat_interleave(c - 1, 0), deltas[:, 1:].reshape(-1, 4))
         boxes = box_ops.clip_boxes(boxes, image_size)
         scores = probs[:, 1:].reshape(-1)
         labels = torch.arange(1, c).repeat(k)
-        keep = (scores > self.score_thresh) & (boxes[:, 2] - boxes[:, 0] > 1) & (boxes[:, 3] - boxes[:, 1] > 1)
+        keep = (
+            (scores > self.score_thresh) & (boxes[:, 2] - boxes[:, 0] > 1) & (boxes[:, 3] - boxes[:, 1] > 1)
+        )
         boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
-        keep = box_ops.batched_nms(boxes, scores, labels, self.nms_thresh)[:self.detections_per_img]
+        keep = box_ops.batched_nms(boxes, scores, labels, self.nms_thresh)[: self.detections_per_img]
         return {"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]}
 
 

@@ -39,19 +39,37 @@ class RegionProposalNetwork(nn.Module):
             ours was trained with Fast R-CNN's ``(10, 10, 5, 5)``).
     """
 
-    def __init__(self, in_channels: int, feature_size: tuple[int, int], stride: int, *,
-                 anchor_sizes: Sequence[float], aspect_ratios: Sequence[float], hidden: int = 64,
-                 pre_nms_top_n_train: int = 2000, pre_nms_top_n_test: int = 1000, post_nms_top_n_train: int = 2000,
-                 post_nms_top_n_test: int = 1000, nms_thresh: float = 0.7, fg_iou_thresh: float = 0.7,
-                 bg_iou_thresh: float = 0.3, batch_size_per_image: int = 256, positive_fraction: float = 0.5,
-                 min_size: float = 1e-3, weights: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0)):
+    def __init__(
+        self,
+        in_channels: int,
+        feature_size: tuple[int, int],
+        stride: int,
+        *,
+        anchor_sizes: Sequence[float],
+        aspect_ratios: Sequence[float],
+        hidden: int = 64,
+        pre_nms_top_n_train: int = 2000,
+        pre_nms_top_n_test: int = 1000,
+        post_nms_top_n_train: int = 2000,
+        post_nms_top_n_test: int = 1000,
+        nms_thresh: float = 0.7,
+        fg_iou_thresh: float = 0.7,
+        bg_iou_thresh: float = 0.3,
+        batch_size_per_image: int = 256,
+        positive_fraction: float = 0.5,
+        min_size: float = 1e-3,
+        weights: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0),
+    ):
         super().__init__()
         num_anchors = len(anchor_sizes) * len(aspect_ratios)
         self.conv = nn.Conv2d(in_channels, hidden, 3, padding=1)
         self.objectness = nn.Conv2d(hidden, num_anchors, 1)
         self.deltas = nn.Conv2d(hidden, 4 * num_anchors, 1)
-        self.register_buffer("anchors", make_anchors(tuple(feature_size), stride, anchor_sizes, aspect_ratios).float(),
-                             persistent=False)  # (h*w*A, 4), rebuilt from the arguments, not stored
+        self.register_buffer(
+            "anchors",
+            make_anchors(tuple(feature_size), stride, anchor_sizes, aspect_ratios).float(),
+            persistent=False,
+        )  # (h*w*A, 4), rebuilt from the arguments, not stored
         self.pre_nms_top_n = {"training": pre_nms_top_n_train, "testing": pre_nms_top_n_test}
         self.post_nms_top_n = {"training": post_nms_top_n_train, "testing": post_nms_top_n_test}
         self.nms_thresh, self.min_size = nms_thresh, min_size
@@ -68,7 +86,9 @@ class RegionProposalNetwork(nn.Module):
         deltas = self.deltas(h).view(b, -1, 4, *h.shape[-2:]).permute(0, 3, 4, 1, 2).reshape(b, -1, 4)
         return logits, deltas
 
-    def filter_proposals(self, logits: Tensor, deltas: Tensor, image_size: tuple[int, int]) -> tuple[list[Tensor], list[Tensor]]:
+    def filter_proposals(
+        self, logits: Tensor, deltas: Tensor, image_size: tuple[int, int]
+    ) -> tuple[list[Tensor], list[Tensor]]:
         """Top ``pre_nms_top_n`` anchors by objectness, decoded, clipped, NMS, top ``post_nms_top_n``.
 
         The training or testing numbers are chosen by ``self.training``, as torchvision.
@@ -77,7 +97,9 @@ class RegionProposalNetwork(nn.Module):
         mode = "training" if self.training else "testing"
         pre_nms, post_nms = self.pre_nms_top_n[mode], self.post_nms_top_n[mode]
         props, scores = [], []
-        for lg, dl in zip(logits.detach(), deltas.detach()):  # proposals are constants (Faster R-CNN Sec. 3.2)
+        for lg, dl in zip(
+            logits.detach(), deltas.detach()
+        ):  # proposals are constants (Faster R-CNN Sec. 3.2)
             s, top = lg.topk(min(pre_nms, len(lg)))
             boxes = box_ops.clip_boxes(self.box_coder.decode(self.anchors[top], dl[top]), image_size)
             ok = ((boxes[:, 2:] - boxes[:, :2]) >= self.min_size).all(dim=1)
@@ -93,8 +115,9 @@ class RegionProposalNetwork(nn.Module):
         """Proposals from features: head, decode, NMS (``forward`` + ``filter_proposals``)."""
         return self.filter_proposals(*self(features), image_size)
 
-    def losses(self, logits: Tensor, deltas: Tensor, targets: list[dict], *,
-               generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    def losses(
+        self, logits: Tensor, deltas: Tensor, targets: list[dict], *, generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
         """``{"loss_objectness", "loss_rpn_box_reg"}`` over ``batch_size_per_image`` sampled anchors per image.
 
         An anchor is positive with IoU >= ``fg_iou_thresh`` with a ground-truth box, or if it is
@@ -104,19 +127,29 @@ class RegionProposalNetwork(nn.Module):
         for i, t in enumerate(targets):
             gt = t["boxes"].float()
             if len(gt):
-                matched = match(box_ops.box_iou(gt, self.anchors), high=self.fg_iou_thresh, low=self.bg_iou_thresh,
-                                allow_low_quality=True)
+                matched = match(
+                    box_ops.box_iou(gt, self.anchors),
+                    high=self.fg_iou_thresh,
+                    low=self.bg_iou_thresh,
+                    allow_low_quality=True,
+                )
             else:
                 matched = torch.full((len(self.anchors),), BELOW_LOW, dtype=torch.int64)
-            pos, neg = sample(matched, num=self.batch_size_per_image, positive_fraction=self.positive_fraction,
-                              generator=generator)
+            pos, neg = sample(
+                matched,
+                num=self.batch_size_per_image,
+                positive_fraction=self.positive_fraction,
+                generator=generator,
+            )
             sel_logits.append(logits[i, torch.cat([pos, neg])])
             sel_labels.append(torch.cat([torch.ones(len(pos)), torch.zeros(len(neg))]))
             pos_deltas.append(deltas[i, pos])
-            pos_targets.append(self.box_coder.encode(self.anchors[pos], gt[matched[pos]]) if len(pos)
-                               else torch.zeros(0, 4))
+            pos_targets.append(
+                self.box_coder.encode(self.anchors[pos], gt[matched[pos]]) if len(pos) else torch.zeros(0, 4)
+            )
         all_logits, all_labels = torch.cat(sel_logits), torch.cat(sel_labels)
         loss_obj = F.binary_cross_entropy_with_logits(all_logits, all_labels)
-        loss_box = F.smooth_l1_loss(torch.cat(pos_deltas), torch.cat(pos_targets), beta=1 / 9,
-                                    reduction="sum") / max(1, all_labels.numel())
+        loss_box = F.smooth_l1_loss(
+            torch.cat(pos_deltas), torch.cat(pos_targets), beta=1 / 9, reduction="sum"
+        ) / max(1, all_labels.numel())
         return {"loss_objectness": loss_obj, "loss_rpn_box_reg": loss_box}

@@ -35,7 +35,13 @@ from torch import Tensor
 from lecture_lib.boxes import box_iou
 
 COLOUR_BINS, TEXTURE_BINS, ORIENTATIONS = 25, 10, 8
-SIMILARITIES = {"CTSF": (1, 1, 1, 1), "TSF": (0, 1, 1, 1), "F": (0, 0, 0, 1), "S": (0, 0, 1, 0), "C": (1, 0, 0, 0)}
+SIMILARITIES = {
+    "CTSF": (1, 1, 1, 1),
+    "TSF": (0, 1, 1, 1),
+    "F": (0, 0, 0, 1),
+    "S": (0, 0, 1, 0),
+    "C": (1, 0, 0, 0),
+}
 
 
 def _colour_space(image: np.ndarray, name: str) -> np.ndarray:
@@ -46,7 +52,9 @@ def _colour_space(image: np.ndarray, name: str) -> np.ndarray:
         return color.rgb2hsv(image)
     if name == "lab":
         lab = color.rgb2lab(image)
-        return np.stack((lab[..., 0] / 100, (lab[..., 1] + 128) / 255, (lab[..., 2] + 128) / 255), -1).clip(0, 1)
+        return np.stack((lab[..., 0] / 100, (lab[..., 1] + 128) / 255, (lab[..., 2] + 128) / 255), -1).clip(
+            0, 1
+        )
     raise ValueError(f"colour space must be one of 'rgb', 'hsv', 'lab', got {name!r}")
 
 
@@ -86,10 +94,12 @@ def _initial_regions(labels: np.ndarray, image: np.ndarray, texture: np.ndarray)
     q = q + np.arange(image.shape[-1]) * COLOUR_BINS  # channel c uses bins c*25 .. c*25+24
     colour = _histograms(labels, q, n, COLOUR_BINS * image.shape[-1])
     tex = _histograms(labels, texture, n, TEXTURE_BINS * ORIENTATIONS * image.shape[-1])
-    pairs = np.concatenate([
-        np.stack((labels[:, :-1].ravel(), labels[:, 1:].ravel()), 1),  # horizontal neighbours
-        np.stack((labels[:-1, :].ravel(), labels[1:, :].ravel()), 1),  # vertical neighbours
-    ])
+    pairs = np.concatenate(
+        [
+            np.stack((labels[:, :-1].ravel(), labels[:, 1:].ravel()), 1),  # horizontal neighbours
+            np.stack((labels[:-1, :].ravel(), labels[1:, :].ravel()), 1),  # vertical neighbours
+        ]
+    )
     pairs = np.sort(pairs[pairs[:, 0] != pairs[:, 1]], axis=1)
     codes = np.unique(pairs[:, 0] * n + pairs[:, 1])  # each unordered pair once
     pairs = np.stack((codes // n, codes % n), axis=1)
@@ -189,8 +199,10 @@ def selective_search(
         image = image.astype(np.float64) / 255
     elif np.issubdtype(image.dtype, np.floating):
         if not np.isfinite(image).all() or image.min() < 0 or image.max() > 1:
-            raise ValueError("float images must be finite and in [0, 1], got values in "
-                             f"[{np.nanmin(image):.3g}, {np.nanmax(image):.3g}]")
+            raise ValueError(
+                "float images must be finite and in [0, 1], got values in "
+                f"[{np.nanmin(image):.3g}, {np.nanmax(image):.3g}]"
+            )
         image = image.astype(np.float64)
     else:
         raise TypeError(f"image must be uint8 or float, got dtype {image.dtype}")
@@ -199,7 +211,9 @@ def selective_search(
         raise ValueError(f"scale must be positive (one value or a sequence), got {scale!r}")
     bad = [s for s in similarities if s not in SIMILARITIES]
     if bad or not similarities:
-        raise ValueError(f"similarities must be a non-empty subset of {list(SIMILARITIES)}, got {list(similarities)}")
+        raise ValueError(
+            f"similarities must be a non-empty subset of {list(SIMILARITIES)}, got {list(similarities)}"
+        )
     if max_proposals is not None and max_proposals < 1:
         raise ValueError(f"max_proposals must be a positive int or None, got {max_proposals}")
     rng = np.random.default_rng(seed)
@@ -244,8 +258,10 @@ def proposal_recall(
         float, or Tensor[len(top_k)] (float64) when ``top_k`` is a sequence.
     """
     if len(proposals_per_image) != len(gt_boxes_per_image):
-        raise ValueError(f"need one proposal tensor per image, got {len(proposals_per_image)} proposal "
-                         f"tensors and {len(gt_boxes_per_image)} ground-truth tensors")
+        raise ValueError(
+            f"need one proposal tensor per image, got {len(proposals_per_image)} proposal "
+            f"tensors and {len(gt_boxes_per_image)} ground-truth tensors"
+        )
     single = top_k is None or isinstance(top_k, (int, np.integer))
     ks = [top_k] if single else [int(k) for k in top_k]
     if any(k is not None and k < 0 for k in ks):

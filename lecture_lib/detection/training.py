@@ -30,8 +30,9 @@ class ShuffledBatches:
 
     def __init__(self, x: Tensor, y: Tensor, *, batch_size: int, seed: int = 0):
         if x.shape[0] != y.shape[0] or x.shape[0] == 0:
-            raise ValueError(f"x and y must hold the same, non-zero number of examples, got {x.shape[0]} "
-                             f"and {y.shape[0]}")
+            raise ValueError(
+                f"x and y must hold the same, non-zero number of examples, got {x.shape[0]} and {y.shape[0]}"
+            )
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.x, self.y, self.batch_size = x, y, batch_size
@@ -40,15 +41,22 @@ class ShuffledBatches:
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         perm = torch.randperm(len(self.x), generator=self.generator)
         for i in range(0, len(self.x), self.batch_size):
-            idx = perm[i:i + self.batch_size]
+            idx = perm[i : i + self.batch_size]
             yield self.x[idx], self.y[idx]
 
     def __len__(self) -> int:
         return -(-len(self.x) // self.batch_size)
 
 
-def sample_training_crops(images: Tensor, boxes_per_image: list[Tensor], labels_per_image: list[Tensor], *,
-                          per_image: int = 8, size: int = 64, seed: int = 0) -> tuple[Tensor, Tensor]:
+def sample_training_crops(
+    images: Tensor,
+    boxes_per_image: list[Tensor],
+    labels_per_image: list[Tensor],
+    *,
+    per_image: int = 8,
+    size: int = 64,
+    seed: int = 0,
+) -> tuple[Tensor, Tensor]:
     """Crops for pretraining: jittered ground-truth boxes (their class) and random background boxes.
 
     A jittered box keeps IoU >= 0.6 with its object; a background box has IoU < 0.3 with every
@@ -81,10 +89,20 @@ def sample_training_crops(images: Tensor, boxes_per_image: list[Tensor], labels_
     return torch.cat(crops), torch.cat(labels)
 
 
-
-def pretrain_backbone(model: CropClassifier, crops: Tensor, labels: Tensor, val_crops: Tensor, val_labels: Tensor, *,
-                      epochs: int, batch_size: int = 64, lr: float = 2e-3, max_lr: float = 3e-3, seed: int = 0,
-                      progress: bool = False) -> History:
+def pretrain_backbone(
+    model: CropClassifier,
+    crops: Tensor,
+    labels: Tensor,
+    val_crops: Tensor,
+    val_labels: Tensor,
+    *,
+    epochs: int,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    max_lr: float = 3e-3,
+    seed: int = 0,
+    progress: bool = False,
+) -> History:
     """Train a crop classifier (Adam, one-cycle schedule stepped per batch); validation accuracy per epoch.
 
     Returns the ``train.fit`` History (``metrics["val_acc"]`` after each epoch).
@@ -97,41 +115,92 @@ def pretrain_backbone(model: CropClassifier, crops: Tensor, labels: Tensor, val_
         with torch.inference_mode():
             return {"val_acc": (m(val_crops).argmax(1) == val_labels).float().mean().item()}
 
-    return fit(model, loader, epochs=epochs, optimizer=opt, eval_fn=val_acc, scheduler=sched, scheduler_step="batch",
-               progress=progress, desc="crop classifier")
+    return fit(
+        model,
+        loader,
+        epochs=epochs,
+        optimizer=opt,
+        eval_fn=val_acc,
+        scheduler=sched,
+        scheduler_step="batch",
+        progress=progress,
+        desc="crop classifier",
+    )
 
 
-def _fit_detector(model: nn.Module, batches: list[tuple], generator: torch.Generator, *, epochs: int, lr: float,
-                  progress: bool) -> History:
+def _fit_detector(
+    model: nn.Module,
+    batches: list[tuple],
+    generator: torch.Generator,
+    *,
+    epochs: int,
+    lr: float,
+    progress: bool,
+) -> History:
     """Adam with a per-step cosine schedule over ``epochs`` passes of ``batches`` (the multi-task loss summed)."""
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * len(batches))
-    return fit(model, batches, epochs=epochs, optimizer=opt, loss_fn=lambda m, b: m.losses(*b, generator=generator),
-               scheduler=sched, scheduler_step="batch", progress=progress, desc="detector")
+    return fit(
+        model,
+        batches,
+        epochs=epochs,
+        optimizer=opt,
+        loss_fn=lambda m, b: m.losses(*b, generator=generator),
+        scheduler=sched,
+        scheduler_step="batch",
+        progress=progress,
+        desc="detector",
+    )
 
 
-def fit_fast_rcnn(model: FastRCNN, images: Tensor, targets: list[dict], proposals_per_image: list[Tensor], *,
-                  epochs: int, batch_size: int = 4, lr: float = 1e-3, seed: int = 0, progress: bool = False) -> History:
+def fit_fast_rcnn(
+    model: FastRCNN,
+    images: Tensor,
+    targets: list[dict],
+    proposals_per_image: list[Tensor],
+    *,
+    epochs: int,
+    batch_size: int = 4,
+    lr: float = 1e-3,
+    seed: int = 0,
+    progress: bool = False,
+) -> History:
     """Train Fast R-CNN end to end (both losses at once) on images with their external proposals.
 
     Returns the ``train.fit`` History: ``batch_loss`` and ``batch_parts`` (``loss_classifier``,
     ``loss_box_reg``) per step, ``seconds``.
     """
     g = torch.Generator().manual_seed(seed)  # the RoI sampling
-    batches = [(images[i:i + batch_size], proposals_per_image[i:i + batch_size], targets[i:i + batch_size])
-               for i in range(0, len(images), batch_size)]
+    batches = [
+        (images[i : i + batch_size], proposals_per_image[i : i + batch_size], targets[i : i + batch_size])
+        for i in range(0, len(images), batch_size)
+    ]
     return _fit_detector(model, batches, g, epochs=epochs, lr=lr, progress=progress)
 
 
-def fit_faster_rcnn(model: FasterRCNN, images: Tensor, targets: list[dict], *, epochs: int, batch_size: int = 8,
-                    lr: float = 2e-3, seed: int = 0, progress: bool = False) -> History:
+def fit_faster_rcnn(
+    model: FasterRCNN,
+    images: Tensor,
+    targets: list[dict],
+    *,
+    epochs: int,
+    batch_size: int = 8,
+    lr: float = 2e-3,
+    seed: int = 0,
+    progress: bool = False,
+) -> History:
     """Train all four losses jointly (approximate joint training); returns the ``train.fit`` History."""
     g = torch.Generator().manual_seed(seed)  # the anchor and RoI sampling
-    batches = [(images[i:i + batch_size], targets[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+    batches = [
+        (images[i : i + batch_size], targets[i : i + batch_size]) for i in range(0, len(images), batch_size)
+    ]
     return _fit_detector(model, batches, g, epochs=epochs, lr=lr, progress=progress)
 
 
 def curve(history: History) -> dict:
     """The loss curve stored in the detector checkpoints: ``{"loss", "parts", "seconds"}`` per step."""
-    return {"loss": list(history.batch_loss), "parts": {k: list(v) for k, v in history.batch_parts.items()},
-            "seconds": float(history.seconds)}
+    return {
+        "loss": list(history.batch_loss),
+        "parts": {k: list(v) for k, v in history.batch_parts.items()},
+        "seconds": float(history.seconds),
+    }

@@ -19,12 +19,21 @@ Public API:
 
 from lecture_lib.faces.models import FaceClassifier, FaceEmbedder, embed, pair_distances
 from lecture_lib.faces.triplets import (
-           STRATEGIES,
-           PKBatches,
-           mine_triplets,
-           pairwise_sq_distances,
-           triplet_loss,
+    STRATEGIES,
+    PKBatches,
+    mine_triplets,
+    pairwise_sq_distances,
+    triplet_loss,
 )
 
-__all__ = ["STRATEGIES", "FaceClassifier", "FaceEmbedder", "PKBatches", "embed", "mine_triplets", "pair_distances",
-           "pairwise_sq_distances", "triplet_loss"]
+__all__ = [
+    "STRATEGIES",
+    "FaceClassifier",
+    "FaceEmbedder",
+    "PKBatches",
+    "embed",
+    "mine_triplets",
+    "pair_distances",
+    "pairwise_sq_distances",
+    "triplet_loss",
+]

@@ -38,8 +38,15 @@ class FaceEmbedder(nn.Module):
         seed: initialisation seed (drawn inside ``fork_rng``; the global RNG is left alone).
     """
 
-    def __init__(self, *, embedding_dim: int = 64, width: int = 24, hidden: int = 128, image_size: int = 32,
-                 seed: int = 0):
+    def __init__(
+        self,
+        *,
+        embedding_dim: int = 64,
+        width: int = 24,
+        hidden: int = 128,
+        image_size: int = 32,
+        seed: int = 0,
+    ):
         super().__init__()
         if image_size % 8:
             raise ValueError(f"image_size must be a multiple of 8, got {image_size}")
@@ -47,11 +54,19 @@ class FaceEmbedder(nn.Module):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             w = width
-            self.body = nn.Sequential(conv_stage(3, w), conv_stage(w, 2 * w), conv_stage(2 * w, 4 * w),
-                                      conv_stage(4 * w, 4 * w, pool=False))
+            self.body = nn.Sequential(
+                conv_stage(3, w),
+                conv_stage(w, 2 * w),
+                conv_stage(2 * w, 4 * w),
+                conv_stage(4 * w, 4 * w, pool=False),
+            )
             cells = (image_size // 8) ** 2
-            self.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * w * cells, hidden), nn.ReLU(inplace=True),
-                                      nn.Linear(hidden, embedding_dim))
+            self.head = nn.Sequential(
+                nn.Flatten(),
+                nn.Linear(4 * w * cells, hidden),
+                nn.ReLU(inplace=True),
+                nn.Linear(hidden, embedding_dim),
+            )
 
     def features(self, x: Tensor) -> Tensor:
         """Tensor[B, 3, S, S] -> Tensor[B, D], not normalised."""
@@ -68,13 +83,22 @@ class FaceClassifier(nn.Module):
     ``num_classes`` training identities. ``forward`` -> logits Tensor[B, C]; ``embed`` ->
     normalised penultimate features (after the ReLU) Tensor[B, D] (the face representation used for verification)."""
 
-    def __init__(self, *, num_classes: int, embedding_dim: int = 64, width: int = 24, hidden: int = 128,
-                 image_size: int = 32, seed: int = 0):
+    def __init__(
+        self,
+        *,
+        num_classes: int,
+        embedding_dim: int = 64,
+        width: int = 24,
+        hidden: int = 128,
+        image_size: int = 32,
+        seed: int = 0,
+    ):
         super().__init__()
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
-        self.embedder = FaceEmbedder(embedding_dim=embedding_dim, width=width, hidden=hidden,
-                                     image_size=image_size, seed=seed)
+        self.embedder = FaceEmbedder(
+            embedding_dim=embedding_dim, width=width, hidden=hidden, image_size=image_size, seed=seed
+        )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed + 1)
             self.classifier = nn.Linear(embedding_dim, num_classes)
@@ -105,5 +129,7 @@ def embed(model: nn.Module, images: Tensor, *, batch_size: int = 500) -> Tensor:
 def pair_distances(embeddings: Tensor, i: Tensor, j: Tensor) -> Tensor:
     """Squared L2 distances Tensor[P] between rows ``i`` and ``j`` (Tensor[P] each) of Tensor[N, D]."""
     if i.shape != j.shape or i.ndim != 1:
-        raise ValueError(f"i and j must be index tensors of the same shape (P,), got {tuple(i.shape)} and {tuple(j.shape)}")
+        raise ValueError(
+            f"i and j must be index tensors of the same shape (P,), got {tuple(i.shape)} and {tuple(j.shape)}"
+        )
     return (embeddings[i] - embeddings[j]).pow(2).sum(dim=1)

@@ -33,18 +33,34 @@ from torch.nn import functional as F
 from lecture_lib.config import cache_dir
 from lecture_lib.data import download, extract_archive, full_profile_dataset, pretrained, sha256_file
 
-__all__ = ["LFW_FILES", "LFWPairs", "ResNetFace", "fetch_lfw", "lfw_pair_distances", "lfw_pairs", "lfw_people",
-           "lfw_finetune", "lfw_transform", "load_images", "photo_tensor", "resnet_face"]
+__all__ = [
+    "LFW_FILES",
+    "LFWPairs",
+    "ResNetFace",
+    "fetch_lfw",
+    "lfw_pair_distances",
+    "lfw_pairs",
+    "lfw_people",
+    "lfw_finetune",
+    "lfw_transform",
+    "load_images",
+    "photo_tensor",
+    "resnet_face",
+]
 
 # name -> (url, sha256): scikit-learn's figshare mirror of LFW (sklearn/datasets/_lfw.py)
 LFW_FILES = {
-    "lfw-funneled.tgz": ("https://ndownloader.figshare.com/files/5976015",
-                         "b47c8422c8cded889dc5a13418c4bc2abbda121092b3533a83306f90d900100a"),
-    "pairs.txt": ("https://ndownloader.figshare.com/files/5976006",
-                  "ea42330c62c92989f9d7c03237ed5d591365e89b3e649747777b70e692dc1592"),
+    "lfw-funneled.tgz": (
+        "https://ndownloader.figshare.com/files/5976015",
+        "b47c8422c8cded889dc5a13418c4bc2abbda121092b3533a83306f90d900100a",
+    ),
+    "pairs.txt": (
+        "https://ndownloader.figshare.com/files/5976006",
+        "ea42330c62c92989f9d7c03237ed5d591365e89b3e649747777b70e692dc1592",
+    ),
 }
-FOLDER = "lfw-py"              # torchvision's base folder under root
-IMAGES = "lfw_funneled"        # the archive's top folder
+FOLDER = "lfw-py"  # torchvision's base folder under root
+IMAGES = "lfw_funneled"  # the archive's top folder
 
 
 def _root(root) -> Path:
@@ -53,9 +69,11 @@ def _root(root) -> Path:
 
 def manual_hint(root) -> str:
     base = _root(root) / FOLDER
-    return (f"place lfw-funneled.tgz (sha256 {LFW_FILES['lfw-funneled.tgz'][1][:12]}...), its extracted folder "
-            f"{IMAGES}/ and pairs.txt (sha256 {LFW_FILES['pairs.txt'][1][:12]}...) in {base} "
-            "(mirrors: figshare files 5976015 / 5976006, or Kaggle 'lfw-dataset')")
+    return (
+        f"place lfw-funneled.tgz (sha256 {LFW_FILES['lfw-funneled.tgz'][1][:12]}...), its extracted folder "
+        f"{IMAGES}/ and pairs.txt (sha256 {LFW_FILES['pairs.txt'][1][:12]}...) in {base} "
+        "(mirrors: figshare files 5976015 / 5976006, or Kaggle 'lfw-dataset')"
+    )
 
 
 def fetch_lfw(root=None) -> Path:
@@ -87,7 +105,9 @@ class LFWPairs(torchvision.datasets.LFWPairs):
     def _check_integrity(self) -> bool:
         base = Path(self.root)
         return (base / IMAGES).is_dir() and all(
-            (base / name).is_file() and sha256_file(base / name) == sha256 for name, (_, sha256) in LFW_FILES.items())
+            (base / name).is_file() and sha256_file(base / name) == sha256
+            for name, (_, sha256) in LFW_FILES.items()
+        )
 
     @property
     def folds(self) -> Tensor:
@@ -109,8 +129,9 @@ def lfw_pairs(root=None, transform=None) -> LFWPairs:
         raise type(exc)(f"{exc} By hand: {manual_hint(root)}.") from None
 
 
-def lfw_people(root=None, *, exclude: set[str] | frozenset[str] = frozenset(), min_images: int = 2,
-               transform=None) -> tuple[list[str], Tensor, list[str]]:
+def lfw_people(
+    root=None, *, exclude: set[str] | frozenset[str] = frozenset(), min_images: int = 2, transform=None
+) -> tuple[list[str], Tensor, list[str]]:
     """Identity-labelled LFW images from ``<root>/lfw-py/lfw_funneled/<Name>/<Name>_NNNN.jpg``.
 
     Args:
@@ -136,8 +157,14 @@ def lfw_people(root=None, *, exclude: set[str] | frozenset[str] = frozenset(), m
 def lfw_transform(size: int = 112):
     """Funneled 250×250 -> centre 150×150 (the face) -> ``size``² -> ImageNet-normalised tensor."""
     T = torchvision.transforms
-    return T.Compose([T.CenterCrop(150), T.Resize(size), T.ToTensor(),
-                      T.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])])
+    return T.Compose(
+        [
+            T.CenterCrop(150),
+            T.Resize(size),
+            T.ToTensor(),
+            T.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]),
+        ]
+    )
 
 
 class ResNetFace(nn.Module):
@@ -162,8 +189,9 @@ class ResNetFace(nn.Module):
         return self.classifier(torch.relu(self.proj(self.trunk(x))))
 
 
-def resnet_face(weights: str | None = "DEFAULT", *, embedding_dim: int = 128,
-                num_classes: int | None = None) -> ResNetFace:
+def resnet_face(
+    weights: str | None = "DEFAULT", *, embedding_dim: int = 128, num_classes: int | None = None
+) -> ResNetFace:
     """An ImageNet-pretrained ResNet-18 as a face embedder (``weights``: "DEFAULT", a
     ``ResNet18_Weights`` name such as "IMAGENET1K_V1", or ``None`` for random init, offline)."""
     from torchvision.models import ResNet18_Weights, resnet18
@@ -172,8 +200,10 @@ def resnet_face(weights: str | None = "DEFAULT", *, embedding_dim: int = 128,
         trunk = resnet18(weights=None)
     elif isinstance(weights, str):
         if weights not in ResNet18_Weights.__members__ and weights != "DEFAULT":
-            raise ValueError(f"weights must be 'DEFAULT', one of {list(ResNet18_Weights.__members__)} or None, "
-                             f"got {weights!r}")
+            raise ValueError(
+                f"weights must be 'DEFAULT', one of {list(ResNet18_Weights.__members__)} or None, "
+                f"got {weights!r}"
+            )
         trunk = pretrained(resnet18, weights=ResNet18_Weights[weights])
     else:
         raise ValueError(f"weights must be a str or None (never a bool), got {weights!r}")
@@ -191,8 +221,9 @@ def load_images(paths: list[str], transform) -> Tensor:
 
 
 @torch.no_grad()
-def lfw_pair_distances(model: nn.Module, pairs: LFWPairs, *, device="cpu", batch_size: int = 128
-                       ) -> tuple[Tensor, Tensor, Tensor]:
+def lfw_pair_distances(
+    model: nn.Module, pairs: LFWPairs, *, device="cpu", batch_size: int = 128
+) -> tuple[Tensor, Tensor, Tensor]:
     """Squared L2 distances between the embeddings of every LFW pair (``model.embed`` if it has
     one, else its forward). Returns ``(distances Tensor[P], same Tensor[P] bool, folds Tensor[P])``."""
     fn = model.embed if hasattr(model, "embed") else model
@@ -210,8 +241,20 @@ def lfw_pair_distances(model: nn.Module, pairs: LFWPairs, *, device="cpu", batch
     return torch.cat(out), torch.tensor(pairs.targets, dtype=torch.bool), pairs.folds
 
 
-def lfw_finetune(method: str, pairs: LFWPairs, *, root=None, size: int = 112, steps: int = 2000, val_people: int = 50,
-                 lr: float = 3e-4, P: int = 16, K: int = 4, device="cpu", weights: str | None = "DEFAULT"):
+def lfw_finetune(
+    method: str,
+    pairs: LFWPairs,
+    *,
+    root=None,
+    size: int = 112,
+    steps: int = 2000,
+    val_people: int = 50,
+    lr: float = 3e-4,
+    P: int = 16,
+    K: int = 4,
+    device="cpu",
+    weights: str | None = "DEFAULT",
+):
     """Finetune an ImageNet ResNet-18 on LFW people who are in *no* test pair (``pairs``), the same
     two ways as the quick profile (``method``: "softmax" or "semi-hard"); ``val_people`` of them are
     held out for the validation curve. Returns ``(model, History)``."""
@@ -231,8 +274,16 @@ def lfw_finetune(method: str, pairs: LFWPairs, *, root=None, size: int = 112, st
         model = resnet_face(weights, num_classes=int(train.labels.max()) + 1)
         return recipes.train_softmax(train, val, t, image_size=size, model=model, device=device)
     model = resnet_face(weights)
-    return recipes.train_triplet(train, val, t, strategy="semi-hard", margin=recipes.MARGIN, image_size=size,
-                                 model=model, device=device)
+    return recipes.train_triplet(
+        train,
+        val,
+        t,
+        strategy="semi-hard",
+        margin=recipes.MARGIN,
+        image_size=size,
+        model=model,
+        device=device,
+    )
 
 
 def photo_tensor(image, size: int, *, imagenet: bool = True) -> Tensor:
@@ -243,8 +294,9 @@ def photo_tensor(image, size: int, *, imagenet: bool = True) -> Tensor:
         raise ValueError(f"expected an RGB image [H, W, 3], got shape {tuple(image.shape)}")
     side = min(x.shape[1:])
     top, left = (x.shape[1] - side) // 2, (x.shape[2] - side) // 2
-    x = F.interpolate(x[None, :, top:top + side, left:left + side], size=(size, size), mode="bilinear",
-                      antialias=True)[0]
+    x = F.interpolate(
+        x[None, :, top : top + side, left : left + side], size=(size, size), mode="bilinear", antialias=True
+    )[0]
     if imagenet:
         x = torchvision.transforms.functional.normalize(x, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
     return x

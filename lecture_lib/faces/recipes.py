@@ -26,20 +26,47 @@ from lecture_lib.faces.triplets import PKBatches, mine_triplets, pairwise_sq_dis
 from lecture_lib.metrics.verification import verification_auc
 from lecture_lib.train import History, RandomBatches, fit
 
-DATA = dict(n_train=500, n_test=300, train_images=24, test_images=10, n_val=60, val_images=6, size=32,
-            strength=0.6, seed=0)
+DATA = dict(
+    n_train=500,
+    n_test=300,
+    train_images=24,
+    test_images=10,
+    n_val=60,
+    val_images=6,
+    size=32,
+    strength=0.6,
+    seed=0,
+)
 TRAIN = dict(steps=800, P=16, K=8, lr=2e-3, evals=8, width=16, hidden=128, embedding_dim=64, seed=0)
 MARGIN, MARGINS = 0.2, (0.05, 0.5)
 
 
-def face_data(*, n_train: int, n_test: int, train_images: int, test_images: int, n_val: int, val_images: int,
-              size: int, strength: float, seed: int, parts=("train", "test", "val")) -> dict[str, FaceSet]:
+def face_data(
+    *,
+    n_train: int,
+    n_test: int,
+    train_images: int,
+    test_images: int,
+    n_val: int,
+    val_images: int,
+    size: int,
+    strength: float,
+    seed: int,
+    parts=("train", "test", "val"),
+) -> dict[str, FaceSet]:
     """``{part: FaceSet}`` for the requested parts, people disjoint across parts (``face_split``);
     labels: train ``0..n_train-1``, then test, then val."""
-    spec = {"train": (n_train, train_images, 0), "test": (n_test, test_images, n_train),
-            "val": (n_val, val_images, n_train + n_test)}
-    return {p: face_split(p, spec[p][0], spec[p][1], seed=seed, first_label=spec[p][2], size=size, strength=strength)
-            for p in parts}
+    spec = {
+        "train": (n_train, train_images, 0),
+        "test": (n_test, test_images, n_train),
+        "val": (n_val, val_images, n_train + n_test),
+    }
+    return {
+        p: face_split(
+            p, spec[p][0], spec[p][1], seed=seed, first_label=spec[p][2], size=size, strength=strength
+        )
+        for p in parts
+    }
 
 
 def test_pairs(test: FaceSet, seed: int) -> dict:
@@ -53,7 +80,10 @@ def _val_metrics(val: FaceSet, seed: int):
     def eval_fn(model) -> dict[str, float]:
         e = embed(model, val.images)
         d = (e[pairs["i"]] - e[pairs["j"]]).pow(2).sum(1)
-        return {"val_auc": verification_auc(d, pairs["same"]), "spread": pairwise_sq_distances(e).mean().item()}
+        return {
+            "val_auc": verification_auc(d, pairs["same"]),
+            "spread": pairwise_sq_distances(e).mean().item(),
+        }
 
     return eval_fn
 
@@ -64,23 +94,43 @@ def _schedule(model, lr: float, steps: int):
 
 
 def _model_kwargs(t: dict) -> dict:
-    return dict(width=t["width"], hidden=t["hidden"], embedding_dim=t["embedding_dim"], image_size=DATA["size"],
-                seed=t["seed"])
+    return dict(
+        width=t["width"],
+        hidden=t["hidden"],
+        embedding_dim=t["embedding_dim"],
+        image_size=DATA["size"],
+        seed=t["seed"],
+    )
 
 
-def train_softmax(train: FaceSet, val: FaceSet, t: dict, *, image_size: int, model=None,
-                  device="cpu") -> tuple[FaceClassifier, History]:
+def train_softmax(
+    train: FaceSet, val: FaceSet, t: dict, *, image_size: int, model=None, device="cpu"
+) -> tuple[FaceClassifier, History]:
     """DeepFace-style: cross-entropy over the training identities, random batches of P·K faces.
     ``model``: any net whose forward gives logits over the training labels and which has ``embed``
     (default: a new ``FaceClassifier`` as ``t`` says; the full profile passes a ``ResNetFace``)."""
     if model is None:
-        model = FaceClassifier(num_classes=int(train.labels.max()) + 1, **dict(_model_kwargs(t), image_size=image_size))
+        model = FaceClassifier(
+            num_classes=int(train.labels.max()) + 1, **dict(_model_kwargs(t), image_size=image_size)
+        )
     per_eval = t["steps"] // t["evals"]
-    loader = RandomBatches(train.images, train.labels, batch_size=t["P"] * t["K"], steps=per_eval, seed=t["seed"] + 1)
+    loader = RandomBatches(
+        train.images, train.labels, batch_size=t["P"] * t["K"], steps=per_eval, seed=t["seed"] + 1
+    )
     opt, sched = _schedule(model, t["lr"], per_eval * t["evals"])
-    hist = fit(model, loader, epochs=t["evals"], optimizer=opt, scheduler=sched, scheduler_step="batch",
-               loss_fn=lambda m, b: F.cross_entropy(m(b[0]), b[1]), eval_fn=_val_metrics(val, t["seed"]),
-               progress=False, desc="softmax", device=device)
+    hist = fit(
+        model,
+        loader,
+        epochs=t["evals"],
+        optimizer=opt,
+        scheduler=sched,
+        scheduler_step="batch",
+        loss_fn=lambda m, b: F.cross_entropy(m(b[0]), b[1]),
+        eval_fn=_val_metrics(val, t["seed"]),
+        progress=False,
+        desc="softmax",
+        device=device,
+    )
     return model, hist
 
 
@@ -99,8 +149,17 @@ def triplet_loss_fn(strategy: str, margin: float, seed: int = 0):
     return loss_fn
 
 
-def train_triplet(train: FaceSet, val: FaceSet, t: dict, *, strategy: str, margin: float, image_size: int,
-                  model=None, device="cpu") -> tuple[FaceEmbedder, History]:
+def train_triplet(
+    train: FaceSet,
+    val: FaceSet,
+    t: dict,
+    *,
+    strategy: str,
+    margin: float,
+    image_size: int,
+    model=None,
+    device="cpu",
+) -> tuple[FaceEmbedder, History]:
     """FaceNet-style: triplet loss on P identities × K images per batch, online mining.
     ``model``: any net whose forward gives normalised embeddings (default: a new ``FaceEmbedder``)."""
     if model is None:
@@ -108,9 +167,19 @@ def train_triplet(train: FaceSet, val: FaceSet, t: dict, *, strategy: str, margi
     per_eval = t["steps"] // t["evals"]
     loader = PKBatches(train.images, train.labels, P=t["P"], K=t["K"], steps=per_eval, seed=t["seed"] + 1)
     opt, sched = _schedule(model, t["lr"], per_eval * t["evals"])
-    hist = fit(model, loader, epochs=t["evals"], optimizer=opt, scheduler=sched, scheduler_step="batch",
-               loss_fn=triplet_loss_fn(strategy, margin, t["seed"] + 2), eval_fn=_val_metrics(val, t["seed"]),
-               progress=False, desc=f"triplet {strategy}", device=device)
+    hist = fit(
+        model,
+        loader,
+        epochs=t["evals"],
+        optimizer=opt,
+        scheduler=sched,
+        scheduler_step="batch",
+        loss_fn=triplet_loss_fn(strategy, margin, t["seed"] + 2),
+        eval_fn=_val_metrics(val, t["seed"]),
+        progress=False,
+        desc=f"triplet {strategy}",
+        device=device,
+    )
     return model, hist
 
 
@@ -123,10 +192,16 @@ def _runs(specs: dict[str, tuple[str, float]], data: dict | None = None, train: 
     for name, (strategy, margin) in specs.items():
         if strategy == "softmax":
             model, hist = train_softmax(train_set, val, t, image_size=d["size"])
-            out[name] = model_entry(FaceClassifier, model, num_classes=model.classifier.out_features,
-                                    **dict(_model_kwargs(t), image_size=d["size"]))
+            out[name] = model_entry(
+                FaceClassifier,
+                model,
+                num_classes=model.classifier.out_features,
+                **dict(_model_kwargs(t), image_size=d["size"]),
+            )
         else:
-            model, hist = train_triplet(train_set, val, t, strategy=strategy, margin=margin, image_size=d["size"])
+            model, hist = train_triplet(
+                train_set, val, t, strategy=strategy, margin=margin, image_size=d["size"]
+            )
             out[name] = model_entry(FaceEmbedder, model, **dict(_model_kwargs(t), image_size=d["size"]))
         out["histories"][name] = hist.as_dict()
         out["margins"][name], out["strategies"][name] = float(margin), strategy
@@ -148,4 +223,8 @@ def build_margins(data: dict | None = None, train: dict | None = None) -> dict:
     return _runs({f"margin_{m:g}": ("semi-hard", m) for m in MARGINS}, data, train)
 
 
-CHECKPOINTS = {"faces_methods.pt": build_methods, "faces_mining.pt": build_mining, "faces_margins.pt": build_margins}
+CHECKPOINTS = {
+    "faces_methods.pt": build_methods,
+    "faces_mining.pt": build_mining,
+    "faces_margins.pt": build_margins,
+}

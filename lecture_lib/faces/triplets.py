@@ -32,8 +32,9 @@ def _check_margin(margin) -> float:
     return float(margin)
 
 
-def triplet_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 0.2,
-                 reduction: str = "mean") -> Tensor:
+def triplet_loss(
+    anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 0.2, reduction: str = "mean"
+) -> Tensor:
     """FaceNet's triplet loss on squared L2 distances (Eq. 3 of Schroff et al. 2015).
 
     Args:
@@ -50,12 +51,14 @@ def triplet_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: flo
             got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
             raise ValueError(f"{name} must be a Tensor[B, D], got {got}")
     if not anchor.shape == positive.shape == negative.shape:
-        raise ValueError(f"anchor, positive and negative must have the same shape (B, D), got "
-                         f"{tuple(anchor.shape)}, {tuple(positive.shape)}, {tuple(negative.shape)}")
+        raise ValueError(
+            f"anchor, positive and negative must have the same shape (B, D), got "
+            f"{tuple(anchor.shape)}, {tuple(positive.shape)}, {tuple(negative.shape)}"
+        )
     margin = _check_margin(margin)
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    d_ap = (anchor - positive).pow(2).sum(dim=1)                  # (B,) squared L2
+    d_ap = (anchor - positive).pow(2).sum(dim=1)  # (B,) squared L2
     d_an = (anchor - negative).pow(2).sum(dim=1)
     losses = torch.relu(d_ap - d_an + margin)
     if reduction == "none":
@@ -67,12 +70,20 @@ def pairwise_sq_distances(x: Tensor) -> Tensor:
     """Tensor[N, D] -> Tensor[N, N] of squared L2 distances ‖x_i − x_j‖² (exact differences, not
     the ‖x‖² + ‖y‖² − 2xy shortcut, so the diagonal is exactly 0)."""
     if not isinstance(x, Tensor) or x.ndim != 2:
-        raise ValueError(f"embeddings must be a Tensor[N, D], got {tuple(x.shape) if isinstance(x, Tensor) else x}")
-    return (x[:, None, :] - x[None, :, :]).pow(2).sum(-1)          # (N, N)
+        raise ValueError(
+            f"embeddings must be a Tensor[N, D], got {tuple(x.shape) if isinstance(x, Tensor) else x}"
+        )
+    return (x[:, None, :] - x[None, :, :]).pow(2).sum(-1)  # (N, N)
 
 
-def mine_triplets(embeddings: Tensor, labels: Tensor, margin: float, strategy: str = "semi-hard", *,
-                  generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
+def mine_triplets(
+    embeddings: Tensor,
+    labels: Tensor,
+    margin: float,
+    strategy: str = "semi-hard",
+    *,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
     """The triplets of a batch to train on, as index tensors ``(a_idx, p_idx, n_idx)``.
 
     Every triplet has ``labels[a] == labels[p] != labels[n]`` and ``a != p``. With d the squared
@@ -100,27 +111,29 @@ def mine_triplets(embeddings: Tensor, labels: Tensor, margin: float, strategy: s
         raise ValueError(f"embeddings must be a Tensor[N, D], got {got}")
     if not isinstance(labels, Tensor) or labels.ndim != 1 or labels.shape[0] != embeddings.shape[0]:
         got = tuple(labels.shape) if isinstance(labels, Tensor) else type(labels).__name__
-        raise ValueError(f"labels must be a Tensor[N] with N = {embeddings.shape[0]} (one per embedding), got {got}")
+        raise ValueError(
+            f"labels must be a Tensor[N] with N = {embeddings.shape[0]} (one per embedding), got {got}"
+        )
     margin = _check_margin(margin)
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
     with torch.no_grad():
-        d = pairwise_sq_distances(embeddings.detach())               # (N, N)
-        same = labels[:, None] == labels[None, :]                    # (N, N)
+        d = pairwise_sq_distances(embeddings.detach())  # (N, N)
+        same = labels[:, None] == labels[None, :]  # (N, N)
         eye = torch.eye(labels.shape[0], dtype=torch.bool, device=labels.device)
-        pos_pair = same & ~eye                                       # (a, p) with a != p
-        neg = ~same                                                  # (a, n)
+        pos_pair = same & ~eye  # (a, p) with a != p
+        neg = ~same  # (a, n)
         if strategy == "semi-hard":
-            d_ap, d_an = d[:, :, None], d[:, None, :]                # (N, N, 1), (N, 1, N)
+            d_ap, d_an = d[:, :, None], d[:, None, :]  # (N, N, 1), (N, 1, N)
             ok = pos_pair[:, :, None] & neg[:, None, :] & (d_an > d_ap) & (d_an < d_ap + margin)
-            a, p, n = torch.where(ok)                                # lexicographic (a, p, n) order
+            a, p, n = torch.where(ok)  # lexicographic (a, p, n) order
             return a, p, n
         a, p = torch.where(pos_pair & neg.any(dim=1, keepdim=True))  # anchors that have a negative
         if strategy == "hard":
-            n = d.masked_fill(~neg, float("inf")).argmin(dim=1)      # (N,) hardest negative per anchor
+            n = d.masked_fill(~neg, float("inf")).argmin(dim=1)  # (N,) hardest negative per anchor
             return a, p, n[a]
         # random: uniform over each anchor's negatives
-        weights = neg[a].float()                                     # (T, N)
+        weights = neg[a].float()  # (T, N)
         if a.numel() == 0:
             return a, p, a.clone()
         n = torch.multinomial(weights, 1, generator=generator).squeeze(1)
@@ -140,26 +153,33 @@ class PKBatches:
 
     def __init__(self, x: Tensor, labels: Tensor, *, P: int, K: int, steps: int, seed: int = 0):
         if x.shape[0] != labels.shape[0]:
-            raise ValueError(f"x and labels must have the same length, got {x.shape[0]} and {labels.shape[0]}")
+            raise ValueError(
+                f"x and labels must have the same length, got {x.shape[0]} and {labels.shape[0]}"
+            )
         people, inverse = labels.unique(return_inverse=True)
         if P < 2 or K < 2 or steps < 1 or P > people.numel():
-            raise ValueError(f"need 2 <= P <= {people.numel()} (identities), K >= 2, steps >= 1; "
-                             f"got P={P}, K={K}, steps={steps}")
+            raise ValueError(
+                f"need 2 <= P <= {people.numel()} (identities), K >= 2, steps >= 1; "
+                f"got P={P}, K={K}, steps={steps}"
+            )
         self.x, self.labels, self.P, self.K, self.steps = x, labels, P, K, steps
         order = torch.argsort(inverse, stable=True)
         counts = torch.bincount(inverse, minlength=people.numel())
-        self._rows = order.split(counts.tolist())                    # rows of each identity
+        self._rows = order.split(counts.tolist())  # rows of each identity
         self.generator = torch.Generator().manual_seed(seed)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         g = self.generator
         for _ in range(self.steps):
-            people = torch.randperm(len(self._rows), generator=g)[:self.P]
+            people = torch.randperm(len(self._rows), generator=g)[: self.P]
             idx = []
             for q in people.tolist():
                 rows = self._rows[q]
-                pick = (torch.randperm(rows.numel(), generator=g)[:self.K] if rows.numel() >= self.K
-                        else torch.randint(rows.numel(), (self.K,), generator=g))
+                pick = (
+                    torch.randperm(rows.numel(), generator=g)[: self.K]
+                    if rows.numel() >= self.K
+                    else torch.randint(rows.numel(), (self.K,), generator=g)
+                )
                 idx.append(rows[pick])
             idx = torch.cat(idx)
             yield self.x[idx].float(), self.labels[idx]

@@ -26,6 +26,19 @@ from lecture_lib.metrics.verification import (
     verification_roc,
 )
 
-__all__ = ["KFoldResult", "best_threshold", "boundary_band", "boundary_iou", "confusion_matrix", "detection_ap",
-           "iou_from_confusion", "kfold_accuracy", "mean_iou", "precision_recall_curve", "segmentation_confusions",
-           "tar_at_far", "verification_auc", "verification_roc"]
+__all__ = [
+    "KFoldResult",
+    "best_threshold",
+    "boundary_band",
+    "boundary_iou",
+    "confusion_matrix",
+    "detection_ap",
+    "iou_from_confusion",
+    "kfold_accuracy",
+    "mean_iou",
+    "precision_recall_curve",
+    "segmentation_confusions",
+    "tar_at_far",
+    "verification_auc",
+    "verification_roc",
+]

@@ -22,32 +22,43 @@ RECALL_THRESHOLDS = np.linspace(0.0, 1.0, 101)  # COCO's p.recThrs
 
 def _check_inputs(predictions, targets) -> None:
     if not isinstance(predictions, (list, tuple)) or not isinstance(targets, (list, tuple)):
-        raise TypeError(f"predictions and targets must be lists of dicts (one per image), got "
-                        f"{type(predictions).__name__} and {type(targets).__name__}")
+        raise TypeError(
+            f"predictions and targets must be lists of dicts (one per image), got "
+            f"{type(predictions).__name__} and {type(targets).__name__}"
+        )
     if len(predictions) != len(targets):
-        raise ValueError(f"need one prediction dict per target image, got {len(predictions)} predictions "
-                         f"and {len(targets)} targets")
-    for kind, items, keys in (("predictions", predictions, ("boxes", "scores", "labels")),
-                              ("targets", targets, ("boxes", "labels"))):
+        raise ValueError(
+            f"need one prediction dict per target image, got {len(predictions)} predictions "
+            f"and {len(targets)} targets"
+        )
+    for kind, items, keys in (
+        ("predictions", predictions, ("boxes", "scores", "labels")),
+        ("targets", targets, ("boxes", "labels")),
+    ):
         for i, d in enumerate(items):
             if not isinstance(d, dict) or any(k not in d for k in keys):
                 got = sorted(d) if isinstance(d, dict) else type(d).__name__
                 raise ValueError(f"{kind}[{i}] must be a dict with keys {list(keys)}, got {got}")
             boxes = torch.as_tensor(d["boxes"])
             if boxes.ndim != 2 or boxes.shape[-1] != 4:
-                raise ValueError(f"{kind}[{i}]['boxes'] must have shape (N, 4) in xyxy format, "
-                                 f"got {tuple(boxes.shape)}")
+                raise ValueError(
+                    f"{kind}[{i}]['boxes'] must have shape (N, 4) in xyxy format, got {tuple(boxes.shape)}"
+                )
             if not torch.isfinite(boxes).all():
                 raise ValueError(f"{kind}[{i}]['boxes'] must be finite, got nan or inf")
             if (boxes[:, 2:] < boxes[:, :2]).any():
                 j = int((boxes[:, 2:] < boxes[:, :2]).any(dim=1).nonzero()[0])
-                raise ValueError(f"{kind}[{i}]['boxes'][{j}] = {boxes[j].tolist()} has x2 < x1 or y2 < y1 "
-                                 "(expected xyxy boxes)")
+                raise ValueError(
+                    f"{kind}[{i}]['boxes'][{j}] = {boxes[j].tolist()} has x2 < x1 or y2 < y1 "
+                    "(expected xyxy boxes)"
+                )
             for k in keys[1:]:
                 v = torch.as_tensor(d[k])
                 if v.shape != (boxes.shape[0],):
-                    raise ValueError(f"{kind}[{i}]['{k}'] must have shape ({boxes.shape[0]},) (one per box), "
-                                     f"got {tuple(v.shape)}")
+                    raise ValueError(
+                        f"{kind}[{i}]['{k}'] must have shape ({boxes.shape[0]},) (one per box), "
+                        f"got {tuple(v.shape)}"
+                    )
             if "scores" in keys and not torch.isfinite(torch.as_tensor(d["scores"]).float()).all():
                 raise ValueError(f"{kind}[{i}]['scores'] must be finite, got nan or inf")
 
@@ -99,7 +110,9 @@ def _pr(tp: np.ndarray, num_gt: int):
     fp_sum = np.cumsum(~tp).astype(float)
     recall = tp_sum / num_gt
     precision = tp_sum / (tp_sum + fp_sum + np.spacing(1))
-    envelope = np.maximum.accumulate(precision[::-1])[::-1] if len(precision) else precision  # max to the right
+    envelope = (
+        np.maximum.accumulate(precision[::-1])[::-1] if len(precision) else precision
+    )  # max to the right
     idx = np.searchsorted(recall, RECALL_THRESHOLDS, side="left")  # first detection reaching each recall
     interpolated = np.zeros(len(RECALL_THRESHOLDS))  # recall never reached -> precision 0
     reached = idx < len(envelope)
@@ -131,14 +144,25 @@ def precision_recall_curve(
     scores, tp, num_gt = _match_class(predictions, targets, int(label), iou_threshold, max_detections)
     if num_gt == 0:
         nan = torch.full((len(tp),), float("nan"), dtype=torch.float64)
-        return {"recall": nan, "precision": nan, "scores": torch.from_numpy(scores), "ap": float("nan"),
-                "interpolated": torch.zeros(101, dtype=torch.float64),
-                "recall_thresholds": torch.from_numpy(RECALL_THRESHOLDS.copy()), "num_gt": 0}
-    recall, precision, interpolated = _pr(tp, num_gt)
-    return {"recall": torch.from_numpy(recall), "precision": torch.from_numpy(precision),
-            "scores": torch.from_numpy(scores), "interpolated": torch.from_numpy(interpolated),
+        return {
+            "recall": nan,
+            "precision": nan,
+            "scores": torch.from_numpy(scores),
+            "ap": float("nan"),
+            "interpolated": torch.zeros(101, dtype=torch.float64),
             "recall_thresholds": torch.from_numpy(RECALL_THRESHOLDS.copy()),
-            "ap": float(interpolated.mean()), "num_gt": num_gt}
+            "num_gt": 0,
+        }
+    recall, precision, interpolated = _pr(tp, num_gt)
+    return {
+        "recall": torch.from_numpy(recall),
+        "precision": torch.from_numpy(precision),
+        "scores": torch.from_numpy(scores),
+        "interpolated": torch.from_numpy(interpolated),
+        "recall_thresholds": torch.from_numpy(RECALL_THRESHOLDS.copy()),
+        "ap": float(interpolated.mean()),
+        "num_gt": num_gt,
+    }
 
 
 def detection_ap(

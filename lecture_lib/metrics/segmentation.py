@@ -24,8 +24,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["boundary_band", "boundary_iou", "check_label_maps", "confusion_matrix", "iou_from_confusion",
-           "mean_iou", "segmentation_confusions"]
+__all__ = [
+    "boundary_band",
+    "boundary_iou",
+    "check_label_maps",
+    "confusion_matrix",
+    "iou_from_confusion",
+    "mean_iou",
+    "segmentation_confusions",
+]
 
 
 def check_label_maps(pred: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = 255) -> None:
@@ -47,24 +54,33 @@ def check_label_maps(pred: Tensor, target: Tensor, num_classes: int, ignore_inde
         if not isinstance(t, Tensor):
             raise TypeError(f"{name} must be a torch.Tensor of class ids, got {type(t).__name__}")
         if t.dtype.is_floating_point or t.dtype.is_complex or t.dtype == torch.bool:
-            raise ValueError(f"{name} must hold integer class ids (e.g. torch.int64), got dtype {t.dtype}; "
-                             "for scores [B, C, H, W] take .argmax(dim=1) first")
+            raise ValueError(
+                f"{name} must hold integer class ids (e.g. torch.int64), got dtype {t.dtype}; "
+                "for scores [B, C, H, W] take .argmax(dim=1) first"
+            )
     if pred.shape != target.shape:
-        raise ValueError(f"pred and target must have the same shape [B, H, W], got pred {tuple(pred.shape)} "
-                         f"and target {tuple(target.shape)}")
+        raise ValueError(
+            f"pred and target must have the same shape [B, H, W], got pred {tuple(pred.shape)} "
+            f"and target {tuple(target.shape)}"
+        )
     valid = target != ignore_index if ignore_index is not None else torch.ones_like(target, dtype=torch.bool)
     bad_t = valid & ((target < 0) | (target >= num_classes))
     if bad_t.any():
         v = int(target[bad_t][0])
-        raise ValueError(f"target holds label {v}, expected values in [0, {num_classes}) or ignore_index="
-                         f"{ignore_index}")
+        raise ValueError(
+            f"target holds label {v}, expected values in [0, {num_classes}) or ignore_index={ignore_index}"
+        )
     bad_p = valid & ((pred < 0) | (pred >= num_classes))
     if bad_p.any():
         v = int(pred[bad_p][0])
-        raise ValueError(f"pred holds label {v} at a non-ignored pixel, expected values in [0, {num_classes})")
+        raise ValueError(
+            f"pred holds label {v} at a non-ignored pixel, expected values in [0, {num_classes})"
+        )
 
 
-def confusion_matrix(pred: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = 255) -> Tensor:
+def confusion_matrix(
+    pred: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = 255
+) -> Tensor:
     """Pixel confusion matrix of a batch (sum over images and pixels).
 
     Args:
@@ -107,8 +123,8 @@ def iou_from_confusion(cm: Tensor) -> dict:
     if (cm < 0).any():
         raise ValueError("cm must hold non-negative counts")
     cm = cm.double()
-    inter = cm.diag()                                  # (C,) true positives
-    union = cm.sum(dim=1) + cm.sum(dim=0) - inter      # (C,) target + predicted - both
+    inter = cm.diag()  # (C,) true positives
+    union = cm.sum(dim=1) + cm.sum(dim=0) - inter  # (C,) target + predicted - both
     iou = torch.where(union > 0, inter / union.clamp(min=1e-300), torch.full_like(inter, math.nan))
     present = ~torch.isnan(iou)
     miou = float(iou[present].mean()) if present.any() else math.nan
@@ -147,8 +163,8 @@ def boundary_band(target: Tensor, width: int = 3) -> Tensor:
     if isinstance(width, bool) or not isinstance(width, int) or width < 0:
         raise ValueError(f"width must be an int >= 0, got {width!r}")
     edge = torch.zeros_like(target, dtype=torch.bool)
-    dy = target[:, 1:, :] != target[:, :-1, :]   # (B, H-1, W) a change between rows r and r+1
-    dx = target[:, :, 1:] != target[:, :, :-1]   # (B, H, W-1)
+    dy = target[:, 1:, :] != target[:, :-1, :]  # (B, H-1, W) a change between rows r and r+1
+    dx = target[:, :, 1:] != target[:, :, :-1]  # (B, H, W-1)
     edge[:, 1:, :] |= dy
     edge[:, :-1, :] |= dy
     edge[:, :, 1:] |= dx
@@ -159,21 +175,26 @@ def boundary_band(target: Tensor, width: int = 3) -> Tensor:
     return grown[:, 0] > 0
 
 
-def boundary_iou(pred: Tensor, target: Tensor, num_classes: int, *, width: int = 3,
-                 ignore_index: int = 255) -> dict:
+def boundary_iou(
+    pred: Tensor, target: Tensor, num_classes: int, *, width: int = 3, ignore_index: int = 255
+) -> dict:
     """mIoU counted only on pixels within ``width`` px of a ground-truth edge ("trimap" IoU).
 
     Returns ``iou_from_confusion`` of the band pixels (keys ``miou``, ``iou_per_class``, ...).
     """
-    return iou_from_confusion(segmentation_confusions(pred, target, num_classes, width=width,
-                                                      ignore_index=ignore_index)[1])
+    return iou_from_confusion(
+        segmentation_confusions(pred, target, num_classes, width=width, ignore_index=ignore_index)[1]
+    )
 
 
-def segmentation_confusions(pred: Tensor, target: Tensor, num_classes: int, *, width: int = 3,
-                            ignore_index: int = 255) -> tuple[Tensor, Tensor]:
+def segmentation_confusions(
+    pred: Tensor, target: Tensor, num_classes: int, *, width: int = 3, ignore_index: int = 255
+) -> tuple[Tensor, Tensor]:
     """Confusion matrices ``(all pixels, boundary band only)``, each Tensor[C, C]; sum them over a
     dataset and pass each to ``iou_from_confusion``."""
     check_label_maps(pred, target, num_classes, ignore_index)
     band_target = torch.where(boundary_band(target, width), target, torch.full_like(target, ignore_index))
-    return (confusion_matrix(pred, target, num_classes, ignore_index),
-            confusion_matrix(pred, band_target, num_classes, ignore_index))
+    return (
+        confusion_matrix(pred, target, num_classes, ignore_index),
+        confusion_matrix(pred, band_target, num_classes, ignore_index),
+    )

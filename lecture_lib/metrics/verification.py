@@ -21,15 +21,23 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
-__all__ = ["KFoldResult", "best_threshold", "kfold_accuracy", "tar_at_far", "verification_auc",
-           "verification_roc"]
+__all__ = [
+    "KFoldResult",
+    "best_threshold",
+    "kfold_accuracy",
+    "tar_at_far",
+    "verification_auc",
+    "verification_roc",
+]
 
 
 def _as_arrays(distances, same) -> tuple[np.ndarray, np.ndarray]:
     d = np.asarray(distances.detach().cpu() if hasattr(distances, "detach") else distances, dtype=np.float64)
     s = np.asarray(same.detach().cpu() if hasattr(same, "detach") else same)
     if d.ndim != 1 or s.ndim != 1 or d.shape != s.shape:
-        raise ValueError(f"distances and same must be 1-D of the same length (P,), got shapes {d.shape} and {s.shape}")
+        raise ValueError(
+            f"distances and same must be 1-D of the same length (P,), got shapes {d.shape} and {s.shape}"
+        )
     if d.size == 0:
         raise ValueError("got 0 pairs")
     if not np.isin(s, (0, 1)).all():
@@ -73,7 +81,7 @@ def _accuracy_at(d: np.ndarray, s: np.ndarray, thresholds: np.ndarray) -> np.nda
     """Accuracy of "same if d <= t" for every t in ``thresholds`` (array[T])."""
     order = np.argsort(d, kind="stable")
     d_sorted, s_sorted = d[order], s[order]
-    accepted = np.searchsorted(d_sorted, thresholds, side="right")            # pairs with d <= t
+    accepted = np.searchsorted(d_sorted, thresholds, side="right")  # pairs with d <= t
     same_cum = np.concatenate([[0], np.cumsum(s_sorted)])
     true_accepts = same_cum[accepted]
     true_rejects = (~s).sum() - (accepted - true_accepts)
@@ -147,5 +155,5 @@ def tar_at_far(distances, same, far: float = 1e-3) -> tuple[float, float]:
     _need_both(s)
     fars, tars, score_thresholds = roc_curve(s, -d, drop_intermediate=False)
     thresholds = -score_thresholds
-    k = int(np.nonzero(fars <= far)[0].max())                      # fars start at 0, so k exists
+    k = int(np.nonzero(fars <= far)[0].max())  # fars start at 0, so k exists
     return float(tars[k]), float(thresholds[k])

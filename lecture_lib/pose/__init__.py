@@ -27,5 +27,15 @@ from lecture_lib.pose.heatmaps import disk_heatmaps, gaussian_heatmaps, heatmaps
 from lecture_lib.pose.metrics import correct_keypoints, pck, pck_curve, pck_per_joint, torso_size
 from lecture_lib.pose.models import PoseFCN, PoseRegressor
 
-__all__ = ["PoseFCN", "PoseRegressor", "correct_keypoints", "disk_heatmaps", "gaussian_heatmaps",
-           "heatmaps_to_keypoints", "pck", "pck_curve", "pck_per_joint", "torso_size"]
+__all__ = [
+    "PoseFCN",
+    "PoseRegressor",
+    "correct_keypoints",
+    "disk_heatmaps",
+    "gaussian_heatmaps",
+    "heatmaps_to_keypoints",
+    "pck",
+    "pck_curve",
+    "pck_per_joint",
+    "torso_size",
+]

@@ -10,13 +10,21 @@ import torch
 from torch import Tensor
 
 
-def _check_targets(keypoints: Tensor, size: tuple[int, int], visible: Tensor | None, name: str, value: float,
-                   ) -> tuple[int, int, Tensor]:
+def _check_targets(
+    keypoints: Tensor,
+    size: tuple[int, int],
+    visible: Tensor | None,
+    name: str,
+    value: float,
+) -> tuple[int, int, Tensor]:
     if not isinstance(keypoints, Tensor) or keypoints.ndim != 2 or keypoints.shape[1] != 2:
         got = tuple(keypoints.shape) if isinstance(keypoints, Tensor) else type(keypoints).__name__
         raise ValueError(f"keypoints must be a Tensor of shape (K, 2) holding (x, y) pixels, got {got}")
-    if (not isinstance(size, (tuple, list)) or len(size) != 2
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size)):
+    if (
+        not isinstance(size, (tuple, list))
+        or len(size) != 2
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size)
+    ):
         raise ValueError(f"size must be (H, W) with two positive ints, got {size!r}")
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
         raise ValueError(f"{name} must be a number >= 0 (pixels), got {value!r}")
@@ -32,14 +40,16 @@ def _check_targets(keypoints: Tensor, size: tuple[int, int], visible: Tensor | N
 def _squared_distances(keypoints: Tensor, h: int, w: int) -> Tensor:
     """Tensor[K, H, W]: squared distance of every pixel centre to each keypoint."""
     kp = keypoints.float()
-    rows = torch.arange(h, dtype=torch.float32, device=kp.device)          # y of pixel centres
-    cols = torch.arange(w, dtype=torch.float32, device=kp.device)          # x of pixel centres
-    dy2 = (rows[None, :] - kp[:, 1:2]) ** 2                                # (K, H)
-    dx2 = (cols[None, :] - kp[:, 0:1]) ** 2                                # (K, W)
-    return dy2[:, :, None] + dx2[:, None, :]                               # (K, H, W) broadcast
+    rows = torch.arange(h, dtype=torch.float32, device=kp.device)  # y of pixel centres
+    cols = torch.arange(w, dtype=torch.float32, device=kp.device)  # x of pixel centres
+    dy2 = (rows[None, :] - kp[:, 1:2]) ** 2  # (K, H)
+    dx2 = (cols[None, :] - kp[:, 0:1]) ** 2  # (K, W)
+    return dy2[:, :, None] + dx2[:, None, :]  # (K, H, W) broadcast
 
 
-def disk_heatmaps(keypoints: Tensor, size: tuple[int, int], radius: float, visible: Tensor | None = None) -> Tensor:
+def disk_heatmaps(
+    keypoints: Tensor, size: tuple[int, int], radius: float, visible: Tensor | None = None
+) -> Tensor:
     """The slide's target: one binary disk of radius ``radius`` around each keypoint.
 
     Args:
@@ -57,7 +67,9 @@ def disk_heatmaps(keypoints: Tensor, size: tuple[int, int], radius: float, visib
     return maps * visible[:, None, None]
 
 
-def gaussian_heatmaps(keypoints: Tensor, size: tuple[int, int], sigma: float, visible: Tensor | None = None) -> Tensor:
+def gaussian_heatmaps(
+    keypoints: Tensor, size: tuple[int, int], sigma: float, visible: Tensor | None = None
+) -> Tensor:
     """Gaussian targets (Tompson et al. 2015, Newell et al. 2016): exp(-d^2 / (2 sigma^2)), peak 1.
 
     Args and pixel convention as ``disk_heatmaps``; ``sigma`` (> 0) in pixels.
@@ -93,7 +105,7 @@ def heatmaps_to_keypoints(heatmaps: Tensor, *, subpixel: bool = True) -> tuple[T
     *lead, h, w = heatmaps.shape
     if h == 0 or w == 0:
         raise ValueError(f"heatmaps must have H, W >= 1, got {(h, w)}")
-    flat = heatmaps.reshape(-1, h, w).float()                              # (M, H, W), M = prod(lead)
+    flat = heatmaps.reshape(-1, h, w).float()  # (M, H, W), M = prod(lead)
     conf, idx = flat.reshape(flat.shape[0], -1).max(dim=1)
     row, col = idx // w, idx % w
     x, y = col.float(), row.float()
@@ -102,7 +114,9 @@ def heatmaps_to_keypoints(heatmaps: Tensor, *, subpixel: bool = True) -> tuple[T
 
         def offset(center, lo_val, hi_val, ok):
             denom = 2.0 * (2.0 * center - lo_val - hi_val)
-            d = torch.where(ok & (denom > 1e-12), (hi_val - lo_val) / denom.clamp(min=1e-12), torch.zeros_like(center))
+            d = torch.where(
+                ok & (denom > 1e-12), (hi_val - lo_val) / denom.clamp(min=1e-12), torch.zeros_like(center)
+            )
             return d.clamp(-0.5, 0.5)
 
         okx = (col > 0) & (col < w - 1)

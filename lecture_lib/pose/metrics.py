@@ -51,7 +51,7 @@ def correct_keypoints(pred: Tensor, target: Tensor, threshold: float, normalize:
     """Tensor[N, K] bool: ``||pred - target|| <= threshold * normalize[n]`` (visibility not applied)."""
     if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or threshold < 0:
         raise ValueError(f"threshold must be a number >= 0, got {threshold!r}")
-    err = (pred.float() - target.float()).norm(dim=-1)                     # (N, K) pixels
+    err = (pred.float() - target.float()).norm(dim=-1)  # (N, K) pixels
     return err <= threshold * normalize.float()[:, None]
 
 
@@ -75,7 +75,9 @@ def pck(pred: Tensor, target: Tensor, visible: Tensor, threshold: float, normali
     return (ok & visible).sum().item() / visible.sum().item()
 
 
-def pck_per_joint(pred: Tensor, target: Tensor, visible: Tensor, threshold: float, normalize: Tensor) -> Tensor:
+def pck_per_joint(
+    pred: Tensor, target: Tensor, visible: Tensor, threshold: float, normalize: Tensor
+) -> Tensor:
     """Tensor[K]: PCK of each joint over the images where it is visible (nan if never visible)."""
     _check(pred, target, visible, normalize)
     visible = visible.bool()

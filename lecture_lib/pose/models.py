@@ -24,25 +24,42 @@ class PoseFCN(nn.Module):
     joint must be placed to a pixel or two.
     """
 
-    def __init__(self, num_joints: int = 14, *, widths: tuple[int, ...] = (16, 32, 48, 64, 96),
-                 convs_per_stage: tuple[int, ...] = (1, 1, 2, 2, 2), fc_width: int = 96, refine: int = 0):
+    def __init__(
+        self,
+        num_joints: int = 14,
+        *,
+        widths: tuple[int, ...] = (16, 32, 48, 64, 96),
+        convs_per_stage: tuple[int, ...] = (1, 1, 2, 2, 2),
+        fc_width: int = 96,
+        refine: int = 0,
+    ):
         super().__init__()
         if isinstance(num_joints, bool) or not isinstance(num_joints, int) or num_joints < 1:
             raise ValueError(f"num_joints must be an int >= 1, got {num_joints!r}")
         self.num_joints = num_joints
-        self.fcn = FCN(num_joints, variant="8s", widths=tuple(widths), convs_per_stage=tuple(convs_per_stage),
-                       fc_width=fc_width)
+        self.fcn = FCN(
+            num_joints,
+            variant="8s",
+            widths=tuple(widths),
+            convs_per_stage=tuple(convs_per_stage),
+            fc_width=fc_width,
+        )
         self.refine = None
         if refine:
             self.refine = nn.Sequential(
-                nn.Conv2d(3 + num_joints, refine, 3, padding=1, bias=False), nn.BatchNorm2d(refine), nn.ReLU(inplace=True),
-                nn.Conv2d(refine, refine, 3, padding=1, bias=False), nn.BatchNorm2d(refine), nn.ReLU(inplace=True),
-                nn.Conv2d(refine, num_joints, 1))
-            nn.init.zeros_(self.refine[-1].weight)             # starts as the plain FCN-8s
+                nn.Conv2d(3 + num_joints, refine, 3, padding=1, bias=False),
+                nn.BatchNorm2d(refine),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(refine, refine, 3, padding=1, bias=False),
+                nn.BatchNorm2d(refine),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(refine, num_joints, 1),
+            )
+            nn.init.zeros_(self.refine[-1].weight)  # starts as the plain FCN-8s
             nn.init.zeros_(self.refine[-1].bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        maps = self.fcn(x)                                      # (B, K, H, W) logits
+        maps = self.fcn(x)  # (B, K, H, W) logits
         if self.refine is None:
             return maps
         return maps + self.refine(torch.cat([x, maps], dim=1))
@@ -56,24 +73,45 @@ class PoseRegressor(nn.Module):
     ``forward`` returns pixels.
     """
 
-    def __init__(self, num_joints: int = 14, *, image_size: int = 64, widths: tuple[int, ...] = (16, 32, 48, 64, 96),
-                 convs_per_stage: tuple[int, ...] = (1, 1, 2, 2, 2), fc_width: int = 96, hidden: int = 256):
+    def __init__(
+        self,
+        num_joints: int = 14,
+        *,
+        image_size: int = 64,
+        widths: tuple[int, ...] = (16, 32, 48, 64, 96),
+        convs_per_stage: tuple[int, ...] = (1, 1, 2, 2, 2),
+        fc_width: int = 96,
+        hidden: int = 256,
+    ):
         super().__init__()
         if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size % 32:
-            raise ValueError(f"image_size must be a multiple of 32 (the encoder's stride), got {image_size!r}")
+            raise ValueError(
+                f"image_size must be a multiple of 32 (the encoder's stride), got {image_size!r}"
+            )
         self.num_joints, self.image_size = num_joints, image_size
-        fcn = FCN(num_joints, variant="32s", widths=tuple(widths), convs_per_stage=tuple(convs_per_stage),
-                  fc_width=fc_width)
-        self.encoder = nn.Sequential(*fcn.stages, fcn.fc)       # the FCN's encoder modules, not a copy of its code
+        fcn = FCN(
+            num_joints,
+            variant="32s",
+            widths=tuple(widths),
+            convs_per_stage=tuple(convs_per_stage),
+            fc_width=fc_width,
+        )
+        self.encoder = nn.Sequential(*fcn.stages, fcn.fc)  # the FCN's encoder modules, not a copy of its code
         cells = (image_size // 32) ** 2
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(fc_width * cells, hidden), nn.ReLU(inplace=True),
-                                  nn.Linear(hidden, 2 * num_joints))
-        with torch.no_grad():                                    # start at the image centre
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(fc_width * cells, hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, 2 * num_joints),
+        )
+        with torch.no_grad():  # start at the image centre
             self.head[-1].bias.fill_(0.5)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-2:] != (self.image_size, self.image_size):
-            raise ValueError(f"PoseRegressor was built for {self.image_size}x{self.image_size} images, "
-                             f"got {tuple(x.shape[-2:])}")
-        out = self.head(self.encoder(x)).reshape(-1, self.num_joints, 2)   # (B, K, 2) fractions of the side
-        return out * self.image_size - 0.5                                 # pixel centres at integers
+            raise ValueError(
+                f"PoseRegressor was built for {self.image_size}x{self.image_size} images, "
+                f"got {tuple(x.shape[-2:])}"
+            )
+        out = self.head(self.encoder(x)).reshape(-1, self.num_joints, 2)  # (B, K, 2) fractions of the side
+        return out * self.image_size - 0.5  # pixel centres at integers

@@ -15,8 +15,17 @@ def _side(name: str) -> str:
     return RIGHT if name.startswith("right") else LEFT if name.startswith("left") else CENTRE
 
 
-def draw_skeleton(ax, keypoints: Tensor, *, visible: Tensor | None = None, skeleton=SKELETON, names=JOINTS,
-                  lw: float = 1.5, marker: str = "o", size: float = 12):
+def draw_skeleton(
+    ax,
+    keypoints: Tensor,
+    *,
+    visible: Tensor | None = None,
+    skeleton=SKELETON,
+    names=JOINTS,
+    lw: float = 1.5,
+    marker: str = "o",
+    size: float = 12,
+):
     """Bones and joints on ``ax`` (person's right red, left blue); joints with ``visible`` False hollow.
 
     Args:
@@ -29,8 +38,15 @@ def draw_skeleton(ax, keypoints: Tensor, *, visible: Tensor | None = None, skele
         ax.plot(kp[[a, b], 0], kp[[a, b], 1], color=colour, lw=lw, alpha=0.9)
     for k, (x, y) in enumerate(kp.tolist()):
         filled = visible is None or bool(visible[k])
-        ax.scatter([x], [y], s=size, marker=marker, edgecolors="black", linewidths=0.5,
-                   c=_side(names[k]) if filled else "none")
+        ax.scatter(
+            [x],
+            [y],
+            s=size,
+            marker=marker,
+            edgecolors="black",
+            linewidths=0.5,
+            c=_side(names[k]) if filled else "none",
+        )
     return ax
 
 
@@ -46,8 +62,9 @@ def show_pose(image: Tensor, keypoints: Tensor, *, visible: Tensor | None = None
     return ax
 
 
-def show_heatmap(heatmap: Tensor, *, ax, title: str, label: str = "probability", vmin=None, vmax=None,
-                 cmap: str = "magma"):
+def show_heatmap(
+    heatmap: Tensor, *, ax, title: str, label: str = "probability", vmin=None, vmax=None, cmap: str = "magma"
+):
     """One joint's map with a colour bar (``label`` names its unit); returns the ``Axes``."""
     im = ax.imshow(heatmap.detach().cpu(), cmap=cmap, vmin=vmin, vmax=vmax)
     ax.set_title(title, fontsize=9)

@@ -18,17 +18,63 @@ from torch import Tensor, nn
 from lecture_lib.data import pretrained
 
 COCO_KEYPOINTS: tuple[str, ...] = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
-    "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
-    "right_ankle")
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
 """The 17 COCO keypoints in torchvision's order (``KeypointRCNN_ResNet50_FPN_Weights.meta["keypoint_names"]``)."""
 
 COCO_SKELETON: tuple[tuple[int, int], ...] = (
-    (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7), (6, 8), (7, 9), (8, 10),
-    (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6))
+    (15, 13),
+    (13, 11),
+    (16, 14),
+    (14, 12),
+    (11, 12),
+    (5, 11),
+    (6, 12),
+    (5, 6),
+    (5, 7),
+    (6, 8),
+    (7, 9),
+    (8, 10),
+    (1, 2),
+    (0, 1),
+    (0, 2),
+    (1, 3),
+    (2, 4),
+    (3, 5),
+    (4, 6),
+)
 
 # LSP joint index -> COCO keypoint index (LSP's neck and head top have no COCO keypoint).
-LSP_FROM_COCO: dict[int, int] = {0: 16, 1: 14, 2: 12, 3: 11, 4: 13, 5: 15, 6: 10, 7: 8, 8: 6, 9: 5, 10: 7, 11: 9}
+LSP_FROM_COCO: dict[int, int] = {
+    0: 16,
+    1: 14,
+    2: 12,
+    3: 11,
+    4: 13,
+    5: 15,
+    6: 10,
+    7: 8,
+    8: 6,
+    9: 5,
+    10: 7,
+    11: 9,
+}
 
 
 def keypoint_rcnn(weights: str | None = "DEFAULT", **kwargs) -> nn.Module:
@@ -75,14 +121,16 @@ def detect_keypoints(model: nn.Module, image: Tensor, *, score_thresh: float = 0
         got = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
         raise ValueError(f"image must be a Tensor of shape (3, H, W) in [0, 1], got {got}")
     captured: list[Tensor] = []
-    hook = model.roi_heads.keypoint_predictor.register_forward_hook(lambda m, i, o: captured.append(o.detach()))
+    hook = model.roi_heads.keypoint_predictor.register_forward_hook(
+        lambda m, i, o: captured.append(o.detach())
+    )
     try:
         device = next(model.parameters()).device
         out = {k: v.cpu() for k, v in model([image.to(device)])[0].items()}
     finally:
         hook.remove()
     logits = captured[0].cpu() if captured else torch.zeros(0, len(COCO_KEYPOINTS), 56, 56)
-    if logits.shape[0] != out["boxes"].shape[0]:   # no person kept: the predictor may not have run
+    if logits.shape[0] != out["boxes"].shape[0]:  # no person kept: the predictor may not have run
         logits = torch.zeros(out["boxes"].shape[0], len(COCO_KEYPOINTS), 56, 56)
     keep = out["scores"] >= score_thresh
     result = {k: v[keep] for k, v in out.items() if k in ("boxes", "scores", "keypoints", "keypoints_scores")}

@@ -34,8 +34,15 @@ from lecture_lib.pose.metrics import pck, torso_size
 from lecture_lib.pose.models import PoseFCN, PoseRegressor
 from lecture_lib.train import fit, predict
 
-DATA = {"size": 64, "n_train": 8000, "train_seed": 1000, "n_val": 200, "val_seed": 2000, "test_seed": 3000,
-        "n_test": 400}
+DATA = {
+    "size": 64,
+    "n_train": 8000,
+    "train_seed": 1000,
+    "n_val": 200,
+    "val_seed": 2000,
+    "test_seed": 3000,
+    "n_test": 400,
+}
 ARCH = {"widths": [16, 24, 32, 48, 64], "convs_per_stage": [1, 1, 2, 2, 2], "fc_width": 64, "refine": 16}
 REG_HEAD = {"hidden": 256}
 # Rafi et al.: r = 8 px on a 256 x 256 crop (2 px on our 64 x 64 images); a 3 px disk trained faster in pilot runs.
@@ -50,7 +57,9 @@ class FlippedBatches:
     """``steps`` random batches ``(images [B, 3, S, S], keypoints [B, K, 2], inside [B, K])`` per pass,
     each image mirrored left-right with probability 1/2 (keypoints x -> S - 1 - x), seeded."""
 
-    def __init__(self, images: Tensor, keypoints: Tensor, inside: Tensor, *, batch_size: int, steps: int, seed: int):
+    def __init__(
+        self, images: Tensor, keypoints: Tensor, inside: Tensor, *, batch_size: int, steps: int, seed: int
+    ):
         self.images, self.keypoints, self.inside = images, keypoints, inside
         self.batch_size, self.steps = batch_size, steps
         self.g = torch.Generator().manual_seed(seed)
@@ -73,11 +82,14 @@ def batch_targets(keypoints: Tensor, inside: Tensor, size: int, kind: str, value
     """Target maps Tensor[B, K, S, S] for a batch: ``kind`` "disk" (radius ``value``) or "gaussian" (sigma)."""
     b, k = keypoints.shape[:2]
     make = disk_heatmaps if kind == "disk" else gaussian_heatmaps
-    return make(keypoints.reshape(b * k, 2), (size, size), value, inside.reshape(b * k)).reshape(b, k, size, size)
+    return make(keypoints.reshape(b * k, 2), (size, size), value, inside.reshape(b * k)).reshape(
+        b, k, size, size
+    )
 
 
 def heatmap_loss(kind: str, value: float, pos_weight: float = 1.0) -> Callable:
     """``loss_fn(model, batch)`` for ``fit``: BCE with logits on disks, MSE on Gaussians."""
+
     def loss(model: nn.Module, batch) -> Tensor:
         x, kp, inside = batch
         target = batch_targets(kp, inside, x.shape[-1], kind, value)
@@ -85,13 +97,14 @@ def heatmap_loss(kind: str, value: float, pos_weight: float = 1.0) -> Callable:
         if kind == "disk":
             return F.binary_cross_entropy_with_logits(out, target, pos_weight=torch.tensor(pos_weight))
         return F.mse_loss(out, target)
+
     return loss
 
 
 def regression_loss(model: nn.Module, batch) -> Tensor:
     """MSE of the (x, y) of the joints inside the image, in fractions of the image side."""
     x, kp, inside = batch
-    err = (model(x) - kp) / x.shape[-1]                                  # (B, K, 2)
+    err = (model(x) - kp) / x.shape[-1]  # (B, K, 2)
     return (err.pow(2).sum(-1) * inside).sum() / inside.sum().clamp(min=1)
 
 
@@ -108,14 +121,35 @@ def _eval_fn(val, kind: str) -> Callable[[nn.Module], dict[str, float]]:
     return lambda m: {"val_pck": pck(decode(m, val.images, kind), val.keypoints, val.visible, 0.2, norm)}
 
 
-def _train(model: nn.Module, kind: str, loss_fn: Callable, data, val, train_cfg: dict, *, epochs: int, steps: int,
-           progress: bool = False):
+def _train(
+    model: nn.Module,
+    kind: str,
+    loss_fn: Callable,
+    data,
+    val,
+    train_cfg: dict,
+    *,
+    epochs: int,
+    steps: int,
+    progress: bool = False,
+):
     loader = FlippedBatches(*data, batch_size=train_cfg["batch_size"], steps=steps, seed=train_cfg["seed"])
     opt = torch.optim.AdamW(model.parameters(), lr=train_cfg["lr"], weight_decay=train_cfg["weight_decay"])
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=train_cfg["lr"], total_steps=epochs * steps,
-                                                pct_start=0.2)
-    return fit(model, loader, epochs=epochs, optimizer=opt, loss_fn=loss_fn, eval_fn=_eval_fn(val, kind),
-               scheduler=sched, scheduler_step="batch", progress=progress, desc=kind)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=train_cfg["lr"], total_steps=epochs * steps, pct_start=0.2
+    )
+    return fit(
+        model,
+        loader,
+        epochs=epochs,
+        optimizer=opt,
+        loss_fn=loss_fn,
+        eval_fn=_eval_fn(val, kind),
+        scheduler=sched,
+        scheduler_step="batch",
+        progress=progress,
+        desc=kind,
+    )
 
 
 def _fresh(builder: type, seed: int, **kwargs) -> nn.Module:
@@ -128,55 +162,106 @@ def training_data(data_cfg: dict = DATA):
     """(train images uint8 [N, 3, S, S], keypoints, inside) and the validation ``People``."""
     train = make_people(data_cfg["n_train"], seed=data_cfg["train_seed"], size=data_cfg["size"])
     val = make_people(data_cfg["n_val"], seed=data_cfg["val_seed"], size=data_cfg["size"])
-    images = (train.images * 255).round().to(torch.uint8)                # 4x less memory than float32
+    images = (train.images * 255).round().to(torch.uint8)  # 4x less memory than float32
     return (images, train.keypoints, train.inside), val
 
 
-def _build(kinds: tuple[str, ...], data_cfg: dict, arch: dict, train_cfg: dict, targets: dict, progress: bool) -> dict:
+def _build(
+    kinds: tuple[str, ...], data_cfg: dict, arch: dict, train_cfg: dict, targets: dict, progress: bool
+) -> dict:
     """Train each of ``kinds`` ("disk", "gaussian", "regression") on the same data and budget."""
     torch.set_num_threads(1)
     data, val = training_data(data_cfg)
     epochs, steps = train_cfg["epochs"], train_cfg["steps_per_epoch"]
-    out = {"data": dict(data_cfg), "arch": dict(arch), "train": dict(train_cfg), "targets": dict(targets),
-           "histories": {}, "mean_pose": data[1].mean(dim=0)}    # Tensor[K, 2]: the mean training pose (baseline)
-    losses = {"disk": heatmap_loss("disk", targets["radius"], targets["pos_weight"]),
-              "gaussian": heatmap_loss("gaussian", targets["sigma"]), "regression": regression_loss}
+    out = {
+        "data": dict(data_cfg),
+        "arch": dict(arch),
+        "train": dict(train_cfg),
+        "targets": dict(targets),
+        "histories": {},
+        "mean_pose": data[1].mean(dim=0),
+    }  # Tensor[K, 2]: the mean training pose (baseline)
+    losses = {
+        "disk": heatmap_loss("disk", targets["radius"], targets["pos_weight"]),
+        "gaussian": heatmap_loss("gaussian", targets["sigma"]),
+        "regression": regression_loss,
+    }
     for kind in kinds:
         if kind == "regression":
-            kw = {**{k: v for k, v in arch.items() if k != "refine"}, **REG_HEAD, "image_size": data_cfg["size"]}
+            kw = {
+                **{k: v for k, v in arch.items() if k != "refine"},
+                **REG_HEAD,
+                "image_size": data_cfg["size"],
+            }
             model = _fresh(PoseRegressor, train_cfg["seed"], **kw)
         else:
             kw = dict(arch)
             model = _fresh(PoseFCN, train_cfg["seed"], **kw)
-        hist = _train(model, kind, losses[kind], data, val, train_cfg, epochs=epochs, steps=steps, progress=progress)
+        hist = _train(
+            model, kind, losses[kind], data, val, train_cfg, epochs=epochs, steps=steps, progress=progress
+        )
         out[kind] = model_entry(type(model), model, **kw)
         out["histories"][kind] = hist.as_dict()
     return out
 
 
-def build_heatmaps(data_cfg: dict = DATA, arch: dict = ARCH, train_cfg: dict = TRAIN, targets: dict = TARGETS,
-                   *, progress: bool = False) -> dict:
+def build_heatmaps(
+    data_cfg: dict = DATA,
+    arch: dict = ARCH,
+    train_cfg: dict = TRAIN,
+    targets: dict = TARGETS,
+    *,
+    progress: bool = False,
+) -> dict:
     """``PoseFCN`` on disk and on Gaussian targets, same data and budget: the ``pose_heatmaps.pt`` dict."""
     return _build(("disk", "gaussian"), data_cfg, arch, train_cfg, targets, progress)
 
 
-def build_regression(data_cfg: dict = DATA, arch: dict = ARCH, train_cfg: dict = TRAIN, targets: dict = TARGETS,
-                     *, progress: bool = False) -> dict:
+def build_regression(
+    data_cfg: dict = DATA,
+    arch: dict = ARCH,
+    train_cfg: dict = TRAIN,
+    targets: dict = TARGETS,
+    *,
+    progress: bool = False,
+) -> dict:
     """``PoseRegressor`` with the heatmap models' encoder, data and budget: the ``pose_regression.pt`` dict."""
     return _build(("regression",), data_cfg, arch, train_cfg, targets, progress)
 
 
-def build_radius_sweep(data_cfg: dict = DATA, arch: dict = ARCH, train_cfg: dict = TRAIN, sweep: dict = SWEEP,
-                       targets: dict = TARGETS, *, progress: bool = False) -> dict:
+def build_radius_sweep(
+    data_cfg: dict = DATA,
+    arch: dict = ARCH,
+    train_cfg: dict = TRAIN,
+    sweep: dict = SWEEP,
+    targets: dict = TARGETS,
+    *,
+    progress: bool = False,
+) -> dict:
     """``PoseFCN`` on disk targets of each radius in ``sweep["radii"]``, equal budgets."""
     torch.set_num_threads(1)
     data, val = training_data(data_cfg)
-    out = {"data": dict(data_cfg), "arch": dict(arch), "train": dict(train_cfg), "sweep": dict(sweep),
-           "targets": dict(targets), "histories": {}}
+    out = {
+        "data": dict(data_cfg),
+        "arch": dict(arch),
+        "train": dict(train_cfg),
+        "sweep": dict(sweep),
+        "targets": dict(targets),
+        "histories": {},
+    }
     for r in sweep["radii"]:
         model = _fresh(PoseFCN, train_cfg["seed"], **arch)
-        hist = _train(model, "disk", heatmap_loss("disk", r, targets["pos_weight"]), data, val, train_cfg,
-                      epochs=sweep["epochs"], steps=sweep["steps_per_epoch"], progress=progress)
+        hist = _train(
+            model,
+            "disk",
+            heatmap_loss("disk", r, targets["pos_weight"]),
+            data,
+            val,
+            train_cfg,
+            epochs=sweep["epochs"],
+            steps=sweep["steps_per_epoch"],
+            progress=progress,
+        )
         out[f"r{r:g}"] = model_entry(PoseFCN, model, **arch)
         out["histories"][f"r{r:g}"] = hist.as_dict()
     return out
@@ -192,6 +277,9 @@ def build_radius_sweep_large() -> dict:
     return build_radius_sweep(sweep={**SWEEP, "radii": SWEEP["radii"][2:]})
 
 
-CHECKPOINTS = {"pose_heatmaps.pt": build_heatmaps, "pose_regression.pt": build_regression,
-               "pose_radius_sweep_small.pt": build_radius_sweep_small,
-               "pose_radius_sweep_large.pt": build_radius_sweep_large}
+CHECKPOINTS = {
+    "pose_heatmaps.pt": build_heatmaps,
+    "pose_regression.pt": build_regression,
+    "pose_radius_sweep_small.pt": build_radius_sweep_small,
+    "pose_radius_sweep_large.pt": build_radius_sweep_large,
+}

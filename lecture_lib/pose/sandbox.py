@@ -20,7 +20,9 @@ def _from_lecture_lib(value) -> bool:
 
 def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
     if name == "lecture_lib" or name.startswith("lecture_lib."):
-        raise ImportError(f"this exercise is checked without lecture_lib: write it yourself (tried to import {name})")
+        raise ImportError(
+            f"this exercise is checked without lecture_lib: write it yourself (tried to import {name})"
+        )
     return builtins.__import__(name, globals, locals, fromlist, level)
 
 

@@ -22,5 +22,14 @@ from lecture_lib.segmentation.models import FCN, window_classifier
 from lecture_lib.segmentation.upsampling import BilinearUpsample, bilinear_kernel, ideal_coarse_labels
 from lecture_lib.segmentation.windows import classify_windows, convolutionalize, fcn_output_size, sample_crops
 
-__all__ = ["FCN", "BilinearUpsample", "bilinear_kernel", "classify_windows", "convolutionalize", "fcn_output_size",
-           "ideal_coarse_labels", "sample_crops", "window_classifier"]
+__all__ = [
+    "FCN",
+    "BilinearUpsample",
+    "bilinear_kernel",
+    "classify_windows",
+    "convolutionalize",
+    "fcn_output_size",
+    "ideal_coarse_labels",
+    "sample_crops",
+    "window_classifier",
+]

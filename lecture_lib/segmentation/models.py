@@ -18,7 +18,9 @@ from lecture_lib.segmentation.upsampling import BilinearUpsample
 __all__ = ["FCN", "window_classifier"]
 
 
-def window_classifier(num_classes: int, *, crop: int = 28, width: int = 16, hidden: int = 64) -> nn.Sequential:
+def window_classifier(
+    num_classes: int, *, crop: int = 28, width: int = 16, hidden: int = 64
+) -> nn.Sequential:
     """The "CNN" of "CNN vs. FCN": a LeNet-style classifier of ``crop x crop`` RGB windows (the class
     of the centre pixel), unpadded convs then fully connected layers.
 
@@ -31,10 +33,15 @@ def window_classifier(num_classes: int, *, crop: int = 28, width: int = 16, hidd
         raise ValueError(f"crop must be >= 16 with (crop - 12) divisible by 4, got {crop}")
     side = (crop - 12) // 4  # 5x5 conv (-4), pool /2, 5x5 conv (-4), pool /2
     return nn.Sequential(
-        nn.Conv2d(3, width, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(width, 2 * width, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(3, width, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(width, 2 * width, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(2 * width * side * side, hidden), nn.ReLU(),
+        nn.Linear(2 * width * side * side, hidden),
+        nn.ReLU(),
         nn.Linear(hidden, num_classes),
     )
 
@@ -60,8 +67,15 @@ class FCN(nn.Module):
 
     VARIANTS = ("32s", "16s", "8s")
 
-    def __init__(self, num_classes: int, *, variant: str = "8s", widths: tuple[int, ...] = (16, 32, 64, 96, 128),
-                 convs_per_stage: tuple[int, ...] = (1, 1, 2, 2, 2), fc_width: int = 128):
+    def __init__(
+        self,
+        num_classes: int,
+        *,
+        variant: str = "8s",
+        widths: tuple[int, ...] = (16, 32, 64, 96, 128),
+        convs_per_stage: tuple[int, ...] = (1, 1, 2, 2, 2),
+        fc_width: int = 128,
+    ):
         super().__init__()
         if variant not in (*self.VARIANTS, "all"):
             raise ValueError(f"variant must be one of {(*self.VARIANTS, 'all')}, got {variant!r}")
@@ -72,8 +86,11 @@ class FCN(nn.Module):
         chans = (3, *widths)
         self.stages = nn.ModuleList(conv_stage(chans[i], chans[i + 1], convs_per_stage[i]) for i in range(5))
         self.fc = nn.Sequential(  # fc6 / fc7 of the paper, as convolutions
-            nn.Conv2d(widths[4], fc_width, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(fc_width, fc_width, 1), nn.ReLU(inplace=True))
+            nn.Conv2d(widths[4], fc_width, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(fc_width, fc_width, 1),
+            nn.ReLU(inplace=True),
+        )
         self.score = nn.Conv2d(fc_width, num_classes, 1)
         self.up = nn.ModuleDict({v: BilinearUpsample(num_classes, int(v[:-1])) for v in self.outputs})
         if "16s" in self.outputs or "8s" in self.outputs:
@@ -97,11 +114,11 @@ class FCN(nn.Module):
         for stage in self.stages:
             x = stage(x)
             feats.append(x)  # pool1 .. pool5
-        coarse = {"32s": self.score(self.fc(feats[4]))}                                 # stride 32
+        coarse = {"32s": self.score(self.fc(feats[4]))}  # stride 32
         if "16s" in self.outputs or "8s" in self.outputs:
             coarse["16s"] = self.up2_pool4(coarse["32s"]) + self.score_pool4(feats[3])  # stride 16
         if "8s" in self.outputs:
-            coarse["8s"] = self.up2_pool3(coarse["16s"]) + self.score_pool3(feats[2])   # stride 8
+            coarse["8s"] = self.up2_pool3(coarse["16s"]) + self.score_pool3(feats[2])  # stride 8
         out = {v: self.up[v](coarse[v])[..., :h, :w] for v in self.outputs}
         return out if self.variant == "all" else out[self.variant]
 

@@ -18,26 +18,57 @@ from torch import Tensor, nn
 
 from lecture_lib.metrics.segmentation import iou_from_confusion, segmentation_confusions
 
-__all__ = ["ARCHS", "VOC_CLASSES", "evaluate_on_voc", "evaluate_segmenter", "load_segmenter", "pair_to_tensors", "segment"]
+__all__ = [
+    "ARCHS",
+    "VOC_CLASSES",
+    "evaluate_on_voc",
+    "evaluate_segmenter",
+    "load_segmenter",
+    "pair_to_tensors",
+    "segment",
+]
 
-VOC_CLASSES = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
-               "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
-               "tvmonitor")
+VOC_CLASSES = (
+    "background",
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+)
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
 def _builders() -> dict:
     from torchvision.models import segmentation as tvseg
 
-    return {"fcn_resnet50": (tvseg.fcn_resnet50, tvseg.FCN_ResNet50_Weights),
-            "deeplabv3_resnet50": (tvseg.deeplabv3_resnet50, tvseg.DeepLabV3_ResNet50_Weights)}
+    return {
+        "fcn_resnet50": (tvseg.fcn_resnet50, tvseg.FCN_ResNet50_Weights),
+        "deeplabv3_resnet50": (tvseg.deeplabv3_resnet50, tvseg.DeepLabV3_ResNet50_Weights),
+    }
 
 
 ARCHS = ("fcn_resnet50", "deeplabv3_resnet50")
 
 
-def load_segmenter(arch: str = "fcn_resnet50", *, weights: str | None = "DEFAULT",
-                   num_classes: int = 21) -> tuple[nn.Module, dict]:
+def load_segmenter(
+    arch: str = "fcn_resnet50", *, weights: str | None = "DEFAULT", num_classes: int = 21
+) -> tuple[nn.Module, dict]:
     """A torchvision segmenter in eval mode and its metadata.
 
     Args:
@@ -60,8 +91,9 @@ def load_segmenter(arch: str = "fcn_resnet50", *, weights: str | None = "DEFAULT
         try:
             entry = weights_enum[weights]
         except KeyError:
-            raise ValueError(f"weights must be None or one of {['DEFAULT', *weights_enum.__members__]}, "
-                             f"got {weights!r}") from None
+            raise ValueError(
+                f"weights must be None or one of {['DEFAULT', *weights_enum.__members__]}, got {weights!r}"
+            ) from None
         model = fetch_pretrained(builder, weights=entry)
         meta = {"categories": tuple(entry.meta["categories"]), "weights": str(entry)}
     else:
@@ -105,8 +137,16 @@ def segment(model: nn.Module, image: Tensor) -> Tensor:
     return out[0].cpu()
 
 
-def evaluate_segmenter(model: nn.Module, pairs: Iterable, *, num_classes: int = 21, max_images: int | None = None,
-                       max_side: int | None = 520, width: int = 3, ignore_index: int = 255) -> dict:
+def evaluate_segmenter(
+    model: nn.Module,
+    pairs: Iterable,
+    *,
+    num_classes: int = 21,
+    max_images: int | None = None,
+    max_side: int | None = 520,
+    width: int = 3,
+    ignore_index: int = 255,
+) -> dict:
     """Mean IoU (and the boundary-band mIoU) of ``model`` over ``(image, mask)`` pairs.
 
     The confusion matrices are accumulated over the whole dataset, as in the FCN paper.
@@ -123,7 +163,9 @@ def evaluate_segmenter(model: nn.Module, pairs: Iterable, *, num_classes: int = 
             break
         img, target = pair_to_tensors(image, mask, max_side=max_side)
         pred = segment(model, img).argmax(0)
-        a, b = segmentation_confusions(pred[None], target[None], num_classes, width=width, ignore_index=ignore_index)
+        a, b = segmentation_confusions(
+            pred[None], target[None], num_classes, width=width, ignore_index=ignore_index
+        )
         cm_all += a
         cm_band += b
         n += 1
@@ -135,8 +177,15 @@ def evaluate_segmenter(model: nn.Module, pairs: Iterable, *, num_classes: int = 
     return out
 
 
-def evaluate_on_voc(archs: Iterable[str], *, weights: str | None = "DEFAULT", max_images: int | None = 300,
-                    device: torch.device | str = "cpu", root=None, dataset_cls=None) -> dict[str, dict]:
+def evaluate_on_voc(
+    archs: Iterable[str],
+    *,
+    weights: str | None = "DEFAULT",
+    max_images: int | None = 300,
+    device: torch.device | str = "cpu",
+    root=None,
+    dataset_cls=None,
+) -> dict[str, dict]:
     """``{arch: evaluate_segmenter(...)}`` of each torchvision segmenter in ``archs`` on PASCAL VOC 2012
     val (downloaded into ``root`` if needed; nothing is loaded when ``archs`` is empty).
 

@@ -33,8 +33,14 @@ from lecture_lib.train import fit, predict
 # cells, resolvable by FCN-8s's 8 px cells (make_scenes' default 2..4 px arms are not).
 SCENE_KWARGS = {"thin_width": [5.0, 8.0], "scale_range": [0.25, 0.55], "max_objects": 3}
 SETTINGS = {
-    "scenes": {"n_train": 1200, "train_seed": 100, "val_seed": 101, "n_val": 60, "test_seed": 200,
-               "kwargs": SCENE_KWARGS},
+    "scenes": {
+        "n_train": 1200,
+        "train_seed": 100,
+        "val_seed": 101,
+        "n_val": 60,
+        "test_seed": 200,
+        "kwargs": SCENE_KWARGS,
+    },
     "arch": {"widths": [12, 24, 48, 96, 128], "convs_per_stage": [2, 2, 3, 3, 3], "fc_width": 128},
     "train": {"epochs": 40, "batch_size": 16, "lr": 4e-3, "weight_decay": 1e-4, "pct_start": 0.2, "seed": 0},
     "classifier_cfg": {"crop": 28, "n_crops": 60000, "epochs": 20, "batch_size": 128, "lr": 2e-3},
@@ -47,11 +53,17 @@ def train_fcn(s: dict, val, *, progress: bool = False) -> tuple[FCN, dict]:
     with torch.random.fork_rng():  # seeded initialisation; the caller's RNG is untouched
         torch.manual_seed(tr["seed"])
         model = FCN(val.num_classes, variant="all", **s["arch"])
-    loader = FreshScenes(sc["n_train"], sc["train_seed"], tr["batch_size"], torch.Generator().manual_seed(tr["seed"]),
-                         **sc["kwargs"])
+    loader = FreshScenes(
+        sc["n_train"],
+        sc["train_seed"],
+        tr["batch_size"],
+        torch.Generator().manual_seed(tr["seed"]),
+        **sc["kwargs"],
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=tr["lr"], weight_decay=tr["weight_decay"])
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tr["lr"], total_steps=tr["epochs"] * len(loader),
-                                                pct_start=tr["pct_start"])
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=tr["lr"], total_steps=tr["epochs"] * len(loader), pct_start=tr["pct_start"]
+    )
 
     def losses(m, batch):  # one encoder pass, the three decoders' losses (summed by fit)
         x, y = batch
@@ -66,8 +78,17 @@ def train_fcn(s: dict, val, *, progress: bool = False) -> tuple[FCN, dict]:
             metrics[f"val_boundary_miou_{v}"] = iou_from_confusion(cb)["miou"]
         return metrics
 
-    hist = fit(model, loader, epochs=tr["epochs"], optimizer=opt, scheduler=sched, scheduler_step="batch",
-               loss_fn=losses, eval_fn=evaluate, progress=progress)
+    hist = fit(
+        model,
+        loader,
+        epochs=tr["epochs"],
+        optimizer=opt,
+        scheduler=sched,
+        scheduler_step="batch",
+        loss_fn=losses,
+        eval_fn=evaluate,
+        progress=progress,
+    )
     return model, hist.as_dict()
 
 
@@ -79,8 +100,9 @@ def train_classifier(s: dict, train, *, progress: bool = False) -> tuple[torch.n
     with torch.random.fork_rng():
         torch.manual_seed(1)
         model = window_classifier(train.num_classes, crop=cfg["crop"])
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(crops, labels), batch_size=cfg["batch_size"],
-                                         shuffle=True, generator=g)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(crops, labels), batch_size=cfg["batch_size"], shuffle=True, generator=g
+    )
     hist = fit(model, loader, epochs=cfg["epochs"], lr=cfg["lr"], progress=progress)
     return model, hist.as_dict()
 
@@ -93,15 +115,22 @@ def build(settings: dict | None = None, *, progress: bool = False) -> dict:
     try:
         sc = s["scenes"]
         train = make_scenes(sc["n_train"], seed=sc["train_seed"], **sc["kwargs"])  # the classifier's crops
-        val = make_scenes(sc["n_val"], seed=sc["val_seed"], **sc["kwargs"])  # monitoring only; test is separate
+        val = make_scenes(
+            sc["n_val"], seed=sc["val_seed"], **sc["kwargs"]
+        )  # monitoring only; test is separate
         clf, clf_hist = train_classifier(s, train, progress=progress)
         fcn, fcn_hist = train_fcn(s, val, progress=progress)
     finally:
         torch.set_num_threads(threads)
-    return {"model": model_entry(FCN, fcn, num_classes=val.num_classes, variant="all", **s["arch"]),
-            "classifier": model_entry(window_classifier, clf, num_classes=train.num_classes,
-                                      crop=s["classifier_cfg"]["crop"]),
-            **s, "classifier_history": clf_hist, "fcn_history": fcn_hist}
+    return {
+        "model": model_entry(FCN, fcn, num_classes=val.num_classes, variant="all", **s["arch"]),
+        "classifier": model_entry(
+            window_classifier, clf, num_classes=train.num_classes, crop=s["classifier_cfg"]["crop"]
+        ),
+        **s,
+        "classifier_history": clf_hist,
+        "fcn_history": fcn_hist,
+    }
 
 
 CHECKPOINTS = {"fcn_scenes.pt": build}

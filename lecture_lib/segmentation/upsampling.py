@@ -29,21 +29,24 @@ def bilinear_kernel(in_channels: int, out_channels: int, kernel_size: int) -> Te
         Tensor[in_channels, out_channels, kernel_size, kernel_size] (ConvTranspose2d layout).
     """
     if in_channels != out_channels or in_channels < 1:
-        raise ValueError(f"bilinear upsampling maps each channel to itself: need in_channels == "
-                         f"out_channels >= 1, got {in_channels} and {out_channels}")
+        raise ValueError(
+            f"bilinear upsampling maps each channel to itself: need in_channels == "
+            f"out_channels >= 1, got {in_channels} and {out_channels}"
+        )
     if kernel_size < 1:
         raise ValueError(f"kernel_size must be >= 1, got {kernel_size}")
     factor = (kernel_size + 1) // 2
     center = factor - 1 if kernel_size % 2 == 1 else factor - 0.5
     k = torch.arange(kernel_size, dtype=torch.float64)
-    profile = 1 - (k - center).abs() / factor                       # (k,)
+    profile = 1 - (k - center).abs() / factor  # (k,)
     weight = torch.zeros(in_channels, out_channels, kernel_size, kernel_size, dtype=torch.float64)
     weight[range(in_channels), range(in_channels)] = profile[:, None] * profile[None, :]
     return weight.float()
 
 
-def ideal_coarse_labels(target: Tensor, stride: int, num_classes: int, *, steps: int = 150,
-                        lr: float = 0.3) -> Tensor:
+def ideal_coarse_labels(
+    target: Tensor, stride: int, num_classes: int, *, steps: int = 150, lr: float = 0.3
+) -> Tensor:
     """The label map drawn by the best stride-``stride`` scores under bilinear upsampling.
 
     A decoder whose last step upsamples a coarse score map bilinearly by ``stride`` (FCN-32s/16s/8s
@@ -63,15 +66,17 @@ def ideal_coarse_labels(target: Tensor, stride: int, num_classes: int, *, steps:
         Tensor[B, H, W] int64: the argmax of the upsampled fitted scores.
     """
     if target.ndim != 3 or target.dtype.is_floating_point:
-        raise ValueError(f"target must be integer class ids [B, H, W], got {target.dtype} {tuple(target.shape)}")
+        raise ValueError(
+            f"target must be integer class ids [B, H, W], got {target.dtype} {tuple(target.shape)}"
+        )
     if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
         raise ValueError(f"stride must be an int >= 1, got {stride!r}")
     if target.shape[1] % stride or target.shape[2] % stride:
         raise ValueError(f"image side {tuple(target.shape[1:])} must be divisible by stride {stride}")
     if target.numel() and (target.min() < 0 or target.max() >= num_classes):
         raise ValueError(f"target values must lie in [0, {num_classes}), got {target.min()}..{target.max()}")
-    onehot = F.one_hot(target, num_classes).permute(0, 3, 1, 2).float()   # Tensor[B, C, H, W]
-    z = F.avg_pool2d(onehot, stride).mul(8.0).requires_grad_(True)      # averaged map, sharpened
+    onehot = F.one_hot(target, num_classes).permute(0, 3, 1, 2).float()  # Tensor[B, C, H, W]
+    z = F.avg_pool2d(onehot, stride).mul(8.0).requires_grad_(True)  # averaged map, sharpened
     opt = torch.optim.Adam([z], lr=lr)
     with torch.enable_grad():
         for _ in range(steps):
@@ -95,15 +100,23 @@ class BilinearUpsample(nn.Module):
     zeros beyond the border and darkens a ``factor/2``-wide frame).
     """
 
-    def __init__(self, channels: int, factor: int, *, pad_edges: bool = True, learnable: bool = True,
-                 depthwise: bool = True):
+    def __init__(
+        self,
+        channels: int,
+        factor: int,
+        *,
+        pad_edges: bool = True,
+        learnable: bool = True,
+        depthwise: bool = True,
+    ):
         super().__init__()
         if isinstance(factor, bool) or not isinstance(factor, int) or factor < 2 or factor % 2:
             raise ValueError(f"factor must be an even integer >= 2, got {factor!r}")
         self.factor, self.pad_edges = factor, pad_edges
         groups = channels if depthwise else 1
-        self.up = nn.ConvTranspose2d(channels, channels, 2 * factor, stride=factor, padding=factor // 2, bias=False,
-                                     groups=groups)
+        self.up = nn.ConvTranspose2d(
+            channels, channels, 2 * factor, stride=factor, padding=factor // 2, bias=False, groups=groups
+        )
         with torch.no_grad():
             w = bilinear_kernel(channels, channels, 2 * factor)  # (C, C, k, k), diagonal in channels
             if depthwise:  # groups=C: weight (C, 1, k, k) holds the diagonal w[c, c]

@@ -36,18 +36,20 @@ def convolutionalize(classifier: nn.Sequential, crop: int) -> nn.Sequential:
     flat = [i for i, m in enumerate(layers) if isinstance(m, nn.Flatten)]
     if len(flat) != 1:
         raise ValueError(f"classifier must contain exactly one nn.Flatten, found {len(flat)}")
-    features = layers[:flat[0]]
+    features = layers[: flat[0]]
     with torch.no_grad():
         p = next(classifier.parameters())
         shape = nn.Sequential(*features)(torch.zeros(1, 3, crop, crop, device=p.device, dtype=p.dtype)).shape
     c, h, w = shape[1:]
     out, first = [*features], True
-    for m in layers[flat[0] + 1:]:
+    for m in layers[flat[0] + 1 :]:
         if isinstance(m, nn.Linear):
             kh, kw, cin = (h, w, c) if first else (1, 1, m.in_features)
             if first and m.in_features != c * h * w:
-                raise ValueError(f"first Linear expects {m.in_features} inputs but the features give "
-                                 f"{c}x{h}x{w} = {c * h * w} for crop {crop}")
+                raise ValueError(
+                    f"first Linear expects {m.in_features} inputs but the features give "
+                    f"{c}x{h}x{w} = {c * h * w} for crop {crop}"
+                )
             conv = nn.Conv2d(cin, m.out_features, (kh, kw), bias=m.bias is not None)
             with torch.no_grad():  # Flatten order is (C, h, w): the same layout as a conv kernel
                 conv.weight.copy_(m.weight.reshape(m.out_features, cin, kh, kw))
@@ -86,8 +88,15 @@ def classify_windows(classifier: nn.Module, image: Tensor, crop: int, stride: in
     return classifier(batch).T.reshape(-1, hp, wp)
 
 
-def sample_crops(images: Tensor, masks: Tensor, n: int, crop: int, *, generator: torch.Generator | None = None,
-                 fg_fraction: float = 0.5) -> tuple[Tensor, Tensor]:
+def sample_crops(
+    images: Tensor,
+    masks: Tensor,
+    n: int,
+    crop: int,
+    *,
+    generator: torch.Generator | None = None,
+    fg_fraction: float = 0.5,
+) -> tuple[Tensor, Tensor]:
     """Random ``crop x crop`` windows labelled with the class of their centre pixel.
 
     Args:
@@ -98,18 +107,33 @@ def sample_crops(images: Tensor, masks: Tensor, n: int, crop: int, *, generator:
         (Tensor[n, 3, crop, crop], Tensor[n] int64): crops and the label of pixel ``(crop // 2, crop // 2)``.
     """
     if images.ndim != 4 or masks.shape != (images.shape[0], *images.shape[2:]):
-        raise ValueError(f"need images [B, 3, H, W] and masks [B, H, W], got {tuple(images.shape)} and "
-                         f"{tuple(masks.shape)}")
+        raise ValueError(
+            f"need images [B, 3, H, W] and masks [B, H, W], got {tuple(images.shape)} and "
+            f"{tuple(masks.shape)}"
+        )
     half = crop // 2
-    inner = masks[:, half:masks.shape[1] - crop + half + 1, half:masks.shape[2] - crop + half + 1]  # valid centres
-    fg = inner.nonzero()                                    # (P, 3) image, row, col of object pixels
-    allc = torch.stack(torch.meshgrid(torch.arange(inner.shape[0]), torch.arange(inner.shape[1]),
-                                      torch.arange(inner.shape[2]), indexing="ij"), -1).reshape(-1, 3)
+    inner = masks[
+        :, half : masks.shape[1] - crop + half + 1, half : masks.shape[2] - crop + half + 1
+    ]  # valid centres
+    fg = inner.nonzero()  # (P, 3) image, row, col of object pixels
+    allc = torch.stack(
+        torch.meshgrid(
+            torch.arange(inner.shape[0]),
+            torch.arange(inner.shape[1]),
+            torch.arange(inner.shape[2]),
+            indexing="ij",
+        ),
+        -1,
+    ).reshape(-1, 3)
     n_fg = int(round(n * fg_fraction)) if len(fg) else 0
-    pick = torch.cat([fg[torch.randint(len(fg), (n_fg,), generator=generator)],
-                      allc[torch.randint(len(allc), (n - n_fg,), generator=generator)]])
-    b, r, c = pick.unbind(1)                                # top-left corners of the windows
-    rows = r[:, None] + torch.arange(crop)                  # (n, crop)
+    pick = torch.cat(
+        [
+            fg[torch.randint(len(fg), (n_fg,), generator=generator)],
+            allc[torch.randint(len(allc), (n - n_fg,), generator=generator)],
+        ]
+    )
+    b, r, c = pick.unbind(1)  # top-left corners of the windows
+    rows = r[:, None] + torch.arange(crop)  # (n, crop)
     cols = c[:, None] + torch.arange(crop)
     x = images[b[:, None, None], :, rows[:, :, None], cols[:, None, :]]  # (n, crop, crop, 3)
     return x.permute(0, 3, 1, 2).contiguous(), masks[b, r + half, c + half]

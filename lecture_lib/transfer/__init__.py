@@ -43,7 +43,24 @@ from lecture_lib.transfer.models import SmallResNet
 from lecture_lib.transfer.tasks import TransferTask, load_task
 
 __all__ = [
-    "METHODS", "SmallResNet", "TransferRun", "TransferTask", "chop_head", "extract_features", "freeze", "get_head",
-    "head_only_cases", "linear_probe", "load_task", "per_class_indices", "replace_head", "run_transfer_experiment",
-    "split_top", "stage_features", "stage_names", "summarize", "trainable_names", "unfreeze_top",
+    "METHODS",
+    "SmallResNet",
+    "TransferRun",
+    "TransferTask",
+    "chop_head",
+    "extract_features",
+    "freeze",
+    "get_head",
+    "head_only_cases",
+    "linear_probe",
+    "load_task",
+    "per_class_indices",
+    "replace_head",
+    "run_transfer_experiment",
+    "split_top",
+    "stage_features",
+    "stage_names",
+    "summarize",
+    "trainable_names",
+    "unfreeze_top",
 ]

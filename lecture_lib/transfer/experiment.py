@@ -28,8 +28,9 @@ from lecture_lib.transfer.features import extract_features, replace_head, split_
 METHODS = ("scratch", "fixed features", "finetune top", "finetune all")
 
 
-def per_class_indices(labels: Tensor, per_class: int | None, *, seed: int = 0,
-                      candidates: Tensor | None = None) -> Tensor:
+def per_class_indices(
+    labels: Tensor, per_class: int | None, *, seed: int = 0, candidates: Tensor | None = None
+) -> Tensor:
     """Indices of ``per_class`` random examples of every class (all of them for ``None``).
 
     Args:
@@ -42,7 +43,9 @@ def per_class_indices(labels: Tensor, per_class: int | None, *, seed: int = 0,
         Tensor[K] sorted indices into ``labels``.
     """
     labels = torch.as_tensor(labels)
-    pool = torch.arange(labels.numel()) if candidates is None else torch.as_tensor(candidates, dtype=torch.long)
+    pool = (
+        torch.arange(labels.numel()) if candidates is None else torch.as_tensor(candidates, dtype=torch.long)
+    )
     if per_class is not None:
         if isinstance(per_class, bool) or not isinstance(per_class, (int, np.integer)) or per_class < 1:
             raise ValueError(f"per_class must be a positive int or None (all), got {per_class!r}")
@@ -58,8 +61,14 @@ def per_class_indices(labels: Tensor, per_class: int | None, *, seed: int = 0,
     return torch.cat(chosen).sort().values if chosen else torch.zeros(0, dtype=torch.long)
 
 
-def linear_probe(train_features: Tensor, train_labels: Tensor, test_features: Tensor, test_labels: Tensor, *,
-                 C: float = 0.1) -> tuple[float, Tensor]:
+def linear_probe(
+    train_features: Tensor,
+    train_labels: Tensor,
+    test_features: Tensor,
+    test_labels: Tensor,
+    *,
+    C: float = 0.1,
+) -> tuple[float, Tensor]:
     """Standardise, fit scikit-learn's ``LogisticRegression`` on frozen features, score the test set.
 
     Returns:
@@ -69,9 +78,15 @@ def linear_probe(train_features: Tensor, train_labels: Tensor, test_features: Te
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    if train_features.ndim != 2 or test_features.ndim != 2 or train_features.shape[1] != test_features.shape[1]:
-        raise ValueError(f"features must be [N, D] with the same D, got {tuple(train_features.shape)} "
-                         f"and {tuple(test_features.shape)}")
+    if (
+        train_features.ndim != 2
+        or test_features.ndim != 2
+        or train_features.shape[1] != test_features.shape[1]
+    ):
+        raise ValueError(
+            f"features must be [N, D] with the same D, got {tuple(train_features.shape)} "
+            f"and {tuple(test_features.shape)}"
+        )
     classes = torch.unique(train_labels)
     if classes.numel() < 2:
         raise ValueError(f"a linear probe needs examples of >= 2 classes, got {classes.tolist()}")
@@ -94,13 +109,28 @@ class TransferRun:
     model: nn.Module | None = None  # the trained network (``keep_models=True``; None for fixed features)
 
 
-def run_transfer_experiment(make_model: Callable[[], nn.Module], pretrained: nn.Module, train_x: Tensor,
-                            train_y: Tensor, test_x: Tensor, test_y: Tensor, *,
-                            per_class: Sequence[int | None] = (1, 2, 6, 20, None), seeds: Sequence[int] = (0, 1, 2),
-                            methods: Sequence[str] = METHODS, epochs: int = 5, min_steps: int = 50,
-                            batch_size: int = 64, lr_scratch: float = 3e-3, lr_finetune: float = 1e-3,
-                            top_stages: int = 1, probe_C: float = 0.1, device: torch.device | str = "cpu",
-                            keep_models: bool = False, progress: bool = True) -> list[TransferRun]:
+def run_transfer_experiment(
+    make_model: Callable[[], nn.Module],
+    pretrained: nn.Module,
+    train_x: Tensor,
+    train_y: Tensor,
+    test_x: Tensor,
+    test_y: Tensor,
+    *,
+    per_class: Sequence[int | None] = (1, 2, 6, 20, None),
+    seeds: Sequence[int] = (0, 1, 2),
+    methods: Sequence[str] = METHODS,
+    epochs: int = 5,
+    min_steps: int = 50,
+    batch_size: int = 64,
+    lr_scratch: float = 3e-3,
+    lr_finetune: float = 1e-3,
+    top_stages: int = 1,
+    probe_C: float = 0.1,
+    device: torch.device | str = "cpu",
+    keep_models: bool = False,
+    progress: bool = True,
+) -> list[TransferRun]:
     """Target test accuracy of each method for each images-per-class budget and seed.
 
     Every trained method gets the same budget: ``max(min_steps, epochs * ceil(n / batch_size))``
@@ -124,7 +154,9 @@ def run_transfer_experiment(make_model: Callable[[], nn.Module], pretrained: nn.
     if unknown:
         raise ValueError(f"unknown method(s) {unknown}; choose from {METHODS}")
     num_classes = int(train_y.max()) + 1
-    test_features = extract_features(pretrained, test_x, device=device) if "fixed features" in methods else None
+    test_features = (
+        extract_features(pretrained, test_x, device=device) if "fixed features" in methods else None
+    )
     runs = []
     jobs = [(k, s) for k in per_class for s in seeds]
     for k, seed in tqdm(jobs, desc="transfer runs", disable=not progress, leave=False):
@@ -136,22 +168,55 @@ def run_transfer_experiment(make_model: Callable[[], nn.Module], pretrained: nn.
             start = time.perf_counter()
             with torch.random.fork_rng():  # same head / scratch init per seed; the caller's RNG is untouched
                 torch.manual_seed(seed)
-                acc, pred, model = _run_method(method, make_model, pretrained, x, y, test_x, test_y, test_features,
-                                               num_classes=num_classes, batch_size=bs, steps=steps, seed=seed,
-                                               lr_scratch=lr_scratch, lr_finetune=lr_finetune,
-                                               top_stages=top_stages, probe_C=probe_C, device=device)
+                acc, pred, model = _run_method(
+                    method,
+                    make_model,
+                    pretrained,
+                    x,
+                    y,
+                    test_x,
+                    test_y,
+                    test_features,
+                    num_classes=num_classes,
+                    batch_size=bs,
+                    steps=steps,
+                    seed=seed,
+                    lr_scratch=lr_scratch,
+                    lr_finetune=lr_finetune,
+                    top_stages=top_stages,
+                    probe_C=probe_C,
+                    device=device,
+                )
             kept = model.cpu().eval() if keep_models and model is not None else None
             runs.append(TransferRun(method, k, seed, acc, pred, time.perf_counter() - start, kept))
     return runs
 
 
-def _run_method(method: str, make_model: Callable[[], nn.Module], pretrained: nn.Module, x: Tensor, y: Tensor,
-                test_x: Tensor, test_y: Tensor, test_features: Tensor | None, *, num_classes: int, batch_size: int,
-                steps: int, seed: int, lr_scratch: float, lr_finetune: float, top_stages: int, probe_C: float,
-                device: torch.device | str) -> tuple[float, Tensor, nn.Module | None]:
+def _run_method(
+    method: str,
+    make_model: Callable[[], nn.Module],
+    pretrained: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    test_x: Tensor,
+    test_y: Tensor,
+    test_features: Tensor | None,
+    *,
+    num_classes: int,
+    batch_size: int,
+    steps: int,
+    seed: int,
+    lr_scratch: float,
+    lr_finetune: float,
+    top_stages: int,
+    probe_C: float,
+    device: torch.device | str,
+) -> tuple[float, Tensor, nn.Module | None]:
     """One method on one training set: ``(test accuracy, Tensor[N_test] predictions, trained net or None)``."""
     if method == "fixed features":
-        acc, pred = linear_probe(extract_features(pretrained, x, device=device), y, test_features, test_y, C=probe_C)
+        acc, pred = linear_probe(
+            extract_features(pretrained, x, device=device), y, test_features, test_y, C=probe_C
+        )
         return acc, pred, None
     if method == "scratch":
         model, lr = make_model(), lr_scratch
@@ -160,7 +225,10 @@ def _run_method(method: str, make_model: Callable[[], nn.Module], pretrained: nn
     if method == "finetune top":  # frozen bottom: compute its output once, train the top on it
         bottom, top = split_top(unfreeze_top(model, top_stages), top_stages)
         inputs = predict(bottom.to(device), x.float(), batch_size=256)
-        net, data = top, RandomBatches(inputs, y, batch_size=batch_size, steps=steps, seed=seed, device=device)
+        net, data = (
+            top,
+            RandomBatches(inputs, y, batch_size=batch_size, steps=steps, seed=seed, device=device),
+        )
     else:
         net, data = model, RandomBatches(x, y, batch_size=batch_size, steps=steps, seed=seed, device=device)
     fit(net, data, epochs=1, lr=lr, device=device, progress=False)

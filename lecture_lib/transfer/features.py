@@ -36,8 +36,10 @@ def stage_names(model: nn.Module) -> list[str]:
     _check_model(model)
     names = [name for name, _ in model.named_children() if _STAGE.match(name)]
     if not names:
-        raise ValueError("expected a ResNet-style model with stages layer1, layer2, ...; "
-                         f"got children {[n for n, _ in model.named_children()]}")
+        raise ValueError(
+            "expected a ResNet-style model with stages layer1, layer2, ...; "
+            f"got children {[n for n, _ in model.named_children()]}"
+        )
     return names
 
 
@@ -46,8 +48,10 @@ def get_head(model: nn.Module) -> nn.Linear:
     _check_model(model)
     head = getattr(model, "fc", None)
     if not isinstance(head, nn.Linear):
-        raise ValueError("expected a ResNet-style model whose last layer `fc` is an nn.Linear, got "
-                         f"fc={type(head).__name__ if head is not None else 'missing'}")
+        raise ValueError(
+            "expected a ResNet-style model whose last layer `fc` is an nn.Linear, got "
+            f"fc={type(head).__name__ if head is not None else 'missing'}"
+        )
     return head
 
 
@@ -61,8 +65,9 @@ def chop_head(model: nn.Module) -> nn.Module:
 
 
 @torch.no_grad()
-def extract_features(model: nn.Module, images: Tensor | Iterable, *, batch_size: int = 256,
-                     device: torch.device | str = "cpu") -> Tensor | tuple[Tensor, Tensor]:
+def extract_features(
+    model: nn.Module, images: Tensor | Iterable, *, batch_size: int = 256, device: torch.device | str = "cpu"
+) -> Tensor | tuple[Tensor, Tensor]:
     """Features of the frozen network without its last layer ("fixed feature extractor").
 
     Args:
@@ -79,8 +84,10 @@ def extract_features(model: nn.Module, images: Tensor | Iterable, *, batch_size:
             raise ValueError(f"images must be Tensor[N, C, H, W], got shape {tuple(images.shape)}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        chunks = [trunk(images[i:i + batch_size].to(device, torch.float32)).cpu()
-                  for i in range(0, images.shape[0], batch_size)]
+        chunks = [
+            trunk(images[i : i + batch_size].to(device, torch.float32)).cpu()
+            for i in range(0, images.shape[0], batch_size)
+        ]
         return torch.cat(chunks) if chunks else torch.zeros(0, model.fc.in_features)
     feats, labels = [], []
     for batch in images:
@@ -92,8 +99,14 @@ def extract_features(model: nn.Module, images: Tensor | Iterable, *, batch_size:
 
 
 @torch.no_grad()
-def stage_features(model: nn.Module, images: Tensor, *, stages: Sequence[str] | None = None,
-                   pool: int | None = None, batch_size: int | None = None) -> dict[str, Tensor]:
+def stage_features(
+    model: nn.Module,
+    images: Tensor,
+    *,
+    stages: Sequence[str] | None = None,
+    pool: int | None = None,
+    batch_size: int | None = None,
+) -> dict[str, Tensor]:
     """Outputs of each stage for ``images``, recorded with forward hooks (model in eval mode).
 
     Args:
@@ -115,11 +128,15 @@ def stage_features(model: nn.Module, images: Tensor, *, stages: Sequence[str] | 
     if batch_size is not None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
-        chunks = [stage_features(model, images[i:i + batch_size], stages=stages, pool=pool)
-                  for i in range(0, images.shape[0], batch_size)]
+        chunks = [
+            stage_features(model, images[i : i + batch_size], stages=stages, pool=pool)
+            for i in range(0, images.shape[0], batch_size)
+        ]
         return {s: torch.cat([c[s] for c in chunks]) for s in stages}
     out: dict[str, Tensor] = {}
-    hooks = [getattr(model, s).register_forward_hook(lambda _m, _i, o, s=s: out.__setitem__(s, o)) for s in stages]
+    hooks = [
+        getattr(model, s).register_forward_hook(lambda _m, _i, o, s=s: out.__setitem__(s, o)) for s in stages
+    ]
     was_training = model.training
     try:
         model.eval()
@@ -155,7 +172,7 @@ def unfreeze_top(model: nn.Module, k: int) -> nn.Module:
     if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= len(stages):
         raise ValueError(f"k must be an int in [0, {len(stages)}] (the model has stages {stages}), got {k!r}")
     freeze(model)
-    for module in [get_head(model)] + [getattr(model, s) for s in stages[len(stages) - k:]]:
+    for module in [get_head(model)] + [getattr(model, s) for s in stages[len(stages) - k :]]:
         for p in module.parameters():
             p.requires_grad_(True)
     return model
@@ -184,7 +201,11 @@ def split_top(model: nn.Module, k: int) -> tuple[nn.Sequential, nn.Sequential]:
         raise ValueError(f"k must be an int in [0, {len(stages)}] (the model has stages {stages}), got {k!r}")
     get_head(model)
     children = list(model.named_children())
-    cut = [n for n, _ in children].index(stages[len(stages) - k]) if k else [n for n, _ in children].index("avgpool")
+    cut = (
+        [n for n, _ in children].index(stages[len(stages) - k])
+        if k
+        else [n for n, _ in children].index("avgpool")
+    )
     bottom = nn.Sequential(*[m for _, m in children[:cut]])
     top = [m for n, m in children[cut:] if n != "fc"] + [nn.Flatten(1), model.fc]
     return bottom, nn.Sequential(*top)
@@ -205,8 +226,15 @@ def head_only_cases(make_model, num_classes: Sequence[int] = (3, 7)) -> list:
             if trainable != {"fc.weight", "fc.bias"} or result.fc.out_features != n:
                 return False
             ref = reference.state_dict()
-            return all(torch.equal(v, ref[k]) for k, v in result.state_dict().items() if not k.startswith("fc."))
+            return all(
+                torch.equal(v, ref[k]) for k, v in result.state_dict().items() if not k.startswith("fc.")
+            )
 
-        cases.append((f"{n} new classes: only fc.weight/fc.bias trainable, {n} outputs, trunk unchanged",
-                      (copy.deepcopy(reference), n), ok))
+        cases.append(
+            (
+                f"{n} new classes: only fc.weight/fc.bias trainable, {n} outputs, trunk unchanged",
+                (copy.deepcopy(reference), n),
+                ok,
+            )
+        )
     return cases

@@ -43,8 +43,9 @@ def _to_rgb(image):
     return image.convert("RGB")  # Caltech-256 holds some grayscale and CMYK JPEGs
 
 
-def target_dataset(name: str = "Caltech256", *, weights=None, root: str | os.PathLike | None = None,
-                   dataset_cls=None):
+def target_dataset(
+    name: str = "Caltech256", *, weights=None, root: str | os.PathLike | None = None, dataset_cls=None
+):
     """The target dataset (downloaded if needed) with the pretrained network's preprocessing.
 
     Args:
@@ -57,7 +58,9 @@ def target_dataset(name: str = "Caltech256", *, weights=None, root: str | os.Pat
     """
     if name not in TARGETS:
         raise ValueError(f"target must be one of {sorted(TARGETS)}, got {name!r}")
-    steps = [_to_rgb] + ([weights.transforms()] if weights is not None else [torchvision.transforms.ToTensor()])
+    steps = [_to_rgb] + (
+        [weights.transforms()] if weights is not None else [torchvision.transforms.ToTensor()]
+    )
     cls = dataset_cls if dataset_cls is not None else getattr(torchvision.datasets, name)
     return full_profile_dataset(cls, root, transform=torchvision.transforms.Compose(steps), **TARGETS[name])
 
@@ -79,8 +82,9 @@ def class_names(dataset) -> list[str]:
     return [f"class {i}" for i in range(int(dataset_labels(dataset).max()) + 1)]
 
 
-def split_tensors(dataset, *, train_per_class: int, test_per_class: int, seed: int = 0,
-                  dtype: torch.dtype = torch.float16) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def split_tensors(
+    dataset, *, train_per_class: int, test_per_class: int, seed: int = 0, dtype: torch.dtype = torch.float16
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Per-class random split into a training pool and a test set, loaded as tensors.
 
     Classes with fewer than ``train_per_class + test_per_class`` images are dropped (and the
@@ -111,8 +115,15 @@ def split_tensors(dataset, *, train_per_class: int, test_per_class: int, seed: i
     return (*load(train_idx), *load(test_idx))
 
 
-def imagenet_to_caltech(arch: str = "resnet18", *, weights: str | None = "DEFAULT", target: str = "Caltech256",
-                        fallback: str = "Flowers102", train_per_class: int = 30, test_per_class: int = 10):
+def imagenet_to_caltech(
+    arch: str = "resnet18",
+    *,
+    weights: str | None = "DEFAULT",
+    target: str = "Caltech256",
+    fallback: str = "Flowers102",
+    train_per_class: int = 30,
+    test_per_class: int = 10,
+):
     """Full profile of 02: the ImageNet ResNet and the target ``target`` (``fallback`` if its download
     fails), split per class into a training pool and a test set. Returns a ``TransferTask``."""
     from lecture_lib.data import OfflineError
@@ -124,12 +135,21 @@ def imagenet_to_caltech(arch: str = "resnet18", *, weights: str | None = "DEFAUL
     except OfflineError as exc:  # Caltech's links have broken before: fall back
         print(f"{exc}\nFalling back to {fallback}.")
         dataset = target_dataset(fallback, weights=entry)
-    train_x, train_y, test_x, test_y = split_tensors(dataset, train_per_class=train_per_class,
-                                                     test_per_class=test_per_class)
+    train_x, train_y, test_x, test_y = split_tensors(
+        dataset, train_per_class=train_per_class, test_per_class=test_per_class
+    )
     num_classes = int(train_y.max()) + 1
     names = class_names(dataset)
     if len(names) != num_classes:  # classes with too few images were dropped and renumbered
         names = [f"class {i}" for i in range(num_classes)]
     builder = torchvision.models.get_model_builder(arch)
-    return TransferTask(source_net, train_x, train_y, test_x, test_y, names,
-                        partial(builder, weights=None, num_classes=num_classes), weights=entry)
+    return TransferTask(
+        source_net,
+        train_x,
+        train_y,
+        test_x,
+        test_y,
+        names,
+        partial(builder, weights=None, num_classes=num_classes),
+        weights=entry,
+    )

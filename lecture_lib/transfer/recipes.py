@@ -17,8 +17,17 @@ from lecture_lib.datasets.glyphs import glyph_dataset
 from lecture_lib.train import RandomBatches, accuracy, fit
 from lecture_lib.transfer.models import SmallResNet
 
-SETTINGS = {"num_classes": 100, "per_class": 200, "val_per_class": 20, "widths": [16, 32, 64], "epochs": 8,
-            "batch_size": 128, "lr": 3e-3, "size": 16, "seed": 0}
+SETTINGS = {
+    "num_classes": 100,
+    "per_class": 200,
+    "val_per_class": 20,
+    "widths": [16, 32, 64],
+    "epochs": 8,
+    "batch_size": 128,
+    "lr": 3e-3,
+    "size": 16,
+    "seed": 0,
+}
 
 
 def build(settings: dict | None = None, *, progress: bool = False) -> dict:
@@ -41,12 +50,24 @@ def _build(s: dict, progress: bool) -> dict:
     batches = RandomBatches(x, y, batch_size=s["batch_size"], steps=len(y) // s["batch_size"], seed=s["seed"])
     optimizer = torch.optim.Adam(model.parameters(), lr=s["lr"])
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=s["epochs"])
-    val = [(xv[i:i + 500], yv[i:i + 500]) for i in range(0, len(yv), 500)]
-    history = fit(model, batches, epochs=s["epochs"], optimizer=optimizer, scheduler=scheduler,
-                  eval_fn=lambda m: {"source val accuracy": accuracy(m, val)}, progress=progress)
-    print(f"source val accuracy {history.metrics['source val accuracy'][-1]:.3f} after {history.seconds:.0f} s")
-    return {"model": model_entry(SmallResNet, model, num_classes=s["num_classes"], widths=list(s["widths"])),
-            "history": history.as_dict(), "settings": s}
+    val = [(xv[i : i + 500], yv[i : i + 500]) for i in range(0, len(yv), 500)]
+    history = fit(
+        model,
+        batches,
+        epochs=s["epochs"],
+        optimizer=optimizer,
+        scheduler=scheduler,
+        eval_fn=lambda m: {"source val accuracy": accuracy(m, val)},
+        progress=progress,
+    )
+    print(
+        f"source val accuracy {history.metrics['source val accuracy'][-1]:.3f} after {history.seconds:.0f} s"
+    )
+    return {
+        "model": model_entry(SmallResNet, model, num_classes=s["num_classes"], widths=list(s["widths"])),
+        "history": history.as_dict(),
+        "settings": s,
+    }
 
 
 CHECKPOINTS = {"transfer_glyphs_resnet.pt": build}

@@ -61,10 +61,17 @@ def glyphs_to_digits(*, test_per_class: int = 50) -> TransferTask:
     pool_mask = torch.ones(len(target_y), dtype=torch.bool)
     pool_mask[test_idx] = False
     pool_idx = pool_mask.nonzero().flatten()
-    return TransferTask(load_model(SOURCE_CHECKPOINT), target_x[pool_idx], target_y[pool_idx], target_x[test_idx],
-                        target_y[test_idx], [str(d) for d in range(10)],
-                        partial(SmallResNet, 10, widths=tuple(settings["widths"])),
-                        source_history=History.from_dict(ckpt["history"]), settings=dict(settings))
+    return TransferTask(
+        load_model(SOURCE_CHECKPOINT),
+        target_x[pool_idx],
+        target_y[pool_idx],
+        target_x[test_idx],
+        target_y[test_idx],
+        [str(d) for d in range(10)],
+        partial(SmallResNet, 10, widths=tuple(settings["widths"])),
+        source_history=History.from_dict(ckpt["history"]),
+        settings=dict(settings),
+    )
 
 
 def _imagenet_to_caltech() -> TransferTask:
@@ -73,8 +80,10 @@ def _imagenet_to_caltech() -> TransferTask:
     return imagenet_to_caltech()
 
 
-TASKS: dict[str, Callable[[], TransferTask]] = {"glyphs->digits": glyphs_to_digits,
-                                                 "imagenet->caltech256": _imagenet_to_caltech}
+TASKS: dict[str, Callable[[], TransferTask]] = {
+    "glyphs->digits": glyphs_to_digits,
+    "imagenet->caltech256": _imagenet_to_caltech,
+}
 
 
 def load_task(name: str) -> TransferTask:

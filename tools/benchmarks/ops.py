@@ -27,8 +27,13 @@ from lecture_lib import boxes  # noqa: E402
 from lecture_lib.train import timed  # noqa: E402
 
 
-def random_boxes(n: int, generator: torch.Generator, *, size: tuple[int, int] = (600, 800),
-                 side: tuple[float, float] = (32, 400)) -> torch.Tensor:
+def random_boxes(
+    n: int,
+    generator: torch.Generator,
+    *,
+    size: tuple[int, int] = (600, 800),
+    side: tuple[float, float] = (32, 400),
+) -> torch.Tensor:
     """``n`` xyxy boxes inside an ``(H, W)`` image with sides in ``side``."""
     h, w = size
     wh = side[0] + torch.rand(n, 2, generator=generator) * (side[1] - side[0])
@@ -45,11 +50,14 @@ def cases(generator: torch.Generator) -> dict:
     rois = [random_boxes(256, generator), random_boxes(256, generator)]
     return {
         "box_iou (1000 x 1000)": (lambda: boxes.box_iou(a, b), lambda: torchvision.ops.box_iou(a, b)),
-        "nms (2000 boxes, IoU 0.7)": (lambda: boxes.nms(nms_boxes, nms_scores, 0.7),
-                                      lambda: torchvision.ops.nms(nms_boxes, nms_scores, 0.7)),
+        "nms (2000 boxes, IoU 0.7)": (
+            lambda: boxes.nms(nms_boxes, nms_scores, 0.7),
+            lambda: torchvision.ops.nms(nms_boxes, nms_scores, 0.7),
+        ),
         "roi_pool (512 RoIs, 7x7, [2, 256, 38, 50])": (
             lambda: boxes.roi_pool(features, rois, (7, 7), 1 / 16),
-            lambda: torchvision.ops.roi_pool(features, rois, (7, 7), 1 / 16)),
+            lambda: torchvision.ops.roi_pool(features, rois, (7, 7), 1 / 16),
+        ),
     }
 
 
@@ -64,8 +72,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         torch.testing.assert_close(ours(), ref())  # the same result before comparing speed
         t_ours, t_ref = timed(ours, repeat=args.repeat), timed(ref, repeat=args.repeat)
         ratios[name] = t_ours.median / t_ref.median
-        print(f"{name:45s} ours {t_ours}\n{'':45s} torchvision {t_ref}\n{'':45s} ratio ours/torchvision "
-              f"{ratios[name]:.1f}x")
+        print(
+            f"{name:45s} ours {t_ours}\n{'':45s} torchvision {t_ref}\n{'':45s} ratio ours/torchvision "
+            f"{ratios[name]:.1f}x"
+        )
     print(f"{args.threads} thread(s), torch {torch.__version__}, torchvision {torchvision.__version__}")
     return ratios
 
