@@ -4,11 +4,20 @@ In a notebook, an exercise's solution sits between ``### BEGIN SOLUTION`` and
 ``### END SOLUTION`` (nbgrader's convention). ``make student`` writes copies of the notebooks
 to ``build/student/`` with each solution replaced by ``raise NotImplementedError``; the cell
 after the exercise calls ``check(...)``, which tells the student clearly what passed or failed.
+
+``check`` runs the student's function with the library's reference out of reach
+(``without_lecture_lib``): every ``lecture_lib`` module, function and class is removed from the
+function's globals and ``import lecture_lib...`` is refused, so ``return boxes.nms(...)`` fails
+the check with a message that says why, instead of passing it. Pass ``allow=[fn, ...]`` for the
+library helpers an exercise may use. A check only reports; it never raises on a wrong answer, so
+a student's Run All goes on.
 """
 
 from __future__ import annotations
 
+import builtins
 import math
+import types
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +27,34 @@ import torch
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUDENT_STUB = "raise NotImplementedError"
+
+
+def _from_lecture_lib(value: Any) -> bool:
+    name = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+    return isinstance(name, str) and (name == "lecture_lib" or name.startswith("lecture_lib."))
+
+
+def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+    if name == "lecture_lib" or name.startswith("lecture_lib."):
+        raise ImportError(
+            f"this exercise is checked without lecture_lib: write it yourself (tried to import {name})"
+        )
+    return builtins.__import__(name, globals, locals, fromlist, level)
+
+
+def without_lecture_lib(fn: Callable, allow: Iterable[Any] = ()) -> Callable:
+    """``fn`` re-bound to a copy of its globals without ``lecture_lib`` (see module docstring).
+
+    Args:
+        fn: a plain Python function (the student's).
+        allow: library objects the exercise may still use (kept wherever they appear in the globals).
+    """
+    if not isinstance(fn, types.FunctionType):
+        raise TypeError(f"fn must be a plain Python function, got {type(fn).__name__}")
+    allowed = {id(a) for a in allow}
+    scope = {k: v for k, v in fn.__globals__.items() if id(v) in allowed or not _from_lecture_lib(v)}
+    scope["__builtins__"] = {**vars(builtins), "__import__": _guarded_import}
+    return types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
 
 
 def _close(got: Any, expected: Any, rtol: float, atol: float) -> bool:
@@ -60,6 +97,8 @@ def check(
     rtol: float = 1e-5,
     atol: float = 1e-6,
     verbose: bool = True,
+    hide_lecture_lib: bool = True,
+    allow: Iterable[Any] = (),
 ) -> bool:
     """Run ``fn(*args)`` on each case and compare with ``expected``.
 
@@ -70,12 +109,17 @@ def check(
             arrays and floats are compared with tolerance) or a predicate ``expected(result) ->
             bool`` for properties.
         rtol, atol: tolerances for floating-point comparisons.
+        hide_lecture_lib: run ``fn`` through ``without_lecture_lib`` (plain functions only), so
+            calling the library's reference fails the check.
+        allow: library objects ``fn`` may use even when the library is hidden.
 
     Returns:
         True if every case passed. Prints one line per failure and a summary line.
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable (your function), got {type(fn).__name__}")
+    if hide_lecture_lib and isinstance(fn, types.FunctionType):
+        fn = without_lecture_lib(fn, allow)
     cases = list(cases)
     if not cases:
         raise ValueError("check() needs at least one case")

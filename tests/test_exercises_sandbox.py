@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from lecture_lib import pose
-from lecture_lib.pose.sandbox import without_lecture_lib
+from lecture_lib.exercises import check, without_lecture_lib
 
 
 def uses_library(kp):
@@ -31,3 +31,24 @@ def test_library_hidden_and_imports_refused():
     assert without_lecture_lib(own_code)(kp).shape == (2, 4, 4)  # torch stays available
     with pytest.raises(TypeError, match="plain Python function"):
         without_lecture_lib(len)
+
+
+def test_check_hides_the_reference_by_default(capsys):
+    cases = [("two joints", (torch.zeros(2, 2),), pose.disk_heatmaps(torch.zeros(2, 2), (4, 4), 1.0))]
+    assert not check("disk maps", uses_library, cases)
+    assert "NameError" in capsys.readouterr().out
+    assert check("disk maps", uses_library, cases, hide_lecture_lib=False)
+
+
+def test_allow_keeps_named_helpers():
+    def helper_user(kp):
+        return disk_heatmaps(kp, (4, 4), 1.0)
+
+    kp = torch.zeros(1, 2)
+    globals()["disk_heatmaps"] = pose.disk_heatmaps
+    try:
+        with pytest.raises(NameError):
+            without_lecture_lib(helper_user)(kp)
+        assert without_lecture_lib(helper_user, allow=[pose.disk_heatmaps])(kp).shape == (1, 4, 4)
+    finally:
+        del globals()["disk_heatmaps"]
