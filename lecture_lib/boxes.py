@@ -85,7 +85,10 @@ def box_convert(boxes: Tensor, in_fmt: str, out_fmt: str) -> Tensor:
 
 
 def clip_boxes(boxes: Tensor, size: tuple[int, int]) -> Tensor:
-    """Clip xyxy boxes to an image of ``size = (height, width)`` (as ``torchvision.ops.clip_boxes_to_image``)."""
+    """Clip xyxy boxes to an image of ``size = (height, width)``.
+
+    As ``torchvision.ops.clip_boxes_to_image``.
+    """
     h, w = size
     x = boxes[..., 0::2].clamp(min=0, max=w)
     y = boxes[..., 1::2].clamp(min=0, max=h)
@@ -278,7 +281,9 @@ def _round_half_away(x: Tensor) -> Tensor:
 
 
 def _window_maxima(hwc: Tensor, levels_y: int, levels_x: int) -> Tensor:
-    """``table[a, b, n, y, x] = max of hwc[n, y : y + 2**a, x : x + 2**b]`` for ``a <= levels_y``, ``b <= levels_x``.
+    """``table[a, b, n, y, x] = max of hwc[n, y : y + 2**a, x : x + 2**b]``.
+
+    For ``a <= levels_y`` and ``b <= levels_x``.
 
     Built by doubling: a window of ``2**a`` rows is two windows of ``2**(a-1)`` rows. Entries whose
     window would cross the map's border keep the smaller window's value (they are never looked up).

@@ -33,9 +33,13 @@ OFFLINE_HINT = "No network? Use the quick profile (LECTURE_PROFILE=quick), which
 
 # Where to get a dataset by hand when torchvision's download link has rotted.
 MANUAL_HINTS = {
-    "VOCDetection": "PASCAL VOC 2007/2012 mirrors (e.g. a Kaggle or academic mirror of VOCtrainval tar files)",
+    "VOCDetection": (
+        "PASCAL VOC 2007/2012 mirrors (e.g. a Kaggle or academic mirror of VOCtrainval tar files)"
+    ),
     "VOCSegmentation": "PASCAL VOC 2012 trainval tar (VOCtrainval_11-May-2012.tar) from a mirror",
-    "Caltech256": "256_ObjectCategories.tar from CaltechDATA (data.caltech.edu) — or use Flowers102/OxfordIIITPet",
+    "Caltech256": (
+        "256_ObjectCategories.tar from CaltechDATA (data.caltech.edu) — or use Flowers102/OxfordIIITPet"
+    ),
     "Caltech101": "caltech-101.zip from CaltechDATA (data.caltech.edu)",
     "LFWPeople": "lfw-funneled.tgz from a figshare/Kaggle mirror of Labeled Faces in the Wild",
     "LFWPairs": "lfw-funneled.tgz and pairs files from a figshare/Kaggle mirror of Labeled Faces in the Wild",

@@ -42,7 +42,7 @@ def test_check_hides_the_reference_by_default(capsys):
 
 def test_allow_keeps_named_helpers():
     def helper_user(kp):
-        return disk_heatmaps(kp, (4, 4), 1.0)
+        return disk_heatmaps(kp, (4, 4), 1.0)  # noqa: F821 (put into the globals below)
 
     kp = torch.zeros(1, 2)
     globals()["disk_heatmaps"] = pose.disk_heatmaps

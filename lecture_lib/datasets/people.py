@@ -228,7 +228,8 @@ def _one_person(rng: np.random.Generator, size: int, truncation: float, max_clut
     height = size * rng.uniform(0.65, 0.9)
     pts, facing, angles = _skeleton(rng, height)
     lo, hi = pts.min(0), pts.max(0)
-    # centre the figure's box, then shift: small jitter, or (probability ``truncation``) far enough to cut joints off
+    # centre the figure's box, then shift: small jitter, or (probability ``truncation``)
+    # far enough to cut joints off
     spread = 0.3 if rng.random() < truncation else 0.1
     centre = size / 2 - 0.5 + rng.uniform(-spread, spread, 2) * size
     pts = pts - (lo + hi) / 2 + centre

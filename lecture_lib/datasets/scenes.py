@@ -116,7 +116,10 @@ class Scenes:
 
 
 THIN_WIDTH_DEFAULT: tuple[float, float] = (1.0, 2.0)
-"""Default range of the cross's half arm width in pixels (arms 2..4 px wide; ring thickness scales with it)."""
+"""Default range of the cross's half arm width in pixels.
+
+Arms are 2..4 px wide; the ring's thickness scales with it.
+"""
 
 
 def _shape_mask(

@@ -81,7 +81,9 @@ class FaceEmbedder(nn.Module):
 class FaceClassifier(nn.Module):
     """DeepFace-style: a ``FaceEmbedder`` whose raw features feed a linear classifier over
     ``num_classes`` training identities. ``forward`` -> logits Tensor[B, C]; ``embed`` ->
-    normalised penultimate features (after the ReLU) Tensor[B, D] (the face representation used for verification)."""
+    normalised penultimate features (after the ReLU) Tensor[B, D] (the face representation used for
+    verification).
+    """
 
     def __init__(
         self,

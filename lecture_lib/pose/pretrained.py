@@ -36,7 +36,10 @@ COCO_KEYPOINTS: tuple[str, ...] = (
     "left_ankle",
     "right_ankle",
 )
-"""The 17 COCO keypoints in torchvision's order (``KeypointRCNN_ResNet50_FPN_Weights.meta["keypoint_names"]``)."""
+"""The 17 COCO keypoints in torchvision's order.
+
+As ``KeypointRCNN_ResNet50_FPN_Weights.meta["keypoint_names"]``.
+"""
 
 COCO_SKELETON: tuple[tuple[int, int], ...] = (
     (15, 13),

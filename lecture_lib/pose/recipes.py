@@ -45,7 +45,8 @@ DATA = {
 }
 ARCH = {"widths": [16, 24, 32, 48, 64], "convs_per_stage": [1, 1, 2, 2, 2], "fc_width": 64, "refine": 16}
 REG_HEAD = {"hidden": 256}
-# Rafi et al.: r = 8 px on a 256 x 256 crop (2 px on our 64 x 64 images); a 3 px disk trained faster in pilot runs.
+# Rafi et al.: r = 8 px on a 256 x 256 crop (2 px on our 64 x 64 images);
+# a 3 px disk trained faster in pilot runs.
 # Newell et al.: sigma ~1.75 px on 64 x 64 heatmaps. pos_weight: BCE weight of the ~1 % disk pixels.
 TARGETS = {"radius": 3.0, "sigma": 1.75, "pos_weight": 20.0}
 # Small batches learned far more per image seen than batch 32 in pilot runs (one CPU thread).
@@ -79,7 +80,10 @@ class FlippedBatches:
 
 
 def batch_targets(keypoints: Tensor, inside: Tensor, size: int, kind: str, value: float) -> Tensor:
-    """Target maps Tensor[B, K, S, S] for a batch: ``kind`` "disk" (radius ``value``) or "gaussian" (sigma)."""
+    """Target maps Tensor[B, K, S, S] for a batch.
+
+    ``kind`` is "disk" (radius ``value``) or "gaussian" (sigma ``value``).
+    """
     b, k = keypoints.shape[:2]
     make = disk_heatmaps if kind == "disk" else gaussian_heatmaps
     return make(keypoints.reshape(b * k, 2), (size, size), value, inside.reshape(b * k)).reshape(
@@ -225,7 +229,10 @@ def build_regression(
     *,
     progress: bool = False,
 ) -> dict:
-    """``PoseRegressor`` with the heatmap models' encoder, data and budget: the ``pose_regression.pt`` dict."""
+    """``PoseRegressor`` with the heatmap models' encoder, data and budget.
+
+    Returns the ``pose_regression.pt`` dict.
+    """
     return _build(("regression",), data_cfg, arch, train_cfg, targets, progress)
 
 
