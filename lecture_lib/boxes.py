@@ -248,8 +248,8 @@ def batched_nms(boxes: Tensor, scores: Tensor, labels: Tensor, iou_threshold: fl
         keep.append(idx[nms(boxes[idx], scores[idx], iou_threshold)])
     if not keep:
         return torch.empty(0, dtype=torch.int64, device=boxes.device)
-    keep = torch.sort(torch.cat(keep)).values  # input order, so the stable sort below breaks ties by index
-    return keep[torch.sort(scores[keep], descending=True, stable=True).indices]
+    kept = torch.sort(torch.cat(keep)).values  # input order, so the stable sort below breaks ties by index
+    return kept[torch.sort(scores[kept], descending=True, stable=True).indices]
 
 
 def _rois(boxes: Tensor | list[Tensor], batch: int) -> Tensor:

@@ -217,11 +217,9 @@ def _capsule(xx: np.ndarray, yy: np.ndarray, p: np.ndarray, q: np.ndarray, radiu
 
 def _polygon(xx: np.ndarray, yy: np.ndarray, poly: np.ndarray) -> np.ndarray:
     """(S, S) bool: pixel centres inside a convex polygon (vertices in either order)."""
-    signs = []
-    for a, b in zip(poly, np.roll(poly, -1, axis=0)):
-        signs.append((b[0] - a[0]) * (yy - a[1]) - (b[1] - a[1]) * (xx - a[0]))
-    signs = np.stack(signs)
-    return (signs >= 0).all(0) | (signs <= 0).all(0)
+    edges = zip(poly, np.roll(poly, -1, axis=0))
+    signs = np.stack([(b[0] - a[0]) * (yy - a[1]) - (b[1] - a[1]) * (xx - a[0]) for a, b in edges])
+    return np.asarray((signs >= 0).all(0) | (signs <= 0).all(0))
 
 
 def _one_person(rng: np.random.Generator, size: int, truncation: float, max_clutter: int, noise: float):

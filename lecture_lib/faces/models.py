@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -113,13 +115,19 @@ class FaceClassifier(nn.Module):
         return F.normalize(torch.relu(self.embedder.features(x)), dim=1)
 
 
+def embedding_fn(model: nn.Module) -> Callable[[Tensor], Tensor]:
+    """Tensor[B, 3, S, S] -> embeddings: ``model.embed`` if the model has one, else ``model`` itself."""
+    fn = getattr(model, "embed", None)
+    return fn if callable(fn) else model
+
+
 def embed(model: nn.Module, images: Tensor, *, batch_size: int = 500) -> Tensor:
     """Normalised embeddings Tensor[N, D] of images Tensor[N, 3, S, S] for any face model: its
     ``embed`` if it has one (``FaceClassifier``, ``ResNetFace``), else its ``forward``
     (``FaceEmbedder``); in eval mode, without gradients."""
     from lecture_lib.train import predict
 
-    fn = model.embed if hasattr(model, "embed") else model
+    fn = embedding_fn(model)
     was_training = model.training
     model.eval()
     try:

@@ -32,6 +32,7 @@ from torch.nn import functional as F
 
 from lecture_lib.config import cache_dir
 from lecture_lib.data import download, extract_archive, full_profile_dataset, pretrained, sha256_file
+from lecture_lib.faces.models import embedding_fn
 
 __all__ = [
     "LFW_FILES",
@@ -144,7 +145,9 @@ def lfw_people(
     folder = _root(root) / FOLDER / IMAGES
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} does not exist; call lfw_pairs() first or {manual_hint(root)}")
-    paths, labels, names = [], [], []
+    paths: list[str] = []
+    labels: list[int] = []
+    names: list[str] = []
     for person in sorted(p for p in folder.iterdir() if p.is_dir() and p.name not in exclude):
         files = sorted(person.glob("*.jpg"))
         if len(files) >= min_images:
@@ -174,7 +177,10 @@ class ResNetFace(nn.Module):
 
     def __init__(self, trunk: nn.Module, *, embedding_dim: int = 128, num_classes: int | None = None):
         super().__init__()
-        width = trunk.fc.in_features
+        fc = trunk.fc
+        if not isinstance(fc, nn.Linear):
+            raise TypeError(f"trunk.fc must be an nn.Linear (a torchvision ResNet), got {type(fc).__name__}")
+        width = fc.in_features
         trunk.fc = nn.Identity()
         self.trunk, self.proj = trunk, nn.Linear(width, embedding_dim)
         self.classifier = nn.Linear(embedding_dim, num_classes) if num_classes else None
@@ -226,7 +232,7 @@ def lfw_pair_distances(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Squared L2 distances between the embeddings of every LFW pair (``model.embed`` if it has
     one, else its forward). Returns ``(distances Tensor[P], same Tensor[P] bool, folds Tensor[P])``."""
-    fn = model.embed if hasattr(model, "embed") else model
+    fn = embedding_fn(model)
     was_training = model.training
     model.eval()
     out = []

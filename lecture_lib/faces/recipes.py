@@ -191,11 +191,11 @@ def _runs(specs: dict[str, tuple[str, float]], data: dict | None = None, train: 
     out: dict = {"data": d, "train": t, "histories": {}, "margins": {}, "strategies": {}}
     for name, (strategy, margin) in specs.items():
         if strategy == "softmax":
-            model, hist = train_softmax(train_set, val, t, image_size=d["size"])
+            classifier, hist = train_softmax(train_set, val, t, image_size=d["size"])
             out[name] = model_entry(
                 FaceClassifier,
-                model,
-                num_classes=model.classifier.out_features,
+                classifier,
+                num_classes=classifier.classifier.out_features,
                 **dict(_model_kwargs(t), image_size=d["size"]),
             )
         else:

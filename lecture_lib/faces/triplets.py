@@ -181,8 +181,8 @@ class PKBatches:
                     else torch.randint(rows.numel(), (self.K,), generator=g)
                 )
                 idx.append(rows[pick])
-            idx = torch.cat(idx)
-            yield self.x[idx].float(), self.labels[idx]
+            batch = torch.cat(idx)
+            yield self.x[batch].float(), self.labels[batch]
 
     def __len__(self) -> int:
         return self.steps

@@ -53,10 +53,11 @@ class PoseFCN(nn.Module):
                 nn.Conv2d(refine, refine, 3, padding=1, bias=False),
                 nn.BatchNorm2d(refine),
                 nn.ReLU(inplace=True),
-                nn.Conv2d(refine, num_joints, 1),
+                out := nn.Conv2d(refine, num_joints, 1),
             )
-            nn.init.zeros_(self.refine[-1].weight)  # starts as the plain FCN-8s
-            nn.init.zeros_(self.refine[-1].bias)
+            nn.init.zeros_(out.weight)  # starts as the plain FCN-8s
+            assert out.bias is not None  # Conv2d's bias is Optional in its type; this one exists
+            nn.init.zeros_(out.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         maps = self.fcn(x)  # (B, K, H, W) logits
@@ -102,10 +103,10 @@ class PoseRegressor(nn.Module):
             nn.Flatten(),
             nn.Linear(fc_width * cells, hidden),
             nn.ReLU(inplace=True),
-            nn.Linear(hidden, 2 * num_joints),
+            last := nn.Linear(hidden, 2 * num_joints),
         )
         with torch.no_grad():  # start at the image centre
-            self.head[-1].bias.fill_(0.5)
+            last.bias.fill_(0.5)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-2:] != (self.image_size, self.image_size):

@@ -124,9 +124,8 @@ def detect_keypoints(model: nn.Module, image: Tensor, *, score_thresh: float = 0
         got = tuple(image.shape) if isinstance(image, Tensor) else type(image).__name__
         raise ValueError(f"image must be a Tensor of shape (3, H, W) in [0, 1], got {got}")
     captured: list[Tensor] = []
-    hook = model.roi_heads.keypoint_predictor.register_forward_hook(
-        lambda m, i, o: captured.append(o.detach())
-    )
+    predictor = model.get_submodule("roi_heads.keypoint_predictor")
+    hook = predictor.register_forward_hook(lambda m, i, o: captured.append(o.detach()))
     try:
         device = next(model.parameters()).device
         out = {k: v.cpu() for k, v in model([image.to(device)])[0].items()}

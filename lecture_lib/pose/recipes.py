@@ -22,6 +22,7 @@ twenty on one CPU thread (``python tools/make_checkpoints.py pose_heatmaps``, ..
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -51,7 +52,7 @@ REG_HEAD = {"hidden": 256}
 TARGETS = {"radius": 3.0, "sigma": 1.75, "pos_weight": 20.0}
 # Small batches learned far more per image seen than batch 32 in pilot runs (one CPU thread).
 TRAIN = {"epochs": 12, "steps_per_epoch": 200, "batch_size": 8, "lr": 5e-3, "weight_decay": 1e-4, "seed": 0}
-SWEEP = {"radii": [1.0, 2.0, 4.0, 8.0], "epochs": 5, "steps_per_epoch": 100}
+SWEEP: dict[str, Any] = {"radii": [1.0, 2.0, 4.0, 8.0], "epochs": 5, "steps_per_epoch": 100}
 
 
 class FlippedBatches:
