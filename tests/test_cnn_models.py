@@ -37,8 +37,10 @@ def test_lenet_shapes(image_size, padding):
 
 def test_lenet5_as_published():
     net = models.LeNet()  # 32x32 input, no padding: C1 28x28, S2 14x14, C3 10x10, S4 5x5
-    sizes = [tuple(m(torch.zeros(1, 1, 32, 32)).shape[1:]) for m in (net.features[:1], net.features[:3],
-                                                                    net.features[:4], net.features)]
+    sizes = [
+        tuple(m(torch.zeros(1, 1, 32, 32)).shape[1:])
+        for m in (net.features[:1], net.features[:3], net.features[:4], net.features)
+    ]
     assert sizes == [(6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5)]
     # conv 6*(25+1), conv 16*(6*25+1), C5 400*120+120, F6 120*84+84, output 84*10+10
     assert count_parameters(net) == 156 + 2416 + 48120 + 10164 + 850

@@ -108,7 +108,10 @@ def test_by_name_helpers_equal_the_explicit_calls(monkeypatch, tmp_path):
 
 def test_validation_split_is_disjoint_stratified_and_padded():
     train, val, test = digits.digit_loaders_with_validation("sklearn-digits", batch_size=64, pad=1)
-    xs = {name: torch.cat([b[0] for b in loader]) for name, loader in (("train", train), ("val", val), ("test", test))}
+    xs = {
+        name: torch.cat([b[0] for b in loader])
+        for name, loader in (("train", train), ("val", val), ("test", test))
+    }
     assert [len(x) for x in xs.values()] == [1149, 288, 360]  # 1437 training images -> 80/20
     assert xs["train"].shape[1:] == (1, 34, 34) and float(xs["train"][..., 0, :].abs().max()) == 0.0
     pool = torch.nn.functional.pad(digits.load_digits_split(upscale=4).x_train, (1, 1, 1, 1))

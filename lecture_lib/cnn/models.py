@@ -33,7 +33,9 @@ class LeNet(nn.Module):
     Shapes: ``Tensor[B, in_channels, image_size, image_size] -> Tensor[B, num_classes]``.
     """
 
-    def __init__(self, *, image_size: int = 32, in_channels: int = 1, num_classes: int = 10, padding: int = 0):
+    def __init__(
+        self, *, image_size: int = 32, in_channels: int = 1, num_classes: int = 10, padding: int = 0
+    ):
         super().__init__()
         if isinstance(padding, bool) or not isinstance(padding, int) or not 0 <= padding <= 2:
             raise ValueError(f"padding must be 0 (published) or 1, 2, got {padding!r}")

@@ -174,7 +174,9 @@ def digit_loaders_with_validation(
         pool = load_mnist(_root(root), train=True, pad=pad)
         n_val = int(round(val_fraction * len(pool)))  # type: ignore[arg-type]
         train_set, val_set = random_split(
-            pool, [len(pool) - n_val, n_val], generator=torch.Generator().manual_seed(seed)  # type: ignore[arg-type]
+            pool,
+            [len(pool) - n_val, n_val],
+            generator=torch.Generator().manual_seed(seed),  # type: ignore[arg-type]
         )
         test_set = load_mnist(_root(root), train=False, pad=pad)
     train = DataLoader(
