@@ -176,7 +176,7 @@ def digit_loaders_with_validation(
         train_set, val_set = random_split(
             pool,
             [len(pool) - n_val, n_val],
-            generator=torch.Generator().manual_seed(seed),  # type: ignore[arg-type]
+            generator=torch.Generator().manual_seed(seed),
         )
         test_set = load_mnist(_root(root), train=False, pad=pad)
     train = DataLoader(

@@ -10,6 +10,8 @@ through ``lecture_lib.train.fit`` with seeded ``RandomBatches``. Stores the mode
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from lecture_lib.checkpoints import model_entry
@@ -70,7 +72,7 @@ def _build(s: dict, progress: bool) -> dict:
     }
 
 
-CHECKPOINTS = {"transfer_glyphs_resnet.pt": build}
+CHECKPOINTS: dict[str, Callable[..., dict]] = {"transfer_glyphs_resnet.pt": build}
 
 
 # ----------------------------------------------------------------------------------------------
