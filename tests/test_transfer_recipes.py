@@ -1,4 +1,4 @@
-"""lecture_lib.transfer.recipes: a miniature build of transfer_glyphs_resnet.pt (the real one takes ~2 min)."""
+"""lecture_lib.transfer.recipes: miniature builds of transfer_glyphs_resnet.pt and transfer_experiment.pt."""
 
 import torch
 

@@ -34,7 +34,8 @@ def load_digits_split(*, test_size: float = 0.2, seed: int = 0, upscale: int = 1
             16x16 images, so that LeNet's 5x5 filters and two poolings have room.
 
     Returns:
-        DigitsSplit: pixel values 0-16 rescaled to [0, 1]; ``x_*`` is ``Tensor[N, 1, 8 * upscale, 8 * upscale]``.
+        DigitsSplit: pixel values 0-16 rescaled to [0, 1]; ``x_*`` is
+        ``Tensor[N, 1, 8 * upscale, 8 * upscale]``.
     """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split

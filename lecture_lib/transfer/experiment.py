@@ -212,7 +212,11 @@ def _run_method(
     probe_C: float,
     device: torch.device | str,
 ) -> tuple[float, Tensor, nn.Module | None]:
-    """One method on one training set: ``(test accuracy, Tensor[N_test] predictions, trained net or None)``."""
+    """One method on one training set.
+
+    Returns:
+        ``(test accuracy, Tensor[N_test] predictions, trained net or None)``.
+    """
     if method == "fixed features":
         acc, pred = linear_probe(
             extract_features(pretrained, x, device=device), y, test_features, test_y, C=probe_C
