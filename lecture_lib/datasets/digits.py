@@ -173,10 +173,11 @@ def digit_loaders_with_validation(
         test_set: Dataset = TensorDataset(x_test, split.y_test)
     else:
         pool = load_mnist(_root(root), train=True, pad=pad)
-        n_val = int(round(val_fraction * len(pool)))  # type: ignore[arg-type]
+        n_pool = len(pool)  # type: ignore[arg-type]
+        n_val = int(round(val_fraction * n_pool))
         train_set, val_set = random_split(
             pool,
-            [len(pool) - n_val, n_val],
+            [n_pool - n_val, n_val],
             generator=torch.Generator().manual_seed(seed),
         )
         test_set = load_mnist(_root(root), train=False, pad=pad)
