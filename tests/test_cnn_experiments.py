@@ -33,7 +33,7 @@ def test_activation_maps_equal_prefix_of_features():
 
 
 def test_full_profile_paths_offline():
-    """The full profile's explorer (ImageNet ResNet-18 layers) and 28x28 MNIST-sized sweeps, without downloads."""
+    """The full profile's explorer (ImageNet ResNet-18 layers) and MNIST-sized sweeps, no downloads."""
     import torchvision
 
     weights = torchvision.models.ResNet18_Weights.DEFAULT  # transforms and metadata need no download

@@ -29,19 +29,34 @@ def _randomise_bn(module: nn.Module, g: torch.Generator) -> None:
             m.weight.data.copy_(torch.randn(m.num_features, generator=g))
 
 
-@pytest.mark.parametrize("image_size", [8, 16, 28, 32])
-def test_lenet_shapes(image_size):
-    net = models.LeNet(image_size=image_size)
+@pytest.mark.parametrize(("image_size", "padding"), [(16, 0), (28, 0), (32, 0), (8, 2), (16, 2), (32, 2)])
+def test_lenet_shapes(image_size, padding):
+    net = models.LeNet(image_size=image_size, padding=padding)
     assert net(torch.zeros(2, 1, image_size, image_size)).shape == (2, 10)
 
 
-def test_lenet_parameters_and_bad_size():
-    net = models.LeNet(image_size=28)
+def test_lenet5_as_published():
+    net = models.LeNet()  # 32x32 input, no padding: C1 28x28, S2 14x14, C3 10x10, S4 5x5
+    sizes = [
+        tuple(m(torch.zeros(1, 1, 32, 32)).shape[1:])
+        for m in (net.features[:1], net.features[:3], net.features[:4], net.features)
+    ]
+    assert sizes == [(6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5)]
+    # conv 6*(25+1), conv 16*(6*25+1), C5 400*120+120, F6 120*84+84, output 84*10+10
+    assert count_parameters(net) == 156 + 2416 + 48120 + 10164 + 850
+    assert count_weight_layers(net) == 5
+
+
+def test_lenet_same_padding_and_bad_sizes():
+    net = models.LeNet(image_size=28, padding=2)
     # conv 6*(25+1), conv 16*(6*25+1), fc 784*120+120, 120*84+84, 84*10+10
     assert count_parameters(net) == 156 + 2416 + 94200 + 10164 + 850
-    assert count_weight_layers(net) == 5
     with pytest.raises(ValueError, match="image_size must be an int >= 4, got 2"):
         models.LeNet(image_size=2)
+    with pytest.raises(ValueError, match="image_size 15 is too small for LeNet with padding 0: need >= 16"):
+        models.LeNet(image_size=15)
+    with pytest.raises(ValueError, match="padding must be 0 .* got 3"):
+        models.LeNet(padding=3)
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -1,4 +1,4 @@
-"""lecture_lib.cnn.pretrained: torchvision classifiers offline (weights=None), one OfflineError without network."""
+"""lecture_lib.cnn.pretrained: torchvision classifiers offline (weights=None), one OfflineError offline."""
 
 import urllib.error
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.error
+from collections import Counter
 
 import pytest
 import torch
@@ -103,3 +104,31 @@ def test_by_name_helpers_equal_the_explicit_calls(monkeypatch, tmp_path):
         ValueError, match=r"dataset must be one of \('sklearn-digits', 'mnist'\), got 'emnist'"
     ):
         digits.digit_loaders("emnist", batch_size=4)
+
+
+def test_validation_split_is_disjoint_stratified_and_padded():
+    train, val, test = digits.digit_loaders_with_validation("sklearn-digits", batch_size=64, pad=1)
+    xs = {
+        name: torch.cat([b[0] for b in loader])
+        for name, loader in (("train", train), ("val", val), ("test", test))
+    }
+    assert [len(x) for x in xs.values()] == [1149, 288, 360]  # 1437 training images -> 80/20
+    assert xs["train"].shape[1:] == (1, 34, 34) and float(xs["train"][..., 0, :].abs().max()) == 0.0
+    pool = torch.nn.functional.pad(digits.load_digits_split(upscale=4).x_train, (1, 1, 1, 1))
+    rows = Counter(tuple(r.tolist()) for r in torch.cat([xs["train"], xs["val"]]).flatten(1))
+    assert rows == Counter(tuple(r.tolist()) for r in pool.flatten(1))  # train + val = the pool, once each
+    val_y = torch.cat([b[1] for b in val])
+    assert int(torch.bincount(val_y, minlength=10).min()) >= 27  # ~29 of each digit
+    with pytest.raises(ValueError, match=r"val_fraction must be a float in \(0, 1\), got 0"):
+        digits.digit_loaders_with_validation("sklearn-digits", batch_size=8, val_fraction=0)
+    with pytest.raises(ValueError, match="pad must be an int >= 0, got -1"):
+        digits.digit_loaders_with_validation("sklearn-digits", batch_size=8, pad=-1)
+
+
+def test_mnist_validation_split_padded_to_32(monkeypatch, tmp_path):
+    monkeypatch.setattr(torchvision.datasets, "MNIST", _FakeMNIST)
+    train, val, test = digits.digit_loaders_with_validation(
+        "mnist", batch_size=4, val_fraction=0.25, pad=2, root=tmp_path
+    )
+    assert len(train.dataset) == 15 and len(val.dataset) == 5 and len(test.dataset) == 10
+    assert next(iter(train))[0].shape == (4, 1, 32, 32)

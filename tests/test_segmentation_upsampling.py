@@ -1,4 +1,4 @@
-"""lecture_lib.segmentation.upsampling: bilinear transposed convs against F.interpolate, ideal coarse labels."""
+"""lecture_lib.segmentation.upsampling: bilinear transposed convs vs F.interpolate, ideal coarse labels."""
 
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""lecture_lib.transfer.pretrained: the full profile offline (weights=None, fake datasets), one OfflineError."""
+"""lecture_lib.transfer.pretrained: the full profile offline (weights=None, fake data), one OfflineError."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""lecture_lib.transfer.recipes: a miniature build of transfer_glyphs_resnet.pt (the real one takes ~2 min)."""
+"""lecture_lib.transfer.recipes: miniature builds of transfer_glyphs_resnet.pt and transfer_experiment.pt."""
 
 import torch
 
@@ -39,3 +39,30 @@ def test_miniature_build_is_reproducible_and_what_the_notebook_reads():
         torch.manual_seed(0)
         init = SmallResNet(4, widths=(4, 6, 8)).state_dict()
     assert not torch.equal(init["fc.weight"], ckpt["model"]["state_dict"]["fc.weight"])  # it trained
+
+
+def test_stored_experiment_round_trip_matches_a_live_run(tmp_path):
+    """A miniature build_experiment: saved, loaded back as TransferRuns, and equal to running it again."""
+    from lecture_lib.checkpoints import save_checkpoint
+    from lecture_lib.transfer import load_experiment, load_task, run_transfer_experiment
+    from lecture_lib.transfer.recipes import EXPERIMENT_SETTINGS
+
+    settings = {**EXPERIMENT_SETTINGS, "per_class": [1, None], "seeds": [3],
+                "budget": {"epochs": 1, "min_steps": 2, "batch_size": 64, "lr_finetune": 2e-3}}  # fmt: skip
+    ckpt = CHECKPOINTS["transfer_experiment.pt"](settings)
+    save_checkpoint(ckpt, "transfer_experiment.pt", command="test", folder=tmp_path)
+    runs, stored_settings = load_experiment(folder=tmp_path)
+    assert stored_settings == settings and len(runs) == 2 * 4
+    task = load_task("glyphs->digits")
+    for r in runs:  # each stored accuracy is the share of its stored predictions that are right
+        assert r.accuracy == (r.predictions == task.test_y).float().mean().item()
+    with_model = [r for r in runs if r.model is not None]
+    assert [(r.method, r.per_class, r.seed) for r in with_model] == [("finetune all", None, 3)]
+    live = run_transfer_experiment(
+        task.make_model, task.source_net, task.train_x, task.train_y, task.test_x, task.test_y,
+        per_class=(1,), seeds=(3,), progress=False, **settings["budget"],
+    )  # fmt: skip
+    stored = {(r.method, r.per_class): r.accuracy for r in runs}
+    assert all(stored[r.method, 1] == r.accuracy for r in live)
+    pred = with_model[0].model(task.test_x[:50].float()).argmax(1)
+    assert torch.equal(pred, with_model[0].predictions[:50])

@@ -11,40 +11,54 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from lecture_lib.cnn.conv import conv_output_size
 from lecture_lib.layers import conv_bn_relu
 
 
 class LeNet(nn.Module):
-    """LeNet-5's layout (LeCun et al. 1998): conv5(6) - pool - conv5(16) - pool - fc120 - fc84 - fc C.
+    """LeNet-5 (LeCun et al. 1998, Fig. 2): conv5(6) - pool - conv5(16) - pool - fc120 - fc84 - fc C.
 
-    Modernised as usual: ReLU and max-pooling instead of scaled tanh and subsampling, and "same"
-    padding on both convolutions so that 8x8 scikit-learn digits fit as well as 28x28 MNIST.
+    As published by default: a 32x32 input and **no padding** (C1 28x28, S2 14x14, C3 10x10,
+    S4 5x5, then C5 = 120 units over the 16x5x5 maps, a fully connected layer), 61,706 parameters
+    for 10 classes, against the paper's ~60,000 (its C3 connects each map to only some of S2's
+    maps, 1,516 instead of 2,416 weights; its pooling layers have 2 weights per map; its output is
+    an RBF layer). Modernised as everyone does: ReLU and max-pooling instead of scaled tanh and
+    trainable subsampling. ``padding=2`` ("same") lets inputs as small as 4x4 through.
 
     Args:
-        image_size: side of the square input (8 for scikit-learn digits, 28 for MNIST), >= 4.
+        image_size: side of the square input (32 as published; >= 16 without padding).
         in_channels: 1 for grayscale.
         num_classes: number of outputs (logits).
+        padding: zeros around the input of each conv (0 as published).
 
     Shapes: ``Tensor[B, in_channels, image_size, image_size] -> Tensor[B, num_classes]``.
     """
 
-    def __init__(self, *, image_size: int = 28, in_channels: int = 1, num_classes: int = 10):
+    def __init__(
+        self, *, image_size: int = 32, in_channels: int = 1, num_classes: int = 10, padding: int = 0
+    ):
         super().__init__()
-        if not isinstance(image_size, int) or image_size < 4:
+        if isinstance(padding, bool) or not isinstance(padding, int) or not 0 <= padding <= 2:
+            raise ValueError(f"padding must be 0 (published) or 1, 2, got {padding!r}")
+        if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 4:
             raise ValueError(f"image_size must be an int >= 4, got {image_size!r}")
+        side = _lenet_side(image_size, padding)
+        if side < 1:
+            smallest = next(n for n in range(4, 64) if _lenet_side(n, padding) >= 1)
+            raise ValueError(
+                f"image_size {image_size} is too small for LeNet with padding {padding}: "
+                f"need >= {smallest} (LeNet-5 was published with 32x32 inputs)"
+            )
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 6, kernel_size=5, padding=2),
+            nn.Conv2d(in_channels, 6, kernel_size=5, padding=padding),
             nn.ReLU(),
             nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, kernel_size=5, padding=2),
+            nn.Conv2d(6, 16, kernel_size=5, padding=padding),
             nn.ReLU(),
             nn.MaxPool2d(2),
         )
-        side = conv_output_size(conv_output_size(image_size, 2, 2), 2, 2)  # two 2x2 poolings
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(16 * side * side, 120),
+            nn.Linear(16 * side * side, 120),  # the paper's C5: a 5x5 conv over 5x5 maps
             nn.ReLU(),
             nn.Linear(120, 84),
             nn.ReLU(),
@@ -53,6 +67,15 @@ class LeNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.classifier(self.features(x))
+
+
+def _lenet_side(size: int, padding: int) -> int:
+    """Side of LeNet's last feature map (0 if a window does not fit): twice conv 5x5, 2x2 max-pool."""
+    for _ in range(2):
+        size = (size + 2 * padding - 5 + 1) // 2
+        if size < 1:
+            return 0
+    return size
 
 
 class InceptionModule(nn.Module):

@@ -49,7 +49,7 @@ def imagenet_classifier(
 
 
 def image_transform(entry, device: torch.device | str = "cpu") -> Callable[[np.ndarray], Tensor]:
-    """``image (H x W x 3 uint8) -> Tensor[1, 3, h, w]`` preprocessed as ``entry`` (a weights entry) expects."""
+    """``image (H x W x 3 uint8) -> Tensor[1, 3, h, w]``, preprocessed as ``entry`` (weights) expects."""
     preprocess = entry.transforms()
 
     def transform(image: np.ndarray) -> Tensor:

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset, random_split
 
 
 class DigitsSplit(NamedTuple):
@@ -34,8 +34,8 @@ def load_digits_split(*, test_size: float = 0.2, seed: int = 0, upscale: int = 1
             16x16 images, so that LeNet's 5x5 filters and two poolings have room.
 
     Returns:
-        DigitsSplit: pixel values 0-16 rescaled to [0, 1];
-        ``x_*`` is ``Tensor[N, 1, 8 * upscale, 8 * upscale]``.
+        DigitsSplit: pixel values 0-16 rescaled to [0, 1]; ``x_*`` is
+        ``Tensor[N, 1, 8 * upscale, 8 * upscale]``.
     """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -71,20 +71,28 @@ def tensor_loaders(
     return train, test
 
 
-def load_mnist(root: str | os.PathLike, *, train: bool) -> Dataset:
+def load_mnist(root: str | os.PathLike, *, train: bool, pad: int = 0) -> Dataset:
     """MNIST (60,000 train / 10,000 test 28x28 digits) through ``torchvision.datasets.MNIST``.
 
     Downloads into ``root`` on first use (full profile). Without network this ends in one
-    ``lecture_lib.data.OfflineError`` with a manual-download hint. Items are ``(Tensor[1, 28, 28]``
-    in [0, 1], ``int)``.
+    ``lecture_lib.data.OfflineError`` with a manual-download hint. Items are
+    ``(Tensor[1, 28 + 2 * pad, 28 + 2 * pad]`` in [0, 1], ``int)``; ``pad=2`` centres the digits in
+    the 32x32 field LeNet-5 was published with.
     """
     import torchvision
 
     from lecture_lib.data import full_profile_dataset
 
-    return full_profile_dataset(
-        torchvision.datasets.MNIST, root, train=train, transform=torchvision.transforms.ToTensor()
-    )
+    _check_pad(pad)
+    transform = torchvision.transforms.ToTensor()
+    if pad:
+        transform = torchvision.transforms.Compose([torchvision.transforms.Pad(pad), transform])
+    return full_profile_dataset(torchvision.datasets.MNIST, root, train=train, transform=transform)
+
+
+def _check_pad(pad: int) -> None:
+    if isinstance(pad, bool) or not isinstance(pad, int) or pad < 0:
+        raise ValueError(f"pad must be an int >= 0, got {pad!r}")
 
 
 def mnist_loaders(
@@ -121,6 +129,62 @@ def digit_loaders(
     if name == "sklearn-digits":
         return tensor_loaders(load_digits_split(upscale=upscale, seed=seed), batch_size=batch_size, seed=seed)
     return mnist_loaders(_root(root), batch_size=batch_size, seed=seed)
+
+
+def digit_loaders_with_validation(
+    name: str,
+    *,
+    batch_size: int,
+    val_fraction: float = 0.2,
+    upscale: int = 4,
+    pad: int = 0,
+    seed: int = 0,
+    root: str | os.PathLike | None = None,
+) -> tuple[DataLoader, DataLoader, DataLoader]:
+    """``(train_loader, val_loader, test_loader)``: the training images of ``name`` split once more,
+    so that choices (epochs, checkpoints) are made on the validation part and the test set is read once.
+
+    Args:
+        name: ``"sklearn-digits"`` (quick: ``8 * upscale + 2 * pad`` px, stratified split with
+            ``seed``) or ``"mnist"`` (full: ``28 + 2 * pad`` px, a seeded random split).
+        val_fraction: share of the training images held out for validation, in (0, 1).
+        upscale: scikit-learn digits only (nearest neighbour); 4 gives LeNet-5's 32x32 input.
+        pad: zeros around each image (MNIST: 2 gives 32x32).
+    """
+    from sklearn.model_selection import train_test_split
+
+    _check_dataset(name)
+    _check_pad(pad)
+    if not isinstance(val_fraction, float) or not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be a float in (0, 1), got {val_fraction!r}")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if name == "sklearn-digits":
+        split = load_digits_split(upscale=upscale, seed=seed)
+        x_pool, x_test = (torch.nn.functional.pad(x, (pad,) * 4) for x in (split.x_train, split.x_test))
+        train_idx, val_idx = train_test_split(
+            torch.arange(len(split.y_train)).numpy(),
+            test_size=val_fraction,
+            random_state=seed,
+            stratify=split.y_train.numpy(),
+        )
+        train_set: Dataset = TensorDataset(x_pool[train_idx], split.y_train[train_idx])
+        val_set: Dataset = TensorDataset(x_pool[val_idx], split.y_train[val_idx])
+        test_set: Dataset = TensorDataset(x_test, split.y_test)
+    else:
+        pool = load_mnist(_root(root), train=True, pad=pad)
+        n_pool = len(pool)  # type: ignore[arg-type]
+        n_val = int(round(val_fraction * n_pool))
+        train_set, val_set = random_split(
+            pool,
+            [n_pool - n_val, n_val],
+            generator=torch.Generator().manual_seed(seed),
+        )
+        test_set = load_mnist(_root(root), train=False, pad=pad)
+    train = DataLoader(
+        train_set, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)
+    )
+    return train, DataLoader(val_set, batch_size=512), DataLoader(test_set, batch_size=512)
 
 
 def training_tensors(

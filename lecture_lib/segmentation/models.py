@@ -49,9 +49,9 @@ def window_classifier(
 class FCN(nn.Module):
     """A small VGG-style FCN with the paper's three decoders.
 
-    Encoder: five ``lecture_lib.layers.conv_stage`` (3x3 conv + BN + ReLU, then 2x2 max-pool), so pool3 / pool4 / pool5 have
-    strides 8 / 16 / 32; "fc6"/"fc7" are convolutions on pool5, and ``score`` a 1x1 conv to the
-    class scores. Decoders (Long et al. 2015, Fig. 3):
+    Encoder: five ``lecture_lib.layers.conv_stage`` (3x3 conv + BN + ReLU, then 2x2 max-pool), so
+    pool3 / pool4 / pool5 have strides 8 / 16 / 32; "fc6"/"fc7" are convolutions on pool5, and
+    ``score`` a 1x1 conv to the class scores. Decoders (Long et al. 2015, Fig. 3):
 
     - ``"32s"``: upsample the stride-32 scores 32x in one step;
     - ``"16s"``: upsample 2x, add 1x1-conv scores of pool4, upsample 16x;

@@ -104,7 +104,8 @@ def load_segmenter(
 
 
 def pair_to_tensors(image, mask=None, *, max_side: int | None = 520) -> tuple[Tensor, Tensor | None]:
-    """(PIL image or HxWx3 uint8 array, optional PIL/array mask) -> (Tensor[3, H, W] in [0, 1], Tensor[H, W] int64).
+    """(PIL image or HxWx3 uint8 array, optional PIL/array mask) -> (Tensor[3, H, W] in [0, 1],
+    Tensor[H, W] int64).
 
     The image is resized so that its longer side is at most ``max_side`` (bilinear); the mask with
     nearest neighbour, so that VOC's 255 "void" borders stay 255.

@@ -11,9 +11,11 @@ Public API:
   ``get_head``, ``chop_head``, ``extract_features``, ``stage_features``, ``freeze``,
   ``unfreeze_top``, ``replace_head``, ``trainable_names``, ``split_top``, ``head_only_cases``.
 - ``experiment``: ``METHODS``, ``per_class_indices``, ``linear_probe``, ``TransferRun``,
-  ``run_transfer_experiment``, ``summarize``.
+  ``run_transfer_experiment``, ``summarize``,
+  ``load_experiment`` (the stored runs of ``recipes.build_experiment``).
 - ``tasks``: ``TransferTask``, ``load_task("glyphs->digits" | "imagenet->caltech256")``.
-- ``recipes``: ``CHECKPOINTS`` (how ``data/transfer_glyphs_resnet.pt`` is trained).
+- ``recipes``: ``CHECKPOINTS`` (how ``data/transfer_glyphs_resnet.pt`` is trained, and
+  ``data/transfer_experiment.pt``: the section-3 experiment with 5 seeds).
 - ``pretrained`` (full profile): ``imagenet_resnet(arch, weights="DEFAULT")``, ``target_dataset``,
   ``split_tensors``, ``imagenet_to_caltech``.
 """
@@ -22,6 +24,7 @@ from lecture_lib.transfer.experiment import (
     METHODS,
     TransferRun,
     linear_probe,
+    load_experiment,
     per_class_indices,
     run_transfer_experiment,
     summarize,
@@ -53,6 +56,7 @@ __all__ = [
     "get_head",
     "head_only_cases",
     "linear_probe",
+    "load_experiment",
     "load_task",
     "per_class_indices",
     "replace_head",

@@ -212,7 +212,11 @@ def _run_method(
     probe_C: float,
     device: torch.device | str,
 ) -> tuple[float, Tensor, nn.Module | None]:
-    """One method on one training set: ``(test accuracy, Tensor[N_test] predictions, trained net or None)``."""
+    """One method on one training set.
+
+    Returns:
+        ``(test accuracy, Tensor[N_test] predictions, trained net or None)``.
+    """
     if method == "fixed features":
         acc, pred = linear_probe(
             extract_features(pretrained, x, device=device), y, test_features, test_y, C=probe_C
@@ -242,3 +246,33 @@ def summarize(runs: Sequence[TransferRun]) -> dict[str, dict[int | None, tuple[f
     for r in runs:
         table.setdefault(r.method, {}).setdefault(r.per_class, []).append(r.accuracy)
     return {m: {k: (float(np.mean(v)), float(np.std(v))) for k, v in d.items()} for m, d in table.items()}
+
+
+def load_experiment(
+    name: str = "transfer_experiment.pt", *, folder: str | None = None
+) -> tuple[list[TransferRun], dict]:
+    """The runs stored by ``recipes.build_experiment`` (``make checkpoints``) and their settings.
+
+    Every stored run comes back as a ``TransferRun``; the ``finetune all`` run on the whole pool with
+    the first seed carries its trained network in ``.model`` (the others have ``model=None``).
+    """
+    from lecture_lib.checkpoints import build_model, load_checkpoint
+
+    ckpt = load_checkpoint(name, folder=folder)
+    s = ckpt["settings"]
+    kept = build_model(ckpt["finetuned_all"])
+    runs = []
+    for r in ckpt["runs"]:
+        with_model = r["method"] == "finetune all" and r["per_class"] is None and r["seed"] == s["seeds"][0]
+        runs.append(
+            TransferRun(
+                r["method"],
+                r["per_class"],
+                r["seed"],
+                float(r["accuracy"]),
+                r["predictions"].long(),
+                float(r["seconds"]),
+                kept if with_model else None,
+            )  # fmt: skip
+        )
+    return runs, s

@@ -10,6 +10,8 @@ through ``lecture_lib.train.fit`` with seeded ``RandomBatches``. Stores the mode
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from lecture_lib.checkpoints import model_entry
@@ -70,4 +72,62 @@ def _build(s: dict, progress: bool) -> dict:
     }
 
 
-CHECKPOINTS = {"transfer_glyphs_resnet.pt": build}
+CHECKPOINTS: dict[str, Callable[..., dict]] = {"transfer_glyphs_resnet.pt": build}
+
+
+# ----------------------------------------------------------------------------------------------
+# The experiment of 02's section 3, run once offline with more seeds than a notebook could afford.
+
+EXPERIMENT_SETTINGS = {
+    "task": "glyphs->digits",
+    "per_class": [1, 2, 6, 20, None],
+    "seeds": [0, 1, 2, 3, 4],
+    "budget": {"epochs": 4, "min_steps": 50, "batch_size": 64, "lr_finetune": 2e-3},
+}
+
+
+def build_experiment(settings: dict | None = None) -> dict:
+    """Run ``run_transfer_experiment`` on the quick task for every (images/class, seed, method) on one
+    CPU thread; store each run's accuracy and test predictions, and the network of ``finetune all``
+    on the whole pool with the first seed (the notebook's feature plot and upload demo use it).
+
+        python tools/make_checkpoints.py transfer_experiment     # about 3 minutes on one CPU thread
+    """
+    from lecture_lib.transfer.experiment import run_transfer_experiment
+    from lecture_lib.transfer.tasks import load_task
+
+    s = dict(EXPERIMENT_SETTINGS if settings is None else settings)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        task = load_task(s["task"])
+        runs = run_transfer_experiment(
+            task.make_model, task.source_net, task.train_x, task.train_y, task.test_x, task.test_y,
+            per_class=tuple(s["per_class"]), seeds=tuple(s["seeds"]), keep_models=True, progress=False,
+            **s["budget"],
+        )  # fmt: skip
+    finally:
+        torch.set_num_threads(threads)
+    kept = next(
+        r for r in runs if r.method == "finetune all" and r.per_class is None and r.seed == s["seeds"][0]
+    )
+    assert kept.model is not None
+    widths = list(task.settings["widths"])
+    return {
+        "runs": [
+            {
+                "method": r.method,
+                "per_class": r.per_class,
+                "seed": r.seed,
+                "accuracy": r.accuracy,
+                "predictions": r.predictions.to(torch.uint8),
+                "seconds": r.seconds,
+            }
+            for r in runs
+        ],
+        "finetuned_all": model_entry(SmallResNet, kept.model, num_classes=task.num_classes, widths=widths),
+        "settings": s,
+    }
+
+
+CHECKPOINTS["transfer_experiment.pt"] = build_experiment
