@@ -126,7 +126,7 @@ def analogy_questions(path: str | Path | None = None) -> list[AnalogyQuestion]:
                 continue
             if section is None or len(words) != 4:
                 raise ValueError(
-                    f"{path}:{number}: expected a ': section' line before 4-word questions, got {line.strip()!r}"
+                    f"{path}:{number}: expected a ': section' line, then 4 words a line, got {line.strip()!r}"
                 )
             questions.append(AnalogyQuestion(section, *words))
     return questions

@@ -163,11 +163,13 @@ def sgns_loss(centre: Tensor, context: Tensor, noise: Tensor) -> Tensor:
     """
     if centre.ndim != 2 or context.shape != centre.shape:
         raise ValueError(
-            f"centre and context must both have shape (B, D), got {tuple(centre.shape)} and {tuple(context.shape)}"
+            f"centre and context must both have shape (B, D), got {tuple(centre.shape)} and "
+            f"{tuple(context.shape)}"
         )
     if noise.ndim != 3 or noise.shape[0] != centre.shape[0] or noise.shape[2] != centre.shape[1]:
         raise ValueError(
-            f"noise must have shape (B, K, D) = ({centre.shape[0]}, K, {centre.shape[1]}), got {tuple(noise.shape)}"
+            f"noise must have shape (B, K, D) = ({centre.shape[0]}, K, {centre.shape[1]}), "
+            f"got {tuple(noise.shape)}"
         )
     positive = (centre * context).sum(dim=1)  # (B,) v · u_o
     negative = torch.bmm(noise, centre.unsqueeze(2)).squeeze(2)  # (B, K) v · u_k
@@ -236,5 +238,5 @@ def train_sgns(
         optimizer, lambda step: max(min_alpha / alpha, 1 - step / total)
     )
     history = fit(model, loader, epochs=epochs, optimizer=optimizer, loss_fn=sgns_batch_loss,
-                  scheduler=schedule, scheduler_step="batch", progress=progress, desc="SGNS epochs")  # fmt: skip
+                  scheduler=schedule, scheduler_step="batch", progress=progress, desc="SGNS")  # fmt: skip
     return vocab, model, history
