@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from lecture_lib.datasets.text import AnalogyQuestion
-from lecture_lib.embeddings import analogy, evaluate_analogies, nearest
+from lecture_lib.embeddings import AnalogyReport, analogy, evaluate_analogies, nearest
 
 gensim_models = pytest.importorskip("gensim.models")
 
@@ -161,3 +161,18 @@ def test_evaluation_restrict_vocab_and_case():
         evaluate_analogies(vectors, vocab[:-1], q)
     with pytest.raises(ValueError, match="restrict_vocab must be a positive int"):
         evaluate_analogies(vectors, vocab, q, restrict_vocab=0)
+
+
+def test_report_from_masks_round_trip():
+    vectors, vocab, countries, capitals = structured_vectors(2)
+    qs = [
+        AnalogyQuestion("capital-world", capitals[0], countries[0], capitals[k], countries[k])
+        for k in range(1, 8)
+    ]
+    report = evaluate_analogies(vectors, vocab, qs)
+    again = AnalogyReport.from_masks(qs, report.correct, report.covered)
+    assert again.total == report.total and again.sections == report.sections
+    with pytest.raises(ValueError, match="correct without being covered"):
+        AnalogyReport.from_masks(qs, torch.ones(7, dtype=torch.bool), torch.zeros(7, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"Tensor\[Q\] with Q = 7, got \(6,\)"):
+        AnalogyReport.from_masks(qs, report.correct[:6], report.covered[:6])

@@ -59,6 +59,20 @@ class AnalogyReport:
     correct: Tensor  # Tensor[Q] bool
     covered: Tensor  # Tensor[Q] bool
 
+    @classmethod
+    def from_masks(
+        cls, questions: Sequence[AnalogyQuestion], correct: Tensor, covered: Tensor
+    ) -> AnalogyReport:
+        """A report from stored outcomes (Tensor[Q] bool each), without the answers themselves."""
+        if correct.shape != (len(questions),) or covered.shape != correct.shape:
+            raise ValueError(
+                f"correct and covered must be Tensor[Q] with Q = {len(questions)}, "
+                f"got {tuple(correct.shape)} and {tuple(covered.shape)}"
+            )
+        if (correct & ~covered).any():
+            raise ValueError("a question cannot be correct without being covered")
+        return cls(tuple(questions), (None,) * len(questions), correct.bool(), covered.bool())
+
     def score(self, name: str = "total", mask: Tensor | None = None) -> Score:
         """The score over the questions where ``mask`` (Tensor[Q] bool) is set (all by default)."""
         m = torch.ones(len(self.questions), dtype=torch.bool) if mask is None else mask
