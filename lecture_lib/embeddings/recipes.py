@@ -66,7 +66,8 @@ def build_words(
     """
     torch.set_num_threads(1)
     settings = dict(SETTINGS if settings is None else settings)
-    curve, full = [], {}
+    curve: list[dict] = []
+    full: dict = {}
     largest = max(sizes, key=lambda n: float("inf") if n is None else n)
     for size in sorted(sizes, key=lambda n: -(float("inf") if n is None else n)):
         sentences = wiki_sentences(size)
@@ -94,7 +95,7 @@ def build_words(
                 "batch_loss": history.batch_loss[::step],
                 "batch_loss_every": step,
             }
-    curve.sort(key=lambda c: c["tokens"])
+    curve.sort(key=lambda c: int(c["tokens"]))
     return {"settings": dict(settings, batch_size=BATCH_SIZE), "curve": curve, "full": full}
 
 
