@@ -14,6 +14,8 @@ Public API, words:
 - ``sgns_loss(centre, context, noise)``, ``SkipGram``, ``SkipGramBatches``, ``Vocab``,
   ``train_sgns(sentences, ...)``: word2vec's skip-gram with negative sampling (``sgns.py``).
 - ``ppmi_svd_vectors(sentences, ...)``: the count-based baseline, PPMI + truncated SVD (``counts.py``).
+- ``plots.plot_relations(vectors, vocab, pairs)``: relation arrows (male → female, country → capital)
+  in a 2-D PCA.
 - ``recipes.CHECKPOINTS``: ``data/embeddings_words.pt`` (own SGNS and gensim on the full corpus,
   the learning curve); ``pretrained.glove(...)``: GloVe through gensim's downloader (full profile).
 - The text and the questions: ``lecture_lib.datasets.text`` (files shipped in gensim's wheel).
