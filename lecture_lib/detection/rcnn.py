@@ -189,6 +189,11 @@ class RCNN(nn.Module):
         bbox_reg_weights: the regressors' :class:`BoxCoder` weights (R-CNN: ``(1, 1, 1, 1)``).
     """
 
+    svm_w: Tensor
+    svm_b: Tensor
+    reg_w: Tensor
+    reg_b: Tensor
+
     def __init__(
         self,
         num_classes: int,
@@ -211,7 +216,8 @@ class RCNN(nn.Module):
     def set_classifiers(self, svm_w: Tensor, svm_b: Tensor, reg_w: Tensor, reg_b: Tensor) -> None:
         """Store trained SVMs and regressors.
 
-        Shapes: ``svm_w`` Tensor[C-1, D], ``svm_b`` Tensor[C-1], ``reg_w`` Tensor[C-1, F, 4], ``reg_b`` Tensor[C-1, 4].
+        Shapes: ``svm_w`` Tensor[C-1, D], ``svm_b`` Tensor[C-1],
+        ``reg_w`` Tensor[C-1, F, 4], ``reg_b`` Tensor[C-1, 4].
         """
         for name, value in (("svm_w", svm_w), ("svm_b", svm_b), ("reg_w", reg_w), ("reg_b", reg_b)):
             buffer = getattr(self, name)
@@ -246,7 +252,7 @@ class RCNN(nn.Module):
             pool5,
             fc7,
             proposals,
-            tuple(image.shape[-2:]),
+            (int(image.shape[-2]), int(image.shape[-1])),
             nms_thresh=nms_thresh,
             score_thresh=score_thresh,
             max_det=max_det,

@@ -12,6 +12,7 @@ the model entry, so a loaded detector behaves as the trained one.
 from __future__ import annotations
 
 import time
+from typing import cast
 
 import torch
 
@@ -196,7 +197,8 @@ def evaluate_on_test_set(model: rcnn.RCNN, paper_regressors: tuple, *, timing_im
     """
     paper = rcnn.RCNN(NUM_CLASSES, model.cnn.backbone.depth, warp=model.warp)
     paper.load_state_dict(model.state_dict())
-    paper.set_classifiers(model.svm_w, model.svm_b, *paper_regressors)
+    state = model.state_dict()
+    paper.set_classifiers(state["svm_w"], state["svm_b"], *paper_regressors)
     test = make_scenes(N_TEST, seed=TEST_SEED)
     targets = test.to_detection_targets()
     test_props = test_scenes_proposals()
@@ -211,11 +213,11 @@ def evaluate_on_test_set(model: rcnn.RCNN, paper_regressors: tuple, *, timing_im
             d = net.detect_from_features(pool5, fc7, p.float(), tuple(img.shape[-2:]), regress=regress)
             preds[key].append({k: v.clone() for k, v in d.items()})
     maps = {}
-    for key, p in preds.items():
-        r = bootstrap_map(p, targets, n_boot=1000, seed=0)
+    for key, key_preds in preds.items():
+        r = bootstrap_map(key_preds, targets, n_boot=1000, seed=0)
         maps[key] = {"map": r["map"], "low": r["low"], "high": r["high"]}
         print(f"R-CNN {key}: mAP {r['map']:.3f} [{r['low']:.3f}, {r['high']:.3f}] on {N_TEST} test scenes")
-    fast = load_model("fast_rcnn_detector.pt")
+    fast = cast(FastRCNN, load_model("fast_rcnn_detector.pt"))
     imgs, props = test.images[:timing_images], [p.float() for p in test_props[:timing_images]]
     timing = {
         "rcnn": timed(lambda: [model.detect(i, p) for i, p in zip(imgs, props)], repeat=5, warmup=1),
