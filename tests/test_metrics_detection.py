@@ -298,3 +298,12 @@ def test_bootstrap_bad_arguments(kwargs, match):
     predictions, targets = random_case(4)
     with pytest.raises(ValueError, match=match):
         bootstrap_map(predictions, targets, **kwargs)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 6, 9])  # exact score ties across images
+def test_bootstrap_point_estimate_is_detection_ap_with_ties(seed):
+    predictions, targets = random_case(seed)
+    if not any(len(t["labels"]) for t in targets):
+        pytest.skip("no ground truth in this case")
+    ref = detection_ap(predictions, targets)["map"]
+    assert bootstrap_map(predictions, targets, n_boot=5)["map"] == pytest.approx(ref, abs=1e-12)

@@ -237,9 +237,10 @@ def bootstrap_map(
     n_images = len(targets)
     if n_images == 0:
         raise ValueError("bootstrap_map needs at least one image, got 0")
-    counts = np.random.default_rng(seed).multinomial(n_images, np.full(n_images, 1.0 / n_images), size=n_boot)
+    draws = np.random.default_rng(seed).multinomial(n_images, np.full(n_images, 1.0 / n_images), size=n_boot)
+    counts = np.vstack([np.ones((1, n_images), dtype=draws.dtype), draws])  # row 0: the test set itself
     gt_labels = sorted({int(v) for t in targets for v in torch.as_tensor(t["labels"]).tolist()})
-    ap = np.full((n_boot, len(gt_labels)), np.nan)
+    ap = np.full((n_boot + 1, len(gt_labels)), np.nan)
     for k, label in enumerate(gt_labels):
         tp, image_idx, gt_per_image = [], [], np.zeros(n_images)
         for i in range(n_images):  # match each image alone: [pred_i], [target_i]
@@ -255,7 +256,7 @@ def bootstrap_map(
         order = np.argsort(-scores, kind="mergesort")  # one global order serves every resample
         flags, owner = flags[order], owner[order]
         num_gt = counts @ gt_per_image  # (n_boot,)
-        for start in range(0, n_boot, 200):  # chunks keep the (chunk, D) arrays small
+        for start in range(0, n_boot + 1, 200):  # chunks keep the (chunk, D) arrays small
             w = counts[start : start + 200][:, owner]  # (b, D): copies of each detection
             tp_sum, fp_sum = np.cumsum(w * flags, axis=1), np.cumsum(w * (1 - flags), axis=1)
             for b in range(len(w)):
@@ -269,8 +270,8 @@ def bootstrap_map(
                 ap[start + b, k] = envelope[idx[reached]].sum() / len(RECALL_THRESHOLDS)
     present = ~np.isnan(ap)  # a resample without any ground truth has no mAP (nan), as detection_ap
     total = np.where(present, ap, 0.0).sum(axis=1)
-    samples = np.where(present.any(axis=1), total / np.maximum(present.sum(axis=1), 1), np.nan)
+    maps = np.where(present.any(axis=1), total / np.maximum(present.sum(axis=1), 1), np.nan)
+    point, samples = float(maps[0]), maps[1:]
     tail = (1.0 - level) / 2 * 100
     low, high = np.nanpercentile(samples, [tail, 100 - tail])
-    point = detection_ap(predictions, targets, iou_threshold, max_detections=max_detections)["map"]
     return {"map": point, "low": float(low), "high": float(high), "samples": samples}
