@@ -215,10 +215,32 @@ def test_rcnn_svms_and_regressors_on_separable_features():
     feats = torch.randn(n, 4, generator=g)
     deltas = feats * 0.1
     gts = box_ops.decode(props, deltas)
-    W, bias = rcnn.train_box_regressors(
+    W, bias, used = rcnn.train_box_regressors(
         feats, props, gts, torch.ones(n), torch.ones(n, dtype=torch.int64), 2, alpha=1e-3
     )
     torch.testing.assert_close(feats @ W[0] + bias[0], deltas, atol=1e-3, rtol=1e-3)
+    assert used == [1e-3]
+
+
+def test_rcnn_regressor_penalty_chosen_by_cross_validation():
+    # a weak signal in few examples: a huge penalty predicts only the mean, a tiny one fits noise;
+    # leave-one-out picks one in between, and a penalty too strong for the features shrinks W to ~0
+    g = torch.Generator().manual_seed(1)
+    n = 60
+    feats = torch.randn(n, 20, generator=g)
+    deltas = torch.zeros(n, 4)
+    deltas[:, 0] = 0.05 * feats[:, 0] + 0.02 * torch.randn(n, generator=g)
+    props = torch.tensor([[10.0, 10.0, 30.0, 30.0]]).repeat(n, 1)
+    gts = box_ops.decode(props, deltas)
+    args = (feats, props, gts, torch.ones(n), torch.ones(n, dtype=torch.int64), 2)
+    W, _, used = rcnn.train_box_regressors(*args, alpha=(1e-4, 1.0, 1e6))
+    assert used == [1.0]
+    W_big, _, _ = rcnn.train_box_regressors(*args, alpha=1e6)
+    assert W_big.abs().max() < 1e-3 < W[0, 0, 0]
+    with pytest.raises(ValueError, match="alpha must be a positive number"):
+        rcnn.train_box_regressors(*args, alpha=())
+    iou = torch.tensor([0.9, 0.5, 0.7, 0.65])
+    assert rcnn.regressor_examples(iou, torch.tensor([1, 1, 2, 1]), 3) == [2, 1]
 
 
 def test_rcnn_module_detect_and_cache_bytes(scenes):
@@ -238,6 +260,14 @@ def test_rcnn_module_detect_and_cache_bytes(scenes):
     pool5, fc7 = rcnn.extract_features(model.cnn, scenes.images[0], props, warp=32)
     assert rcnn.cache_bytes([pool5, fc7]) >= 4 * (pool5.numel() + fc7.numel())
     assert model.detect(scenes.images[0], torch.zeros(0, 4))["boxes"].shape == (0, 4)
+    # detect = extract_features + detect_from_features (what the recipe uses to score once, twice)
+    for regress in (True, False):
+        again = model.detect_from_features(
+            pool5, fc7, props, tuple(scenes.images[0].shape[-2:]), score_thresh=-1e9, regress=regress
+        )
+        ref = model.detect(scenes.images[0], props, score_thresh=-1e9, regress=regress)
+        for k in ("boxes", "scores", "labels"):
+            torch.testing.assert_close(again[k], ref[k])
     with pytest.raises(ValueError, match=r"svm_b must have shape \(5,\), got \(4,\)"):
         model.set_classifiers(model.svm_w, torch.zeros(4), model.reg_w, model.reg_b)
 

@@ -21,6 +21,7 @@ def test_checkpoints_are_listed_and_load_as_their_classes():
         "fast_rcnn_detector.pt",
         "faster_rcnn_small.pt",
         "faster_rcnn_deep.pt",
+        "faster_rcnn_fair.pt",
     }
     classes = {
         "detection_backbone_small.pt": CropClassifier,
@@ -29,6 +30,7 @@ def test_checkpoints_are_listed_and_load_as_their_classes():
         "fast_rcnn_detector.pt": FastRCNN,
         "faster_rcnn_small.pt": FasterRCNN,
         "faster_rcnn_deep.pt": FasterRCNN,
+        "faster_rcnn_fair.pt": FasterRCNN,
     }
     for name, cls in classes.items():
         model = load_model(name)
@@ -87,3 +89,24 @@ def test_miniature_backbone_build_is_deterministic_and_leaves_global_rng(monkeyp
     model = build_model(a["model"])
     for k, v in model.state_dict().items():
         assert torch.equal(b["model"]["state_dict"][k], v)
+
+
+def test_rcnn_checkpoint_stores_the_shared_test_set_measurements():
+    ck = load_checkpoint("rcnn_detector.pt")
+    assert ck["n_test"] == recipes.N_TEST >= 100 and ck["test_seed"] == recipes.TEST_SEED
+    assert len(ck["test_proposals"]) == recipes.N_TEST
+    for key in ("regress", "no_regress", "regress_paper_alpha"):
+        assert len(ck["test_predictions"][key]) == recipes.N_TEST
+        m = ck["test_map"][key]
+        assert m["low"] <= m["map"] <= m["high"]
+    assert set(ck["timing"]) == {"rcnn", "fast_rcnn", "selective_search"}
+    assert all(len(t["times"]) >= 5 and t["warmup"] >= 1 for t in ck["timing"].values())
+    assert (
+        ck["n_train_images"] == load_checkpoint("fast_rcnn_detector.pt")["n_train_images"] == recipes.N_TRAIN
+    )
+
+
+def test_fair_faster_rcnn_has_fast_rcnns_budget():
+    fair, fast = load_checkpoint("faster_rcnn_fair.pt"), load_checkpoint("fast_rcnn_detector.pt")
+    assert fair["n_train_images"] == fast["n_train_images"] and fair["epochs"] == fast["epochs"]
+    assert fair["steps"] == len(fast["curve"]["loss"]) and fair["depth"] == fast["depth"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lecture_lib.metrics.detection import detection_ap, precision_recall_curve
+from lecture_lib.metrics.detection import bootstrap_map, detection_ap, precision_recall_curve
 
 pycocotools = pytest.importorskip("pycocotools")
 from pycocotools.coco import COCO  # noqa: E402
@@ -209,7 +209,8 @@ def test_precision_recall_curve_consistent():
             [{"boxes": torch.zeros(1, 4), "labels": torch.zeros(1)}],
             [{"boxes": torch.zeros(0, 4), "labels": torch.zeros(0)}],
             ValueError,
-            r"predictions\[0\] must be a dict with keys \['boxes', 'scores', 'labels'\], got \['boxes', 'labels'\]",
+            r"predictions\[0\] must be a dict with keys \['boxes', 'scores', 'labels'\], "
+            r"got \['boxes', 'labels'\]",
         ),
         (
             [{"boxes": torch.zeros(2, 5), "scores": torch.zeros(2), "labels": torch.zeros(2)}],
@@ -240,3 +241,69 @@ def test_precision_recall_curve_consistent():
 def test_bad_inputs(preds, tgts, error, match):
     with pytest.raises(error, match=match):
         detection_ap(preds, tgts)
+
+
+def _loop_bootstrap(predictions, targets, n_boot, seed):
+    """Reference: build every resampled list of images explicitly and score it with detection_ap."""
+    n = len(targets)
+    counts = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=n_boot)
+    out = []
+    for row in counts:
+        idx = np.repeat(np.arange(n), row)
+        out.append(detection_ap([predictions[i] for i in idx], [targets[i] for i in idx])["map"])
+    return np.array(out)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 4, 5, 7, 8])  # seeds without exact score ties (copies tie anyway)
+def test_bootstrap_samples_match_explicit_resampling(seed):
+    predictions, targets = random_case(seed)
+    if not any(len(t["labels"]) for t in targets):
+        pytest.skip("no ground truth in this case")
+    got = bootstrap_map(predictions, targets, n_boot=60, seed=seed)
+    ref = _loop_bootstrap(predictions, targets, 60, seed)
+    np.testing.assert_allclose(got["samples"], ref, atol=1e-9, equal_nan=True)
+    assert got["map"] == pytest.approx(detection_ap(predictions, targets)["map"])
+
+
+def test_bootstrap_interval_brackets_and_shrinks_with_more_images():
+    predictions, targets = [], []
+    for s in range(60):  # many images, half the detections wrong: a clearly non-degenerate interval
+        p, t = random_case(100 + s)
+        predictions += p
+        targets += t
+    small = bootstrap_map(predictions[:20], targets[:20], n_boot=300, seed=0)
+    large = bootstrap_map(predictions, targets, n_boot=300, seed=0)
+    for r in (small, large):
+        assert r["low"] <= r["map"] <= r["high"]
+        assert r["low"] < r["high"]
+    assert large["high"] - large["low"] < small["high"] - small["low"]
+
+
+def test_bootstrap_same_seed_pairs_resamples_and_perfect_detector_has_zero_width():
+    predictions, targets = random_case(4)
+    perfect = [
+        {"boxes": t["boxes"], "scores": torch.ones(len(t["boxes"])), "labels": t["labels"]} for t in targets
+    ]
+    r = bootstrap_map(perfect, targets, n_boot=50, seed=3)
+    assert r["low"] == r["high"] == pytest.approx(1.0)
+    a = bootstrap_map(predictions, targets, n_boot=50, seed=3)["samples"]
+    b = bootstrap_map(predictions, targets, n_boot=50, seed=3)["samples"]
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match", [({"n_boot": 0}, "n_boot"), ({"level": 1.0}, "level"), ({"n_boot": 2.5}, "n_boot")]
+)
+def test_bootstrap_bad_arguments(kwargs, match):
+    predictions, targets = random_case(4)
+    with pytest.raises(ValueError, match=match):
+        bootstrap_map(predictions, targets, **kwargs)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 6, 9])  # exact score ties across images
+def test_bootstrap_point_estimate_is_detection_ap_with_ties(seed):
+    predictions, targets = random_case(seed)
+    if not any(len(t["labels"]) for t in targets):
+        pytest.skip("no ground truth in this case")
+    ref = detection_ap(predictions, targets)["map"]
+    assert bootstrap_map(predictions, targets, n_boot=5)["map"] == pytest.approx(ref, abs=1e-12)

@@ -11,17 +11,22 @@ Modules and their public API:
   ``proposal_recall`` (the proposals of R-CNN/Fast R-CNN).
 - ``anchors``: ``make_anchors``, ``cell_anchors`` (torchvision's ``AnchorGenerator`` order).
 - ``coder``: ``BoxCoder(weights=(10, 10, 5, 5), bbox_xform_clip=log(1000/16))`` (``encode``, ``decode``).
-- ``matching``: ``match``, ``sample`` (torchvision's ``Matcher``/sampler), ``sample_rois`` (the RoI mini-batch).
+- ``matching``: ``match``, ``sample`` (torchvision's ``Matcher``/sampler), ``sample_rois`` (the RoI
+  mini-batch).
 - ``backbone``: ``Backbone``, ``BoxHead``, ``CropClassifier``, ``warp_crops``, ``load_pretrained``.
 - ``rcnn``: ``RCNN`` (CNN + per-class SVMs + box regressors), ``extract_features``, ``train_svms``,
-  ``train_box_regressors``, ``region_statistics``, ``cache_bytes``.
+  ``train_box_regressors``, ``regressor_examples``, ``region_statistics``, ``cache_bytes``.
 - ``roi_heads``: ``RoIHead`` (RoI pooling -> fc6/fc7 -> scores and deltas), ``fastrcnn_loss``.
 - ``fast_rcnn``: ``FastRCNN``. ``rpn``: ``RegionProposalNetwork``. ``faster_rcnn``: ``FasterRCNN``.
-- ``training`` (not imported here): ``fit_fast_rcnn``, ``fit_faster_rcnn``, ``pretrain_backbone`` (through ``train.fit``).
-- ``recipes`` (not imported here): ``CHECKPOINTS`` (how ``data/*detection*``, ``rcnn_detector.pt``, ``fast_rcnn_detector.pt``
-  and ``faster_rcnn_{small,deep}.pt`` are trained; load them with ``checkpoints.load_model``).
-- ``pretrained`` (not imported here): full profile, torchvision's COCO Faster R-CNN (``coco_faster_rcnn(weights="DEFAULT")``).
-- ``plots``: ``draw_boxes``, ``show_boxes``.
+- ``training`` (not imported here): ``fit_fast_rcnn``, ``fit_faster_rcnn``, ``pretrain_backbone``
+  (through ``train.fit``).
+- ``recipes`` (not imported here): ``CHECKPOINTS`` (how ``data/*detection*``, ``rcnn_detector.pt``,
+  ``fast_rcnn_detector.pt`` and ``faster_rcnn_{small,deep,fair}.pt`` are trained; load them with
+  ``checkpoints.load_model``); ``N_TEST``, ``TEST_SEED``: the one test set of 03a-03c, whose
+  Selective Search proposals, R-CNN detections and timings ``rcnn_detector.pt`` stores.
+- ``pretrained`` (not imported here): full profile, torchvision's COCO Faster R-CNN
+  (``coco_faster_rcnn(weights="DEFAULT")``).
+- ``plots``: ``draw_boxes``, ``show_boxes``, ``show_detections`` (after threshold and NMS, with a legend).
 """
 
 from lecture_lib.detection.anchors import cell_anchors, make_anchors

@@ -27,7 +27,9 @@ POOL5 = 4  # pool5 is C x 4 x 4, the head's input (AlexNet: 256 x 6 x 6)
 
 
 class Backbone(nn.Module):
-    """Three ``conv_stage``s (3x3 conv-BN-ReLU units, 2x2 max pool): ``Tensor[B, 3, H, W] -> Tensor[B, C, H/8, W/8]``.
+    """Three ``conv_stage``s (3x3 conv-BN-ReLU units, 2x2 max pool).
+
+    ``Tensor[B, 3, H, W] -> Tensor[B, C, H/8, W/8]``.
 
     The stages' layers are flattened into one ``body`` (``body.0`` conv, ``body.1`` BN, ...).
 

@@ -71,7 +71,7 @@ class FastRCNN(nn.Module):
         *,
         generator: torch.Generator | None = None,
     ) -> dict[str, Tensor]:
-        """``{"loss_classifier", "loss_box_reg"}`` for images ``Tensor[B, 3, H, W]`` with their proposals and targets."""
+        """``{"loss_classifier", "loss_box_reg"}`` for ``Tensor[B, 3, H, W]`` images, proposals, targets."""
         return self.roi_head.losses(self.backbone(images), proposals_per_image, targets, generator=generator)
 
     def detect(self, images: Tensor, proposals_per_image: list[Tensor]) -> list[dict[str, Tensor]]:

@@ -65,3 +65,42 @@ def show_boxes(image: Tensor, boxes: Tensor, *, ax=None, title: str = "", **kwar
     ax.set_title(title, fontsize=9)
     ax.set_axis_off()
     return ax
+
+
+def show_detections(
+    image: Tensor,
+    detections: dict,
+    *,
+    class_names: Sequence[str],
+    score_thresh: float,
+    gt_boxes: Tensor | None = None,
+    ax=None,
+    title: str = "",
+    legend: bool = True,
+):
+    """What a detector outputs: the boxes of ``detections`` scoring above ``score_thresh``, one colour
+    per class, named in a legend (not on each box), and the ground truth dashed white.
+
+    Args:
+        detections: ``{"boxes" (Tensor[N, 4] xyxy), "scores" (Tensor[N]), "labels" (Tensor[N])}``
+            after the detector's own NMS.
+        class_names: name of each label (index 0: background).
+        score_thresh: boxes scoring at or below this are not drawn.
+
+    Returns:
+        ``ax``.
+    """
+    ax = show_boxes(image, detections["boxes"][:0], ax=ax, title=title)
+    if gt_boxes is not None and len(gt_boxes):
+        draw_boxes(ax, gt_boxes, color="white", linestyle="--", linewidth=1.0)
+    keep = detections["scores"] > score_thresh
+    handles = []
+    for label in sorted({int(v) for v in detections["labels"][keep].tolist()}):
+        colour = f"C{label % 10}"
+        draw_boxes(ax, detections["boxes"][keep & (detections["labels"] == label)], color=colour)
+        handles.append(Rectangle((0, 0), 1, 1, fill=False, edgecolor=colour, label=class_names[label]))
+    if gt_boxes is not None and len(gt_boxes):
+        handles.append(Rectangle((0, 0), 1, 1, fill=False, edgecolor="gray", linestyle="--", label="truth"))
+    if legend and handles:
+        ax.legend(handles=handles, fontsize=6, loc="lower left", framealpha=0.7, handlelength=1)
+    return ax

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 
 import numpy as np
 import torch
-from sklearn.linear_model import Ridge
+from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.svm import LinearSVC
 from torch import Tensor, nn
 
@@ -125,36 +126,58 @@ def train_box_regressors(
     matched_label: Tensor,
     num_classes: int,
     *,
-    alpha: float = 1000.0,
+    alpha: float | Sequence[float] = 1000.0,
     min_iou: float = 0.6,
-) -> tuple[Tensor, Tensor]:
+) -> tuple[Tensor, Tensor, list[float]]:
     """Per-class ridge regression pool5 -> ``encode(proposal, ground truth)`` (the slide's targets).
 
     Args:
         pool5 (Tensor[N, F]): pool5 features of the proposals.
         proposals (Tensor[N, 4]), matched_boxes (Tensor[N, 4]): each proposal and its best ground truth.
         matched_iou (Tensor[N]), matched_label (Tensor[N]): their IoU and the ground truth's class.
-        alpha: ridge penalty (R-CNN uses 1000; smaller values overfit the few positives here).
+        alpha: the ridge penalty (R-CNN: 1000, tuned for AlexNet's 9216-dim pool5), or a sequence
+            of candidates, one chosen per class by leave-one-out cross-validation on its own
+            training proposals (scikit-learn's ``RidgeCV``): the penalty's right size depends on
+            the scale and number of the features, so it is chosen on this CNN's features.
+        min_iou: only proposals at least this close to their ground truth are regressed (R-CNN: 0.6).
 
     Returns:
-        (W Tensor[C-1, F, 4], b Tensor[C-1, 4]) with deltas = pool5 @ W[c-1] + b[c-1].
+        (W Tensor[C-1, F, 4], b Tensor[C-1, 4], the penalty used per class) with
+        deltas = pool5 @ W[c-1] + b[c-1].
     """
     feats = pool5.numpy().astype(np.float64)
     W = torch.zeros(num_classes - 1, pool5.shape[1], 4)
     b = torch.zeros(num_classes - 1, 4)
+    alphas = [float(a) for a in alpha] if isinstance(alpha, Sequence) else [float(alpha)]
+    if not alphas or min(alphas) <= 0:
+        raise ValueError(f"alpha must be a positive number or a non-empty sequence of them, got {alpha!r}")
+    used = []
     for c in range(1, num_classes):
         idx = torch.nonzero((matched_label == c) & (matched_iou >= min_iou)).flatten()
         if len(idx) < 2:
+            used.append(float("nan"))
             continue
         targets = BoxCoder((1.0, 1.0, 1.0, 1.0)).encode(proposals[idx], matched_boxes[idx]).numpy()
-        reg = Ridge(alpha=alpha).fit(feats[idx.numpy()], targets)
+        if len(alphas) == 1:
+            reg = Ridge(alpha=alphas[0]).fit(feats[idx.numpy()], targets)
+            used.append(alphas[0])
+        else:
+            reg = RidgeCV(alphas=alphas).fit(feats[idx.numpy()], targets)
+            used.append(float(reg.alpha_))
         W[c - 1] = torch.tensor(reg.coef_.T, dtype=torch.float32)
         b[c - 1] = torch.tensor(reg.intercept_, dtype=torch.float32)
-    return W, b
+    return W, b, used
+
+
+def regressor_examples(
+    matched_iou: Tensor, matched_label: Tensor, num_classes: int, min_iou: float = 0.6
+) -> list[int]:
+    """How many training proposals each class's regressor learns from (IoU >= ``min_iou``), per class."""
+    return [int(((matched_label == c) & (matched_iou >= min_iou)).sum()) for c in range(1, num_classes)]
 
 
 class RCNN(nn.Module):
-    """The trained R-CNN: a CNN (``cnn``), per-class SVMs (``svm_w``, ``svm_b``) and box regressors (``reg_w``, ``reg_b``).
+    """The trained R-CNN: a CNN (``cnn``), per-class SVMs (``svm_w``, ``svm_b``) and regressors (``reg_*``).
 
     Built empty (SVMs and regressors zero) from its sizes, so that ``load_model`` can rebuild it;
     :meth:`set_classifiers` stores trained ones.
@@ -165,6 +188,11 @@ class RCNN(nn.Module):
         warp: side of the warped crops.
         bbox_reg_weights: the regressors' :class:`BoxCoder` weights (R-CNN: ``(1, 1, 1, 1)``).
     """
+
+    svm_w: Tensor
+    svm_b: Tensor
+    reg_w: Tensor
+    reg_b: Tensor
 
     def __init__(
         self,
@@ -186,7 +214,11 @@ class RCNN(nn.Module):
         self.box_coder = BoxCoder(bbox_reg_weights)
 
     def set_classifiers(self, svm_w: Tensor, svm_b: Tensor, reg_w: Tensor, reg_b: Tensor) -> None:
-        """Store trained SVMs ``(Tensor[C-1, D], Tensor[C-1])`` and regressors ``(Tensor[C-1, F, 4], Tensor[C-1, 4])``."""
+        """Store trained SVMs and regressors.
+
+        Shapes: ``svm_w`` Tensor[C-1, D], ``svm_b`` Tensor[C-1],
+        ``reg_w`` Tensor[C-1, F, 4], ``reg_b`` Tensor[C-1, 4].
+        """
         for name, value in (("svm_w", svm_w), ("svm_b", svm_b), ("reg_w", reg_w), ("reg_b", reg_b)):
             buffer = getattr(self, name)
             if value.shape != buffer.shape:
@@ -213,14 +245,40 @@ class RCNN(nn.Module):
         regress: bool = True,
     ) -> dict:
         """Detections ``{"boxes", "scores", "labels"}`` for one image (per-class NMS at 0.3, as R-CNN)."""
-        empty = {
-            "boxes": torch.zeros(0, 4),
-            "scores": torch.zeros(0),
-            "labels": torch.zeros(0, dtype=torch.int64),
-        }
         if len(proposals) == 0:
-            return empty
+            return _empty()
         pool5, fc7 = extract_features(self.cnn, image, proposals.float(), warp=self.warp)
+        return self.detect_from_features(
+            pool5,
+            fc7,
+            proposals,
+            (int(image.shape[-2]), int(image.shape[-1])),
+            nms_thresh=nms_thresh,
+            score_thresh=score_thresh,
+            max_det=max_det,
+            regress=regress,
+        )
+
+    def detect_from_features(
+        self,
+        pool5: Tensor,
+        fc7: Tensor,
+        proposals: Tensor,
+        image_size: tuple[int, int],
+        *,
+        nms_thresh: float = 0.3,
+        score_thresh: float = -1.0,
+        max_det: int = 100,
+        regress: bool = True,
+    ) -> dict:
+        """:meth:`detect` on features already computed by :func:`extract_features` (one image).
+
+        Each class scores every proposal with its SVM; with ``regress`` the proposals above
+        ``score_thresh`` are moved by *that class's* regressor (R-CNN applies the regressor of the
+        detected class); then per-class NMS.
+        """
+        if len(proposals) == 0:
+            return _empty()
         with evaluating(self):
             scores = self.scores(fc7)  # (N, C-1)
             all_boxes, all_scores, all_labels = [], [], []
@@ -229,14 +287,18 @@ class RCNN(nn.Module):
                 if not keep.any():
                     continue
                 b = self.regress(pool5[keep], proposals[keep], c) if regress else proposals[keep].float()
-                all_boxes.append(box_ops.clip_boxes(b, tuple(image.shape[-2:])))
+                all_boxes.append(box_ops.clip_boxes(b, image_size))
                 all_scores.append(scores[keep, c - 1])
                 all_labels.append(torch.full((int(keep.sum()),), c, dtype=torch.int64))
             if not all_boxes:
-                return empty
+                return _empty()
             boxes, scores, labels = torch.cat(all_boxes), torch.cat(all_scores), torch.cat(all_labels)
             keep = box_ops.batched_nms(boxes, scores, labels, nms_thresh)[:max_det]
             return {"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]}
+
+
+def _empty() -> dict:
+    return {"boxes": torch.zeros(0, 4), "scores": torch.zeros(0), "labels": torch.zeros(0, dtype=torch.int64)}
 
 
 def region_statistics(proposals: Tensor, gt_boxes: Tensor, gt_labels: Tensor, num_classes: int):

@@ -97,7 +97,7 @@ class RoIHead(nn.Module):
         *,
         generator: torch.Generator | None = None,
     ) -> dict[str, Tensor]:
-        """``{"loss_classifier", "loss_box_reg"}`` on a sampled RoI mini-batch (Fast R-CNN's multi-task loss)."""
+        """``{"loss_classifier", "loss_box_reg"}`` on a RoI mini-batch (Fast R-CNN's multi-task loss)."""
         rois, labels, matched_gt = sample_rois(
             proposals_per_image,
             targets,

@@ -22,7 +22,7 @@ from lecture_lib.detection.matching import BELOW_LOW, match, sample
 
 
 class RegionProposalNetwork(nn.Module):
-    """RPN head (3x3 conv + ReLU, 1x1 objectness ``[B, A, h, w]`` and deltas ``[B, 4A, h, w]``) with its anchors.
+    """RPN head (3x3 conv + ReLU, 1x1 objectness ``[B, A, h, w]``, deltas ``[B, 4A, h, w]``), its anchors.
 
     Args:
         in_channels: feature channels.
@@ -118,7 +118,7 @@ class RegionProposalNetwork(nn.Module):
     def losses(
         self, logits: Tensor, deltas: Tensor, targets: list[dict], *, generator: torch.Generator | None = None
     ) -> dict[str, Tensor]:
-        """``{"loss_objectness", "loss_rpn_box_reg"}`` over ``batch_size_per_image`` sampled anchors per image.
+        """``{"loss_objectness", "loss_rpn_box_reg"}`` over ``batch_size_per_image`` sampled anchors each.
 
         An anchor is positive with IoU >= ``fg_iou_thresh`` with a ground-truth box, or if it is
         that box's best anchor; negative below ``bg_iou_thresh``; the rest are ignored.

@@ -137,7 +137,7 @@ def _fit_detector(
     lr: float,
     progress: bool,
 ) -> History:
-    """Adam with a per-step cosine schedule over ``epochs`` passes of ``batches`` (the multi-task loss summed)."""
+    """Adam, a per-step cosine schedule, ``epochs`` passes of ``batches`` (the multi-task loss summed)."""
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * len(batches))
     return fit(

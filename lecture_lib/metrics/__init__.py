@@ -1,14 +1,14 @@
 """Evaluation metrics shared by several notebooks.
 
-- ``detection_ap``, ``precision_recall_curve``: COCO-style average precision at one IoU
-  threshold (03a-03c detection notebooks).
+- ``detection_ap``, ``precision_recall_curve``, ``bootstrap_map`` (interval over images): COCO-style
+  average precision at one IoU threshold (03a-03c detection notebooks).
 - ``confusion_matrix``, ``mean_iou``, ``iou_from_confusion``, ``boundary_iou``, ``boundary_band``,
   ``segmentation_confusions``: semantic segmentation (04_segmentation).
 - ``verification_roc``, ``verification_auc``, ``kfold_accuracy``, ``tar_at_far``, ``best_threshold``:
   face verification, LFW's 10-fold protocol (06_faces, 07_embeddings).
 """
 
-from lecture_lib.metrics.detection import detection_ap, precision_recall_curve
+from lecture_lib.metrics.detection import bootstrap_map, detection_ap, precision_recall_curve
 from lecture_lib.metrics.segmentation import (
     boundary_band,
     boundary_iou,
@@ -30,6 +30,7 @@ __all__ = [
     "KFoldResult",
     "best_threshold",
     "boundary_band",
+    "bootstrap_map",
     "boundary_iou",
     "confusion_matrix",
     "detection_ap",

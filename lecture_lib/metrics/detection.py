@@ -8,7 +8,8 @@ per image and class are counted; classes without ground truth are left out of th
 ``tests/test_metrics_detection.py`` checks the numbers against pycocotools' ``COCOeval`` (bbox,
 ``iouThrs=[threshold]``, area "all", ``maxDets=100``) to 1e-6; pycocotools is never needed here.
 
-Used in 03a_rcnn, 03b_fast_rcnn and 03c_faster_rcnn (slides: R-CNN, Fast R-CNN, Faster R-CNN results, mAP on VOC).
+Used in 03a_rcnn, 03b_fast_rcnn and 03c_faster_rcnn (slides: R-CNN, Fast R-CNN, Faster R-CNN results,
+mAP on VOC); ``bootstrap_map`` gives every mAP there its interval.
 """
 
 from __future__ import annotations
@@ -198,3 +199,79 @@ def detection_ap(
         ap_per_class[label] = float(_pr(tp, num_gt)[2].mean())
     mean = float(np.mean(list(ap_per_class.values()))) if ap_per_class else float("nan")
     return {"map": mean, "ap_per_class": ap_per_class}
+
+
+def bootstrap_map(
+    predictions: list[dict[str, Tensor]],
+    targets: list[dict[str, Tensor]],
+    iou_threshold: float = 0.5,
+    *,
+    max_detections: int = 100,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict:
+    """:func:`detection_ap`'s mAP with a percentile bootstrap interval over *images*.
+
+    Each bootstrap sample draws ``len(targets)`` images with replacement and recomputes the mAP
+    exactly as :func:`detection_ap` would on that list of images (a detection is matched within
+    its own image, so each image's true/false positives are computed once and reweighted). The
+    resampled images depend only on ``seed`` and the number of images: two detectors scored with
+    the same seed on the same test set share their resamples, so ``samples_a - samples_b`` is the
+    paired bootstrap of their difference.
+
+    Args:
+        predictions, targets, iou_threshold, max_detections: as in :func:`detection_ap`.
+        n_boot: bootstrap samples. level: coverage of the interval (0.95: 2.5th-97.5th percentile).
+        seed: the resampling seed (``numpy.random.default_rng``).
+
+    Returns:
+        dict: ``"map"`` (the mAP on all images), ``"low"``, ``"high"`` (the interval) and
+        ``"samples"`` (np.ndarray[n_boot], the mAP of each resample).
+    """
+    _check_inputs(predictions, targets)
+    if not isinstance(n_boot, int) or isinstance(n_boot, bool) or n_boot < 1:
+        raise ValueError(f"n_boot must be a positive int, got {n_boot!r}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    n_images = len(targets)
+    if n_images == 0:
+        raise ValueError("bootstrap_map needs at least one image, got 0")
+    draws = np.random.default_rng(seed).multinomial(n_images, np.full(n_images, 1.0 / n_images), size=n_boot)
+    counts = np.vstack([np.ones((1, n_images), dtype=draws.dtype), draws])  # row 0: the test set itself
+    gt_labels = sorted({int(v) for t in targets for v in torch.as_tensor(t["labels"]).tolist()})
+    ap = np.full((n_boot + 1, len(gt_labels)), np.nan)
+    for k, label in enumerate(gt_labels):
+        tp, image_idx, gt_per_image = [], [], np.zeros(n_images)
+        for i in range(n_images):  # match each image alone: [pred_i], [target_i]
+            scores_i, tp_i, gt_i = _match_class(
+                [predictions[i]], [targets[i]], label, iou_threshold, max_detections
+            )
+            tp.append((scores_i, tp_i))
+            image_idx.append(np.full(len(tp_i), i))
+            gt_per_image[i] = gt_i
+        scores = np.concatenate([s for s, _ in tp]) if tp else np.zeros(0)
+        flags = np.concatenate([f for _, f in tp]).astype(float) if tp else np.zeros(0)
+        owner = np.concatenate(image_idx) if image_idx else np.zeros(0, dtype=int)
+        order = np.argsort(-scores, kind="mergesort")  # one global order serves every resample
+        flags, owner = flags[order], owner[order]
+        num_gt = counts @ gt_per_image  # (n_boot,)
+        for start in range(0, n_boot + 1, 200):  # chunks keep the (chunk, D) arrays small
+            w = counts[start : start + 200][:, owner]  # (b, D): copies of each detection
+            tp_sum, fp_sum = np.cumsum(w * flags, axis=1), np.cumsum(w * (1 - flags), axis=1)
+            for b in range(len(w)):
+                if num_gt[start + b] == 0:
+                    continue  # class absent from this resample: left out of its mean, as in detection_ap
+                recall = tp_sum[b] / num_gt[start + b]
+                precision = tp_sum[b] / (tp_sum[b] + fp_sum[b] + np.spacing(1))
+                envelope = np.maximum.accumulate(precision[::-1])[::-1] if len(precision) else precision
+                idx = np.searchsorted(recall, RECALL_THRESHOLDS, side="left")
+                reached = idx < len(envelope)
+                ap[start + b, k] = envelope[idx[reached]].sum() / len(RECALL_THRESHOLDS)
+    present = ~np.isnan(ap)  # a resample without any ground truth has no mAP (nan), as detection_ap
+    total = np.where(present, ap, 0.0).sum(axis=1)
+    maps = np.where(present.any(axis=1), total / np.maximum(present.sum(axis=1), 1), np.nan)
+    point, samples = float(maps[0]), maps[1:]
+    tail = (1.0 - level) / 2 * 100
+    low, high = np.nanpercentile(samples, [tail, 100 - tail])
+    return {"map": point, "low": float(low), "high": float(high), "samples": samples}
