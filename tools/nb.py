@@ -26,7 +26,8 @@ from lecture_lib.config import REPO_BRANCH, REPO_URL  # noqa: E402
 INSTALL_SOURCE = f'''import sys
 
 IN_COLAB = "google.colab" in sys.modules
-if IN_COLAB:  # Colab only. Its preinstalled torch/torchvision satisfy lecture_lib's lower bounds: no reinstall.
+# Colab only. Its preinstalled torch/torchvision satisfy lecture_lib's lower bounds: no reinstall.
+if IN_COLAB:
     %pip install -q "lecture_lib @ git+{REPO_URL}@{REPO_BRANCH}"'''
 
 PARAMETERS_SOURCE = """import os
