@@ -1,13 +1,11 @@
 """lecture_lib.embeddings.duplicates: perturbations against torchvision/PIL, the search against
 scikit-learn's NearestNeighbors, the threshold and rates against brute-force counts, bad inputs."""
 
-import io
 
 import numpy as np
 import pytest
 import torch
 import torchvision.transforms.functional as TF
-from PIL import Image
 from sklearn.neighbors import NearestNeighbors
 
 from lecture_lib.embeddings import duplicates as dup

@@ -134,13 +134,20 @@ def train_attribute_classifier(
     epochs: int = 1,
     batch_size: int = 64,
     lr: float = 3e-3,
+    width: int = 16,
     seed: int = 0,
     device: torch.device | str = "cpu",
     progress: bool = False,
 ) -> tuple[AttributeClassifier, History]:
-    """Train an ``AttributeClassifier`` on faces and their ``FaceSet.attributes`` (Adam, cosine decay)."""
+    """Train an ``AttributeClassifier`` on faces Tensor[N, 3, S, S] and their ``FaceSet.attributes``
+    (``steps`` seeded random batches per epoch, Adam with a cosine decay)."""
     y = attribute_targets(attributes)
-    model = AttributeClassifier(image_size=images.shape[-1], seed=seed)
+    if not isinstance(images, Tensor) or images.ndim != 4 or images.shape[0] != y.shape[0]:
+        got = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
+        raise ValueError(
+            f"images must be a Tensor[N, 3, S, S] with N = {y.shape[0]} (one per label row), got {got}"
+        )
+    model = AttributeClassifier(width=width, image_size=images.shape[-1], seed=seed)
     loader = RandomBatches(images, y, batch_size=batch_size, steps=steps, seed=seed + 1)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps * epochs)

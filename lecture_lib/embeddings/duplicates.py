@@ -12,6 +12,9 @@ recall and false-match rate on other queries.
 - ``embed_for_search``: unit embeddings, optionally made mirror-invariant (f(x) + f(flip x)).
 - ``nearest_neighbours``: cosine nearest training image of each query.
 - ``choose_threshold`` (held-out queries, false-match budget) and ``duplicate_rates``.
+- ``train_copy_detector`` (``info_nce`` on images and their randomly edited copies,
+  ``random_perturbation``): an embedding trained to ignore the edits, on other images than the
+  index it will search.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ from lecture_lib.train import predict
 
 __all__ = [
     "PERTURBATIONS",
+    "info_nce",
+    "random_perturbation",
+    "train_copy_detector",
     "choose_threshold",
     "duplicate_rates",
     "embed_for_search",
@@ -95,6 +101,8 @@ def perturb(images: Tensor, kind: str, *, generator: torch.Generator | None = No
     if kind not in PERTURBATIONS:
         raise ValueError(f"kind must be one of {PERTURBATIONS}, got {kind!r}")
     n, _, h, w = images.shape
+    if n == 0:
+        return images.clone()
     if kind == "flip":
         return images.flip(-1)
     if kind == "jpeg":
@@ -205,3 +213,95 @@ def duplicate_rates(similarity: Tensor, is_copy: Tensor, threshold: float) -> di
         "copies": int(c.sum()),
         "new": int((~c).sum()),
     }
+
+
+# ----------------------------------------------------------------------------- a learned copy detector
+def random_perturbation(
+    images: Tensor, *, generator: torch.Generator | None = None, kinds: tuple[str, ...] = PERTURBATIONS
+) -> Tensor:
+    """Every image edited by one kind drawn uniformly from ``kinds`` (drawn per image)."""
+    _check_images(images)
+    bad = [k for k in kinds if k not in PERTURBATIONS]
+    if not kinds or bad:
+        raise ValueError(f"kinds must be a non-empty subset of {PERTURBATIONS}, got {kinds!r}")
+    pick = torch.randint(len(kinds), (images.shape[0],), generator=generator)
+    out = images.clone()
+    for k, kind in enumerate(kinds):
+        rows = (pick == k).nonzero().flatten()
+        if rows.numel():
+            out[rows] = perturb(images[rows], kind, generator=generator)
+    return out
+
+
+def info_nce(a: Tensor, b: Tensor, temperature: float = 0.1) -> Tensor:
+    """Symmetric InfoNCE (SimCLR's NT-Xent between two views, SSCD's loss without its entropy term):
+    row i of ``a`` must pick row i of ``b`` among all rows of ``b``, and vice versa.
+
+    Args:
+        a, b (Tensor[B, D]): unit embeddings of two views of the same B images.
+    """
+    if a.ndim != 2 or a.shape != b.shape or a.shape[0] < 2:
+        raise ValueError(
+            f"a and b must be Tensor[B, D] of the same shape with B >= 2, got {tuple(a.shape)} "
+            f"and {tuple(b.shape)}"
+        )
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    logits = a @ b.T / temperature  # (B, B) cosine similarities / T
+    target = torch.arange(a.shape[0], device=a.device)
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+
+
+def train_copy_detector(
+    images: Tensor,
+    *,
+    steps: int,
+    epochs: int = 1,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    temperature: float = 0.1,
+    embedding_dim: int = 64,
+    width: int = 16,
+    seed: int = 0,
+    progress: bool = False,
+):
+    """A copy-detection embedding (in the spirit of SSCD, Pizzi et al., CVPR 2022): notebook 06's
+    ``FaceEmbedder`` trained so that a training image and an edited copy of it (one or two random
+    edits among crop, resize, jpeg, colour; mirrors are handled by ``embed_for_search``) are nearer
+    than any two different images of the batch (``info_nce``).
+
+    Returns:
+        ``(model, history)``: a ``lecture_lib.faces.FaceEmbedder`` (unit embeddings) and its History.
+    """
+    from lecture_lib.faces.models import FaceEmbedder
+    from lecture_lib.train import RandomBatches, fit
+
+    _check_images(images)
+    kinds = tuple(k for k in PERTURBATIONS if k != "flip")
+    g = torch.Generator().manual_seed(seed + 2)
+    model = FaceEmbedder(embedding_dim=embedding_dim, width=width, image_size=images.shape[-1], seed=seed)
+    loader = RandomBatches(
+        images, torch.zeros(images.shape[0]), batch_size=batch_size, steps=steps, seed=seed + 1
+    )
+
+    def loss_fn(m, batch):
+        x = batch[0]
+        edited = random_perturbation(x, generator=g, kinds=kinds)
+        twice = torch.rand(x.shape[0], generator=g) < 0.5
+        edited[twice] = random_perturbation(edited[twice], generator=g, kinds=kinds)
+        return info_nce(m(x), m(edited), temperature)
+
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps * epochs)
+    hist = fit(
+        model,
+        loader,
+        epochs=epochs,
+        optimizer=opt,
+        scheduler=sched,
+        scheduler_step="batch",
+        loss_fn=loss_fn,
+        progress=progress,
+        desc="copy detector",
+    )
+    return model, hist
