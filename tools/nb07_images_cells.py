@@ -26,6 +26,12 @@ new to them, and to notebook 06's face embedding.""",
     (
         "code",
         r"""
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+
+import lecture_lib.data
+from lecture_lib import viz, widgets
 from lecture_lib.checkpoints import build_model, load_checkpoint, load_model
 from lecture_lib.datasets.faces import HAIR_COLOURS, verification_pairs
 from lecture_lib.embeddings import attributes as attr, autoencoder as AE, duplicates as dup
@@ -37,7 +43,11 @@ from lecture_lib.metrics.verification import best_threshold
 SI = cfg.pick(quick=dict(strengths=[0.5, 1.0, 1.5, 2.0, 2.5, 3.0], live_steps=40, k=5, n_index=4000,
                          n_val=500, n_test=1000, imagenet=False),
               full=dict(strengths=[0.5, 1.0, 1.5, 2.0, 2.5, 3.0], live_steps=400, k=5, n_index=9600,
-                        n_val=1000, n_test=1000, imagenet=True))
+                        n_val=1000, n_test=1000, imagenet=True))""",
+    ),
+    (
+        "code",
+        r"""
 ck = load_checkpoint("embeddings_faces.pt")
 ae, judge = build_model(ck["autoencoder"]), build_model(ck["classifier"])
 face_net = load_model("faces_methods.pt", "semi_hard")      # notebook 06's face embedding (triplet loss)

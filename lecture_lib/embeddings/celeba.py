@@ -107,11 +107,12 @@ def read_celeba(
         raise ValueError(f"{folder} has no faces in split {split!r}")
     images = []
     for f in files:
-        with Image.open(needed[2] / f) as im:
-            im = im.convert("RGB")
-            box = CROP if im.size == (178, 218) else None
-            im = (im.crop(box) if box else im).resize((size, size), Image.BILINEAR, reducing_gap=None)
-            images.append(torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1))
+        with Image.open(needed[2] / f) as src:
+            rgb: Image.Image = src.convert("RGB")
+        if rgb.size == (178, 218):
+            rgb = rgb.crop(CROP)
+        rgb = rgb.resize((size, size), Image.Resampling.BILINEAR)
+        images.append(torch.from_numpy(np.asarray(rgb).copy()).permute(2, 0, 1))
     col = {a: names.index(a) for a in wanted}
     attr = {a: torch.tensor([rows[f][j] == 1 for f in files]) for a, j in col.items()}
     return CelebAFaces(torch.stack(images).float() / 255, attr, files)

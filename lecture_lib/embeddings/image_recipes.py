@@ -13,6 +13,8 @@ The lead merges ``CHECKPOINTS`` into ``recipes.py``; until then build with
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from lecture_lib.checkpoints import model_entry
@@ -142,7 +144,10 @@ def build_copies(settings: dict | None = None, data: dict | None = None) -> dict
     return {"model": model_entry(FaceEmbedder, model, **kw), "history": hist.as_dict(), "settings": s}
 
 
-CHECKPOINTS = {"embeddings_faces.pt": build_faces, "embeddings_copies.pt": build_copies}
+CHECKPOINTS: dict[str, Callable[[], dict]] = {
+    "embeddings_faces.pt": build_faces,
+    "embeddings_copies.pt": build_copies,
+}
 
 
 def main(stem: str) -> None:

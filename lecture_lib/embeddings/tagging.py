@@ -143,6 +143,5 @@ def imagenet_tagger(arch: str = "resnet18", *, weights: str | None = "DEFAULT", 
     from lecture_lib.cnn.pretrained import image_transform, imagenet_classifier
 
     model, entry = imagenet_classifier(arch, weights=weights)
-    return Tagger(
-        f"ImageNet ({arch})", model.to(device), list(entry.meta["categories"]), image_transform(entry, device)
-    )
+    categories = list(entry.meta["categories"])  # type: ignore[attr-defined]  # a torchvision Weights entry
+    return Tagger(f"ImageNet ({arch})", model.to(device), categories, image_transform(entry, device))
