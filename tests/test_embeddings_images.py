@@ -200,7 +200,8 @@ def test_random_perturbation_rows_and_seeding():
 
 def test_train_copy_detector_tiny(faces):
     model, hist = dup.train_copy_detector(faces.images, steps=2, batch_size=8, embedding_dim=8, width=4)
-    assert isinstance(model, FaceEmbedder) and len(hist.batch_loss) == 2
+    assert isinstance(model, dup.CopyDetector) and isinstance(model.net, FaceEmbedder)
+    assert len(hist.batch_loss) == 2
     e = dup.embed_for_search(model, faces.images[:4])
     torch.testing.assert_close(e.norm(dim=1), torch.ones(4))
 
@@ -225,6 +226,8 @@ def test_recipes_build_loadable_models():
     ae, clf = build_model(out["autoencoder"]), build_model(out["classifier"])
     x = image_recipes.face_sets(("val",), TINY)["val"].images
     assert ae(x).shape == x.shape and clf(x).shape == (x.shape[0], 2 + len(HAIR_COLOURS))
-    copies = image_recipes.build_copies(dict(n_ids=4, images=2, steps=2, batch_size=4, width=4), data=TINY)
+    copies = image_recipes.build_copies(
+        dict(n_ids=4, images=2, steps=2, batch_size=4, width=4, input_size=8), TINY
+    )
     assert build_model(copies["model"])(x).shape == (x.shape[0], 64)
     assert set(image_recipes.CHECKPOINTS) == {"embeddings_faces.pt", "embeddings_copies.pt"}

@@ -4,7 +4,8 @@
   600 people x 16 photos, 32 px, nuisance strength 0.6 as in 06) and the ``AttributeClassifier``
   that judges glasses / smile / hair colour, on the same training faces.
 - ``embeddings_copies.pt``: the copy-detection embedding (``duplicates.train_copy_detector``), a
-  ``faces.FaceEmbedder`` trained on faces of other people than the index it searches.
+  ``CopyDetector`` (06's ``FaceEmbedder`` on 16 px copies) trained on faces of other people than
+  the index it searches.
 
 Everything through ``lecture_lib.train.fit``, seeded by explicit generators, on one CPU thread.
 The lead merges ``CHECKPOINTS`` into ``recipes.py``; until then build with
@@ -21,8 +22,7 @@ from lecture_lib.checkpoints import model_entry
 from lecture_lib.datasets.faces import FaceSet, face_split
 from lecture_lib.embeddings.attributes import AttributeClassifier, train_attribute_classifier
 from lecture_lib.embeddings.autoencoder import FaceAutoencoder, train_autoencoder
-from lecture_lib.embeddings.duplicates import train_copy_detector
-from lecture_lib.faces.models import FaceEmbedder
+from lecture_lib.embeddings.duplicates import CopyDetector, train_copy_detector
 
 DATA = dict(
     n_train=600,
@@ -109,12 +109,13 @@ COPIES = dict(
     n_ids=500,
     images=8,
     seed=900,
-    steps=1200,
+    steps=600,
     batch_size=128,
     lr=2e-3,
     temperature=0.1,
     embedding_dim=64,
     width=16,
+    input_size=16,
 )
 
 
@@ -136,12 +137,13 @@ def build_copies(settings: dict | None = None, data: dict | None = None) -> dict
             temperature=s["temperature"],
             embedding_dim=s["embedding_dim"],
             width=s["width"],
+            input_size=s["input_size"],
             seed=0,
         )
     finally:
         torch.set_num_threads(threads)
-    kw = dict(embedding_dim=s["embedding_dim"], width=s["width"], image_size=d["size"], seed=0)
-    return {"model": model_entry(FaceEmbedder, model, **kw), "history": hist.as_dict(), "settings": s}
+    kw = dict(embedding_dim=s["embedding_dim"], width=s["width"], input_size=s["input_size"], seed=0)
+    return {"model": model_entry(CopyDetector, model, **kw), "history": hist.as_dict(), "settings": s}
 
 
 CHECKPOINTS: dict[str, Callable[[], dict]] = {
