@@ -167,13 +167,18 @@ def train_autoencoder(
     return model, hist
 
 
+def _device(model: nn.Module) -> torch.device:
+    first = next(iter(model.parameters()), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
 def encode(model: FaceAutoencoder, images: Tensor, *, batch_size: int = 512) -> Tensor:
     """Latents Tensor[N, D] of images Tensor[N, 3, S, S] (eval mode, no gradients)."""
     check_images(images, model.image_size)
     was = model.training
     model.eval()
     try:
-        return predict(model.encode, images, batch_size=batch_size)
+        return predict(model.encode, images, batch_size=batch_size, device=_device(model))
     finally:
         model.train(was)
 
@@ -186,6 +191,6 @@ def decode(model: FaceAutoencoder, latents: Tensor, *, batch_size: int = 512) ->
     was = model.training
     model.eval()
     try:
-        return predict(model.decode, latents, batch_size=batch_size)
+        return predict(model.decode, latents, batch_size=batch_size, device=_device(model))
     finally:
         model.train(was)

@@ -136,20 +136,29 @@ def embed_for_search(
 ) -> Tensor:
     """Unit-length search embeddings Tensor[N, D] of images Tensor[N, 3, H, W].
 
-    ``embed_fn`` maps a batch to Tensor[B, D] (a trained encoder). With ``mirror_invariant`` the
-    descriptor is f(x) + f(flip(x)), normalised: a mirrored copy gets exactly the same vector.
+    ``embed_fn`` maps a batch to Tensor[B, D] (a trained net, or a bound method of one such as
+    ``autoencoder.encode``: it runs in eval mode, on the net's device, without gradients). With
+    ``mirror_invariant`` the descriptor is f(x) + f(flip(x)), normalised: a mirrored copy gets
+    exactly the same vector.
     """
     _check_images(images)
-    if isinstance(embed_fn, torch.nn.Module):
-        was = embed_fn.training
-        embed_fn.eval()
+    owner = embed_fn if isinstance(embed_fn, torch.nn.Module) else getattr(embed_fn, "__self__", None)
+    module = owner if isinstance(owner, torch.nn.Module) else None  # a net, or a bound method of one
+    first = next(iter(module.parameters()), None) if module is not None else None
+    device = first.device if first is not None else torch.device("cpu")
+    was = module.training if module is not None else False
+    if module is not None:
+        module.eval()
     try:
-        e = predict(embed_fn, images, batch_size=batch_size).flatten(1).float()
+        e = predict(embed_fn, images, batch_size=batch_size, device=device).flatten(1).float()
         if mirror_invariant:
-            e = e + predict(embed_fn, images.flip(-1), batch_size=batch_size).flatten(1).float()
+            e = (
+                e
+                + predict(embed_fn, images.flip(-1), batch_size=batch_size, device=device).flatten(1).float()
+            )
     finally:
-        if isinstance(embed_fn, torch.nn.Module):
-            embed_fn.train(was)
+        if module is not None:
+            module.train(was)
     return F.normalize(e, dim=1)
 
 
