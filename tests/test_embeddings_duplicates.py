@@ -1,7 +1,6 @@
 """lecture_lib.embeddings.duplicates: perturbations against torchvision/PIL, the search against
 scikit-learn's NearestNeighbors, the threshold and rates against brute-force counts, bad inputs."""
 
-
 import numpy as np
 import pytest
 import torch
@@ -166,3 +165,14 @@ def test_rates_bad_inputs():
         dup.duplicate_rates(sim[None], is_copy, 0.5)
     with pytest.raises(ValueError, match="far must be"):
         dup.choose_threshold(sim, is_copy, max_false_match=2.0)
+
+
+def test_embed_for_search_bound_method_runs_in_eval_and_restores_mode():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Flatten())
+    net.train()
+    x = images(4)
+    got = dup.embed_for_search(net.forward, x, mirror_invariant=False)
+    assert net.training
+    net.eval()
+    torch.testing.assert_close(got, torch.nn.functional.normalize(net(x), dim=1), atol=1e-6, rtol=0)

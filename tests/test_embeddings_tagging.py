@@ -98,3 +98,12 @@ def test_imagenet_tagger_offline():
     assert [s for _, s in tags] == sorted((s for _, s in tags), reverse=True)
     with pytest.raises(ValueError, match="arch must be"):
         tagging.imagenet_tagger("not_a_net", weights=None)
+
+
+def test_course_taggers_from_committed_checkpoints():
+    services = tagging.course_taggers()
+    assert services["scene shapes"].categories == list(CLASSES)
+    assert services["face attributes"].categories[:2] == ["glasses", "smiling"]
+    for t in services.values():
+        tags = tagging.tag(t, photo(50, 50), k=2)
+        assert len(tags) == 2 and tags[0][1] >= tags[1][1]
