@@ -40,9 +40,9 @@ from lecture_lib.faces import embed
 from lecture_lib.ledger import all_of, at_least, at_most
 from lecture_lib.metrics.verification import best_threshold
 
-SI = cfg.pick(quick=dict(strengths=[0.5, 1.0, 1.5, 2.0, 2.5, 3.0], live_steps=40, k=5, n_index=4000,
+SI = cfg.pick(quick=dict(strengths=[1.0, 1.5, 2.0, 2.5, 3.0], live_steps=40, k=5, n_index=4000,
                          n_val=500, n_test=1000, imagenet=False),
-              full=dict(strengths=[0.5, 1.0, 1.5, 2.0, 2.5, 3.0], live_steps=400, k=5, n_index=9600,
+              full=dict(strengths=[1.0, 1.5, 2.0, 2.5, 3.0], live_steps=400, k=5, n_index=9600,
                         n_val=1000, n_test=1000, imagenet=True))""",
     ),
     (
@@ -116,15 +116,18 @@ def judged(z, attribute):            # the judge's verdict on decoded faces: has
     return s["glasses"] > 0.5 if attribute == "glasses" else s["hair_colour"].argmax(1) == 2  # 2: blond
 
 
+before = {(p, a): judged(Z[p], a) for p in ("val", "test") for a in vec}   # verdicts before the edit
+
+
 def flips(part, attribute, strength):
     edited = attr.apply_attribute(Z[part], vec[attribute], strength)
-    return attr.flip_rate(judged(Z[part], attribute), judged(edited, attribute))
+    return attr.flip_rate(before[part, attribute], judged(edited, attribute))
 
 
 val_rates = {a: [flips("val", a, s) for s in SI.strengths] for a in vec}
 strength = {a: attr.choose_strength(SI.strengths, val_rates[a], target=0.9) for a in vec}
 flip_test = {a: flips("test", a, strength[a]) for a in vec}
-n_flip = int((~judged(Z["test"], "glasses")).sum())
+n_flip = int((~before["test", "glasses"]).sum())
 for a in vec:
     print(f"{a:10s} val flip rates {[round(r, 2) for r in val_rates[a]]} -> strength {strength[a]:g}; "
           f"test flip rate {flip_test[a]:.3f}")
