@@ -176,3 +176,12 @@ def test_embed_for_search_bound_method_runs_in_eval_and_restores_mode():
     assert net.training
     net.eval()
     torch.testing.assert_close(got, torch.nn.functional.normalize(net(x), dim=1), atol=1e-6, rtol=0)
+
+
+def test_copy_detector_ignores_a_colour_gain_and_offset():
+    net = dup.CopyDetector(embedding_dim=8, width=4, input_size=8).eval()
+    x = 0.2 + 0.5 * images(3, 16)  # stays inside [0, 1] after the shift: no clipping
+    shifted = x * torch.tensor([1.2, 0.9, 1.1]).view(1, 3, 1, 1) + 0.03
+    with torch.no_grad():
+        torch.testing.assert_close(net(shifted), net(x), atol=2e-3, rtol=0)
+        assert (net(x.flip(-1)) - net(x)).abs().max() > 1e-3  # but it sees the picture

@@ -243,9 +243,10 @@ widgets.image_upload(on_image, description="Tag an image")""",
 training set, perhaps cropped, resized, re-compressed, colour-shifted or mirrored, so a hash misses it.
 A near-duplicate search compares **embeddings** instead. Here the training set is 07's training faces;
 the queries are edited copies of some of them (each edit in turn) and as many truly new faces (new
-people). The embedding is a copy detector (06's small net trained so that an image and an edited copy
-are nearest among others, on *other* faces: `data/embeddings_copies.pt`), made mirror-proof by
-adding the embeddings of the image and its mirror. The threshold is set on validation queries at a
+people). The embedding is a copy detector (06's small net on 16 px images whose colour channels are
+standardised, trained so that an image and an edited copy are nearest among others, on *other*
+faces: `data/embeddings_copies.pt`), made mirror-proof by adding the embeddings of the image and
+its mirror. The threshold is set on validation queries at a
 1 % false-match budget.""",
     ),
     (

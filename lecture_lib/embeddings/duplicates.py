@@ -264,8 +264,9 @@ def info_nce(a: Tensor, b: Tensor, temperature: float = 0.1) -> Tensor:
 
 class CopyDetector(torch.nn.Module):
     """Images Tensor[B, 3, S, S] -> unit embeddings Tensor[B, D]: the image is shrunk to ``input_size``
-    (antialiased; copy detection needs no fine detail, and it is 4x cheaper at half the side), then
-    notebook 06's ``FaceEmbedder`` backbone."""
+    (antialiased; copy detection needs no fine detail, and it is 4x cheaper at half the side), each
+    channel standardised per image (so a colour gain and offset cancel), then notebook 06's
+    ``FaceEmbedder`` backbone."""
 
     def __init__(self, *, embedding_dim: int = 64, width: int = 16, input_size: int = 16, seed: int = 0):
         super().__init__()
@@ -276,7 +277,10 @@ class CopyDetector(torch.nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         _check_images(x)
-        return self.net(_resize(x, (self.input_size, self.input_size)))
+        x = _resize(x, (self.input_size, self.input_size))
+        # each channel standardised per image: a colour gain and offset (a colour shift) cancel out
+        mean, std = x.mean(dim=(2, 3), keepdim=True), x.std(dim=(2, 3), keepdim=True)
+        return self.net((x - mean) / (std + 1e-2))
 
 
 def train_copy_detector(
