@@ -10,7 +10,8 @@ recall and false-match rate on other queries.
 - ``PERTURBATIONS`` and ``perturb(images, kind, generator=)``: crop, resize, jpeg, colour, flip.
 - ``jpeg_roundtrip(images, quality)`` (Pillow's libjpeg encoder and decoder, 4:2:0 chroma).
 - ``embed_for_search``: unit embeddings, optionally made mirror-invariant (f(x) + f(flip x)).
-- ``nearest_neighbours``: cosine nearest training image of each query.
+- ``nearest_neighbours``: cosine nearest training image of each query; ``crop_views`` (index each
+  training image with five crops of it too, so that cropped copies are found).
 - ``choose_threshold`` (held-out queries, false-match budget) and ``duplicate_rates``.
 - ``train_copy_detector`` (``info_nce`` on images and their randomly edited copies,
   ``random_perturbation``): an embedding trained to ignore the edits, on other images than the
@@ -34,6 +35,7 @@ from lecture_lib.train import predict
 __all__ = [
     "PERTURBATIONS",
     "CopyDetector",
+    "crop_views",
     "info_nce",
     "random_perturbation",
     "train_copy_detector",
@@ -160,6 +162,19 @@ def embed_for_search(
         if module is not None:
             module.train(was)
     return F.normalize(e, dim=1)
+
+
+def crop_views(images: Tensor, keep: float = 0.88) -> list[Tensor]:
+    """The image and five crops of it (four corners and the centre, ``keep`` of each side, scaled
+    back up): indexed together, a cropped copy finds a view it resembles. A list of six
+    Tensor[N, 3, H, W]; row i of every view comes from image i."""
+    _check_images(images)
+    if not 0.0 < keep <= 1.0:
+        raise ValueError(f"keep must be a fraction of the side in (0, 1], got {keep}")
+    h, w = images.shape[-2:]
+    ch, cw = max(1, round(h * keep)), max(1, round(w * keep))
+    corners = ((0, 0), (0, w - cw), (h - ch, 0), (h - ch, w - cw), ((h - ch) // 2, (w - cw) // 2))
+    return [images] + [_resize(images[:, :, t : t + ch, left : left + cw], (h, w)) for t, left in corners]
 
 
 def nearest_neighbours(index: Tensor, queries: Tensor) -> tuple[Tensor, Tensor]:
