@@ -185,3 +185,18 @@ def test_copy_detector_ignores_a_colour_gain_and_offset():
     with torch.no_grad():
         torch.testing.assert_close(net(shifted), net(x), atol=2e-3, rtol=0)
         assert (net(x.flip(-1)) - net(x)).abs().max() > 1e-3  # but it sees the picture
+
+
+def test_crop_views_match_torchvision():
+    x = images(2, 25)
+    views = dup.crop_views(x, keep=0.8)
+    assert len(views) == 6 and all(v.shape == x.shape for v in views)
+    torch.testing.assert_close(views[0], x)
+    c = round(25 * 0.8)
+    tops = [(0, 0), (0, 25 - c), (25 - c, 0), (25 - c, 25 - c), ((25 - c) // 2, (25 - c) // 2)]
+    for v, (top, left) in zip(views[1:], tops):
+        torch.testing.assert_close(
+            v, TF.resized_crop(x, top, left, c, c, [25, 25], antialias=True), atol=1e-5, rtol=0
+        )
+    with pytest.raises(ValueError, match=r"keep must be a fraction of the side in \(0, 1\], got 1.5"):
+        dup.crop_views(x, keep=1.5)
