@@ -19,17 +19,68 @@ Public API, words:
 - ``recipes.CHECKPOINTS``: ``data/embeddings_words.pt`` (own SGNS and gensim on the full corpus,
   the learning curve); ``pretrained.glove(...)``: GloVe through gensim's downloader (full profile).
 - The text and the questions: ``lecture_lib.datasets.text`` (files shipped in gensim's wheel).
+
+Public API, images (on notebook 06's drawn faces; CelebA in the full profile):
+
+- ``FaceAutoencoder``, ``train_autoencoder``, ``encode``, ``decode`` (``autoencoder.py``).
+- ``attribute_vector(latents, has)`` = mean latent with minus without; ``apply_attribute(latents,
+  vector, strength)``; ``AttributeClassifier`` (the judge), ``flip_rate``, ``choose_strength``,
+  ``identity_kept`` (06's face embedding), ``retrieve`` (``attributes.py``).
+- Near-duplicate search: ``perturb`` (crop, resize, JPEG, colour shift, flip), ``CopyDetector``,
+  ``embed_for_search``, ``nearest_neighbours``, ``choose_threshold``, ``duplicate_rates``
+  (``duplicates.py``).
+- Recognition services: ``Tagger``, ``tag``, ``course_taggers()`` (quick), ``imagenet_tagger``
+  (full) (``tagging.py``); ``celeba.load_celeba`` (full profile, verified download).
+- ``recipes.CHECKPOINTS`` also builds ``data/embeddings_faces.pt`` and ``data/embeddings_copies.pt``.
 """
 
 from lecture_lib.embeddings.analogies import AnalogyReport, Score, evaluate_analogies
+from lecture_lib.embeddings.attributes import (
+    AttributeClassifier,
+    apply_attribute,
+    attribute_vector,
+    choose_strength,
+    flip_rate,
+    identity_kept,
+    retrieve,
+)
+from lecture_lib.embeddings.autoencoder import FaceAutoencoder, decode, encode, train_autoencoder
 from lecture_lib.embeddings.counts import ppmi_svd_vectors
+from lecture_lib.embeddings.duplicates import (
+    CopyDetector,
+    choose_threshold,
+    duplicate_rates,
+    embed_for_search,
+    nearest_neighbours,
+    perturb,
+)
 from lecture_lib.embeddings.sgns import SkipGram, SkipGramBatches, Vocab, sgns_loss, train_sgns
+from lecture_lib.embeddings.tagging import Tagger, course_taggers, imagenet_tagger, tag
 from lecture_lib.embeddings.words import analogy, nearest
-
-# --- image part: the lead adds the image helper's names here (imports and __all__) ---
 
 __all__ = [
     "AnalogyReport",
+    "AttributeClassifier",
+    "CopyDetector",
+    "FaceAutoencoder",
+    "Tagger",
+    "apply_attribute",
+    "attribute_vector",
+    "choose_strength",
+    "choose_threshold",
+    "course_taggers",
+    "decode",
+    "duplicate_rates",
+    "embed_for_search",
+    "encode",
+    "flip_rate",
+    "identity_kept",
+    "imagenet_tagger",
+    "nearest_neighbours",
+    "perturb",
+    "retrieve",
+    "tag",
+    "train_autoencoder",
     "Score",
     "SkipGram",
     "SkipGramBatches",

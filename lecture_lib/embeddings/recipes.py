@@ -1,8 +1,9 @@
-"""How ``data/embeddings_words.pt`` is made (``python tools/make_checkpoints.py embeddings_words``).
+"""How the embeddings checkpoints are made: the word vectors, and the image half below.
 
-On growing prefixes of the Wikipedia text in gensim's wheel (``CURVE_WORDS`` tokens, the last one
-all of it), with word2vec's settings ``SETTINGS`` (skip-gram, 100-d, window 5, 5 negatives,
-15 epochs, min_count 5, sample 1e-3, learning rate 0.025 → 0.0001), two trainers:
+``data/embeddings_words.pt`` (``python tools/make_checkpoints.py embeddings_words``): on growing
+prefixes of the Wikipedia text in gensim's wheel (``CURVE_WORDS`` tokens, the last one all of it),
+with word2vec's settings ``SETTINGS`` (skip-gram, 100-d, window 5, 5 negatives, 15 epochs,
+min_count 5, sample 1e-3, learning rate 0.025 → 0.0001), two trainers:
 
 - our SGNS (``sgns.train_sgns``, through ``train.fit``, seeded generators, one thread);
 - gensim's ``Word2Vec`` (the C-speed reference; one worker thread, ``seed=0``; its random
@@ -13,16 +14,34 @@ Stored: per size and trainer, which of the 19,544 Google questions were covered 
 (bool masks, so that any section or question subset can be scored later), the vocabulary size and
 the training seconds; for the full text, our SGNS vectors (float16, the whole vocabulary) and its
 loss history. About 2 MB.
+
+The image half, on notebook 06's faces (``python tools/make_checkpoints.py embeddings_faces``,
+``... embeddings_copies``):
+
+- ``embeddings_faces.pt``: a ``FaceAutoencoder`` on notebook 06's procedural faces (``DATA``:
+  600 people x 16 photos, 32 px, nuisance strength 0.6 as in 06) and the ``AttributeClassifier``
+  that judges glasses / smile / hair colour, on the same training faces.
+- ``embeddings_copies.pt``: the copy-detection embedding (``duplicates.train_copy_detector``), a
+  ``CopyDetector`` (06's ``FaceEmbedder`` on 16 px copies) trained on faces of other people than
+  the index it searches.
+
+Everything through ``lecture_lib.train.fit``, seeded by explicit generators, on one CPU thread.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import torch
 
+from lecture_lib.checkpoints import model_entry
+from lecture_lib.datasets.faces import FaceSet, face_split
 from lecture_lib.datasets.text import wiki_sentences
 from lecture_lib.embeddings.analogies import evaluate_analogies
+from lecture_lib.embeddings.attributes import AttributeClassifier, train_attribute_classifier
+from lecture_lib.embeddings.autoencoder import FaceAutoencoder, train_autoencoder
+from lecture_lib.embeddings.duplicates import CopyDetector, train_copy_detector
 from lecture_lib.embeddings.sgns import train_sgns
 
 SETTINGS = dict(
@@ -99,4 +118,132 @@ def build_words(
     return {"settings": dict(settings, batch_size=BATCH_SIZE), "curve": curve, "full": full}
 
 
-CHECKPOINTS = {"embeddings_words.pt": build_words}
+# --- the image half --------------------------------------------------------------------------------
+
+DATA = dict(
+    n_train=600,
+    train_images=16,
+    n_test=150,
+    test_images=8,
+    n_val=150,
+    val_images=8,
+    size=32,
+    strength=0.6,
+    seed=100,
+)
+AE = dict(latent_dim=48, width=32, steps=500, epochs=6, batch_size=64, lr=2e-3, seed=0)
+CLASSIFIER = dict(width=16, steps=1500, batch_size=64, lr=3e-3, seed=0)
+
+
+def face_sets(
+    parts: tuple[str, ...] = ("train", "val", "test"), data: dict | None = None
+) -> dict[str, FaceSet]:
+    """``{part: FaceSet}`` of 07's faces (people disjoint across parts; none of them is one of 06's
+    people: other seeds). Labels: train 0.., then val, then test."""
+    d = {**DATA, **(data or {})}
+    spec = {
+        "train": (d["n_train"], d["train_images"], 0),
+        "val": (d["n_val"], d["val_images"], d["n_train"]),
+        "test": (d["n_test"], d["test_images"], d["n_train"] + d["n_val"]),
+    }
+    return {
+        p: face_split(
+            p,
+            spec[p][0],
+            spec[p][1],
+            seed=d["seed"],
+            first_label=spec[p][2],
+            size=d["size"],
+            strength=d["strength"],
+        )
+        for p in parts
+    }
+
+
+def build_faces(data: dict | None = None, ae: dict | None = None, classifier: dict | None = None) -> dict:
+    """Train the autoencoder and the attribute classifier (tests pass smaller settings)."""
+    d, a, c = {**DATA, **(data or {})}, {**AE, **(ae or {})}, {**CLASSIFIER, **(classifier or {})}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        train = face_sets(("train",), d)["train"]
+        kw = dict(latent_dim=a["latent_dim"], width=a["width"], image_size=d["size"], seed=a["seed"])
+        model, hist = train_autoencoder(
+            train.images,
+            steps=a["steps"],
+            epochs=a["epochs"],
+            batch_size=a["batch_size"],
+            lr=a["lr"],
+            model=FaceAutoencoder(**kw),
+            seed=a["seed"],
+        )
+        clf, clf_hist = train_attribute_classifier(
+            train.images,
+            train.attributes,
+            steps=c["steps"],
+            batch_size=c["batch_size"],
+            lr=c["lr"],
+            seed=c["seed"],
+            width=c["width"],
+        )
+    finally:
+        torch.set_num_threads(threads)
+    return {
+        "autoencoder": model_entry(FaceAutoencoder, model, **kw),
+        "classifier": model_entry(
+            AttributeClassifier, clf, width=c["width"], image_size=d["size"], seed=c["seed"]
+        ),
+        "history": hist.as_dict(),
+        "classifier_history": clf_hist.as_dict(),
+        "data": d,
+        "ae": a,
+        "classifier_settings": c,
+    }
+
+
+COPIES = dict(
+    n_ids=500,
+    images=8,
+    seed=900,
+    steps=600,
+    batch_size=128,
+    lr=2e-3,
+    temperature=0.1,
+    embedding_dim=64,
+    width=16,
+    input_size=16,
+)
+
+
+def build_copies(settings: dict | None = None, data: dict | None = None) -> dict:
+    """Train the copy-detection embedding on faces of its own people (seed ``COPIES["seed"]``): none
+    of them is in the index that 07 searches (07's training faces), so nothing is memorised."""
+    s, d = {**COPIES, **(settings or {})}, {**DATA, **(data or {})}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        faces = face_split(
+            "train", s["n_ids"], s["images"], seed=s["seed"], size=d["size"], strength=d["strength"]
+        )
+        model, hist = train_copy_detector(
+            faces.images,
+            steps=s["steps"],
+            batch_size=s["batch_size"],
+            lr=s["lr"],
+            temperature=s["temperature"],
+            embedding_dim=s["embedding_dim"],
+            width=s["width"],
+            input_size=s["input_size"],
+            seed=0,
+        )
+    finally:
+        torch.set_num_threads(threads)
+    kw = dict(embedding_dim=s["embedding_dim"], width=s["width"], input_size=s["input_size"], seed=0)
+    return {"model": model_entry(CopyDetector, model, **kw), "history": hist.as_dict(), "settings": s}
+
+
+CHECKPOINTS: dict[str, Callable[[], dict]] = {
+    "embeddings_words.pt": build_words,
+    "embeddings_faces.pt": build_faces,
+    "embeddings_copies.pt": build_copies,
+}
