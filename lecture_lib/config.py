@@ -51,7 +51,7 @@ class Config:
 
     @property
     def smoke(self) -> bool:
-        """The full profile's smoke run (``LECTURE_SMOKE=1``: CPU, offline, fixtures; see ``lecture_lib.smoke``)."""
+        """The full profile's smoke run (``LECTURE_SMOKE=1``: CPU, offline, fixtures; lecture_lib.smoke)."""
         from lecture_lib import smoke
 
         return self.full and smoke.active()
@@ -78,7 +78,9 @@ class Config:
             if not isinstance(smoke, dict):
                 raise TypeError(f"smoke must be a dict or None, got {type(smoke).__name__}")
             if set(smoke) - set(full):
-                raise ValueError(f"smoke may only override full's sizes; unknown: {sorted(set(smoke) - set(full))}")
+                raise ValueError(
+                    f"smoke may only override full's sizes; unknown: {sorted(set(smoke) - set(full))}"
+                )
         if self.quick:
             return SimpleNamespace(**quick)
         return SimpleNamespace(**{**full, **(smoke or {})} if self.smoke else full)
@@ -125,7 +127,9 @@ def cache_dir() -> Path:
     if smoke.active() or (smoke.enabled() and resolve_profile() == "full"):
         import tempfile
 
-        return Path(tempfile.gettempdir()) / f"lecture_lib-smoke-{os.getuid() if hasattr(os, 'getuid') else 0}"
+        return (
+            Path(tempfile.gettempdir()) / f"lecture_lib-smoke-{os.getuid() if hasattr(os, 'getuid') else 0}"
+        )
     return Path.home() / ".cache" / "lecture_lib"
 
 
@@ -209,8 +213,14 @@ def setup(profile: str | None = None, seed: int = 0, *, verbose: bool = True) ->
         sizes=sizes,
     )
     if verbose:
-        extra = f", {torch.get_num_threads()} threads, deterministic" if profile == "quick" or smoke_run else ""
-        extra += ", SMOKE RUN (offline fixtures, 2 steps per epoch, quality floors not applied)" if smoke_run else ""
+        extra = (
+            f", {torch.get_num_threads()} threads, deterministic" if profile == "quick" or smoke_run else ""
+        )
+        extra += (
+            ", SMOKE RUN (offline fixtures, 2 steps per epoch, quality floors not applied)"
+            if smoke_run
+            else ""
+        )
         print(f"lecture_lib: profile={profile}, device={device.type}, seed={seed}{extra}")
         if profile == "full" and device.type == "cpu" and not smoke_run:
             print("lecture_lib: no GPU found; on Colab use Runtime > Change runtime type > GPU.")

@@ -22,8 +22,8 @@ import ast
 import json
 import os
 import socket
-import sys
 from pathlib import Path
+from typing import Any
 
 SMOKE_STEPS = 2  # training batches per epoch in smoke mode
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "", None}
@@ -55,10 +55,12 @@ def _log(kind: str, detail: str) -> None:
 
 def _blocked(what: str):
     _log("network", what)
-    raise NetworkBlocked(f"smoke mode: network access refused ({what}); the full profile must run on fixtures")
+    raise NetworkBlocked(
+        f"smoke mode: network access refused ({what}); the full profile must run on fixtures"
+    )
 
 
-_ORIGINAL: dict[str, object] = {}
+_ORIGINAL: dict[str, Any] = {}
 
 
 def guard_network() -> None:
@@ -72,18 +74,18 @@ def guard_network() -> None:
     def connect(self, address):
         if self.family in (socket.AF_INET, socket.AF_INET6):
             _blocked(f"connect to {address!r}")
-        return _ORIGINAL["connect"](self, address)  # type: ignore[operator]
+        return _ORIGINAL["connect"](self, address)
 
     def connect_ex(self, address):
         if self.family in (socket.AF_INET, socket.AF_INET6):
             _blocked(f"connect to {address!r}")
-        return _ORIGINAL["connect_ex"](self, address)  # type: ignore[operator]
+        return _ORIGINAL["connect_ex"](self, address)
 
     def getaddrinfo(host, *args, **kwargs):
         name = host.decode() if isinstance(host, bytes) else host
         if name not in _LOCAL_HOSTS:
             _blocked(f"name lookup of {name!r}")
-        return _ORIGINAL["getaddrinfo"](host, *args, **kwargs)  # type: ignore[operator]
+        return _ORIGINAL["getaddrinfo"](host, *args, **kwargs)
 
     socket.socket.connect = connect  # type: ignore[method-assign]
     socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
@@ -95,12 +97,13 @@ def unguard_network() -> None:
     if _ORIGINAL:
         socket.socket.connect = _ORIGINAL.pop("connect")  # type: ignore[method-assign]
         socket.socket.connect_ex = _ORIGINAL.pop("connect_ex")  # type: ignore[method-assign]
-        socket.getaddrinfo = _ORIGINAL.pop("getaddrinfo")  # type: ignore[assignment]
+        socket.getaddrinfo = _ORIGINAL.pop("getaddrinfo")
 
 
 def floor_not_applied(source: str) -> None:
     """What a failing quality assert does in smoke mode: say so (stdout) and log it."""
-    print(f"smoke mode: quality floor not applied (fixture data, {SMOKE_STEPS} steps per epoch): assert {source}")
+    why = f"fixture data, {SMOKE_STEPS} steps per epoch"
+    print(f"smoke mode: quality floor not applied ({why}): assert {source}")
     _log("floor", source)
 
 
@@ -161,9 +164,8 @@ def activate() -> Path:
     _ACTIVE = True
     root = cache_dir() / "datasets"
     record = fixtures.write_all(root)
-    faces_pretrained = sys.modules.get("lecture_lib.faces.pretrained")
-    if faces_pretrained is None:
-        import lecture_lib.faces.pretrained as faces_pretrained
+    import lecture_lib.faces.pretrained as faces_pretrained
+
     # LFW is checked by SHA-256: the fixture's checksums stand in for the real files'.
     faces_pretrained.LFW_FILES = {k: tuple(v) for k, v in record["lfw_files"].items()}
     _install_assert_transformer()

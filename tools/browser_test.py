@@ -5,7 +5,9 @@
 For each notebook (all of ``notebooks/`` by default): open it in JupyterLab, clear the outputs,
 Run All, wait until every code cell has run, and fail on any error output; then, for every
 interactive explorer (``lecture_lib.widgets.explore``), move its first control and check that the
-explorer's output changes. Screenshots go to ``build/browser/``.
+explorer's output changes. Screenshots go to ``build/browser/``. JupyterLab saves the notebooks it
+runs, so it serves copies in ``build/browser/nbs/``: the committed notebooks are never touched.
+The last line printed is ``browser: N passed, M failed``.
 
 The browser is Chromium driven by Playwright (the Python package): ``$CHROMIUM``, else Debian's
 ``/usr/bin/chromium`` (``apt-get install chromium``), else Playwright's own browser
@@ -26,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "browser"
+NBS = OUT / "nbs"  # the copies JupyterLab serves (and autosaves)
 CELL_TIMEOUT_S = float(os.environ.get("BROWSER_NB_TIMEOUT_S", "600"))
 CHROMIUM_ARGS = [
     "--headless",
@@ -88,6 +91,7 @@ def start_lab(port: int) -> subprocess.Popen:
         PYTHONHASHSEED="0",
         JUPYTER_RUNTIME_DIR=str(OUT / "runtime"),
         JUPYTERLAB_SETTINGS_DIR=str(OUT / "settings"),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     )
     env.pop("LECTURE_STATIC_WIDGETS", None)  # live widgets: this is what a student sees
     args = [
@@ -102,7 +106,7 @@ def start_lab(port: int) -> subprocess.Popen:
         "--ServerApp.password=",
         "--ServerApp.disable_check_xsrf=True",
         "--LabApp.expose_app_in_browser=True",
-        f"--notebook-dir={ROOT / 'notebooks'}",
+        f"--notebook-dir={NBS}",
     ]
     if os.getuid() == 0:
         args.append("--allow-root")
@@ -192,11 +196,28 @@ def move_first_controls(page, path: Path) -> tuple[int, int]:
     return n, changed
 
 
+def copy_notebooks(notebooks: list[Path]) -> list[Path]:
+    """Fresh copies in ``NBS`` (JupyterLab autosaves what it runs)."""
+    shutil.rmtree(NBS, ignore_errors=True)
+    NBS.mkdir(parents=True)
+    copies = []
+    for path in notebooks:
+        shutil.copy2(path, NBS / path.name)
+        copies.append(NBS / path.name)
+    return copies
+
+
 def main(argv: list[str]) -> int:
-    from playwright.sync_api import sync_playwright
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("Playwright is missing: `pip install playwright` (the dev extras install it).", file=sys.stderr)
+        print("browser: 0 passed, 0 failed (not run)")
+        return 2
 
     notebooks = [Path(a) for a in argv] or sorted((ROOT / "notebooks").glob("*.ipynb"))
     OUT.mkdir(parents=True, exist_ok=True)
+    notebooks = copy_notebooks(notebooks)
     chromium = find_chromium()
     port = free_port()
     lab = start_lab(port)
@@ -208,13 +229,22 @@ def main(argv: list[str]) -> int:
             except Exception as exc:  # noqa: BLE001 - say how to get a browser
                 print(
                     f"No usable Chromium ({exc.__class__.__name__}). Install one: `apt-get install chromium` "
-                    "(Debian/Ubuntu), set CHROMIUM=/path/to/chromium, or `python -m playwright install chromium`.",
+                    "(Debian/Ubuntu), set CHROMIUM=/path/to/chromium, "
+                    "or `python -m playwright install chromium`.",
                     file=sys.stderr,
                 )
+                print("browser: 0 passed, 0 failed (no browser)")
                 return 2
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             for path in notebooks:
-                r = run_notebook(page, f"http://127.0.0.1:{port}", path)
+                try:
+                    r = run_notebook(page, f"http://127.0.0.1:{port}", path)
+                except Exception as exc:  # noqa: BLE001 - a timeout in one notebook: report, go on
+                    page.screenshot(path=str(OUT / f"{path.stem}.png"), full_page=False)
+                    msg = str(exc).splitlines()[0][:200] if str(exc) else ""
+                    r = dict(
+                        cells=0, seconds=0.0, widgets=0, changed=0, errors=[f"{type(exc).__name__}: {msg}"]
+                    )
                 ok = not r["errors"] and r["changed"] == r["widgets"]
                 print(
                     f"{path.name:32s} {r['cells']:3d} cells in {r['seconds']:6.1f} s, {len(r['errors'])} errors, "

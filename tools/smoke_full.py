@@ -1,4 +1,4 @@
-"""The full profile, every notebook end to end, offline on fixtures (``make smoke-full``, part of ``make test``).
+"""The full profile, every notebook end to end, offline on fixtures (``make smoke-full``; in ``make test``).
 
     python tools/smoke_full.py [notebooks/05_pose.ipynb ...]   # default: every notebooks/*.ipynb
 
@@ -28,7 +28,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-GUARD_CELL = "import lecture_lib.smoke\n\nlecture_lib.smoke.guard_network()  # smoke-full: no network from here on"
+GUARD_CELL = (
+    "import lecture_lib.smoke\n\nlecture_lib.smoke.guard_network()  # smoke-full: no network from here on"
+)
 BUDGET_S = float(os.environ.get("SMOKE_NB_BUDGET_S", "120"))
 
 
@@ -53,13 +55,15 @@ def smoke_env(work: Path, log: Path) -> dict[str, str]:
     return env
 
 
-def execute_one(src: str, dest: str, timeout: int) -> None:
-    """(In the child process) execute ``src`` with the guard cell first, save to ``dest``."""
+def execute_one(src: str, dest: str, timeout: int, guard: bool = True) -> None:
+    """(In the child process) execute ``src`` (with the guard cell first), save to ``dest``, and its
+    kernel's CPU time and peak RSS to ``dest`` with suffix ``.usage.json``."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(src, as_version=4)
-    nb.cells.insert(0, nbformat.v4.new_code_cell(GUARD_CELL, metadata={"tags": ["smoke-guard"]}))
+    if guard:
+        nb.cells.insert(0, nbformat.v4.new_code_cell(GUARD_CELL, metadata={"tags": ["smoke-guard"]}))
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(Path(src).parent)}}
     )
@@ -84,7 +88,11 @@ def run_one(nb: Path, work: Path) -> dict:
     seconds = time.perf_counter() - start
     slowest = _slowest_cells(out) if out.is_file() else []
     usage_file = out.with_suffix(".usage.json")
-    usage = json.loads(usage_file.read_text()) if usage_file.is_file() else {"cpu_s": float("nan"), "peak_rss_mb": 0}
+    usage = (
+        json.loads(usage_file.read_text())
+        if usage_file.is_file()
+        else {"cpu_s": float("nan"), "peak_rss_mb": 0}
+    )
     events = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
     network = [e["detail"] for e in events if e["kind"] == "network"]
     floors = [e["detail"] for e in events if e["kind"] == "floor"]
@@ -119,7 +127,10 @@ def _slowest_cells(executed: Path, n: int = 3) -> list[tuple[float, int]]:
     for i, cell in enumerate(nb.cells[1:]):  # [0] is the injected guard cell
         t = cell.get("metadata", {}).get("execution", {})
         if "iopub.execute_input" in t and "shell.execute_reply" in t:
-            a, b = (datetime.fromisoformat(t[k].replace("Z", "+00:00")) for k in ("iopub.execute_input", "shell.execute_reply"))
+            a, b = (
+                datetime.fromisoformat(t[k].replace("Z", "+00:00"))
+                for k in ("iopub.execute_input", "shell.execute_reply")
+            )
             times.append(((b - a).total_seconds(), i))
     return sorted(times, reverse=True)[:n]
 
@@ -140,13 +151,13 @@ def main(paths: list[str]) -> int:
         keep = os.environ.get("SMOKE_KEEP")  # a folder for the executed copies (to look at them)
         if keep:
             shutil.copytree(work / "executed", keep, dirs_exist_ok=True)
-    print(f"{'notebook (full profile, smoke)':34s} {'wall s':>7s} {'CPU s':>7s} {'peak MB':>8s}  floors not applied")
+    head = f"{'notebook (full profile, smoke)':34s} {'wall s':>7s} {'CPU s':>7s} {'peak MB':>8s}"
+    print(f"{head}  floors not applied")
     for r in results:
         slow = ", ".join(f"cell {i} {t:.0f} s" for t, i in r["slowest"])
         flag = "" if r["ok"] else "   FAILED"
-        print(
-            f"{r['notebook']:34s} {r['seconds']:7.1f} {r['cpu_s']:7.1f} {r['peak_rss_mb']:8.0f}  {len(r['floors'])}{flag}"
-        )
+        cols = f"{r['notebook']:34s} {r['seconds']:7.1f} {r['cpu_s']:7.1f} {r['peak_rss_mb']:8.0f}"
+        print(f"{cols}  {len(r['floors'])}{flag}")
         if slow:
             print(f"    slowest: {slow}")
         for f in r["floors"]:
@@ -160,6 +171,6 @@ def main(paths: list[str]) -> int:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--one"]:
-        execute_one(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        execute_one(sys.argv[2], sys.argv[3], int(sys.argv[4]), guard="--no-guard" not in sys.argv[5:])
     else:
         sys.exit(main(sys.argv[1:]))

@@ -37,7 +37,7 @@ CALTECH_CLASSES = ("ak47", "american-flag")
 def _image(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """A smooth RGB uint8 image ``[h, w, 3]`` (compresses well as JPEG)."""
     small = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)
-    return np.asarray(Image.fromarray(small).resize((w, h), Image.BILINEAR))
+    return np.asarray(Image.fromarray(small).resize((w, h), Image.Resampling.BILINEAR))
 
 
 def write_mnist(root: str | os.PathLike, *, n_train: int = 64, n_test: int = 32, seed: int = 0) -> Path:
@@ -48,7 +48,9 @@ def write_mnist(root: str | os.PathLike, *, n_train: int = 64, n_test: int = 32,
     for prefix, n in (("train", n_train), ("t10k", n_test)):
         labels = (np.arange(n) % 10).astype(np.uint8)
         images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
-        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(struct.pack(">iiii", 2051, n, 28, 28) + images.tobytes())
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(
+            struct.pack(">iiii", 2051, n, 28, 28) + images.tobytes()
+        )
         (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">ii", 2049, n) + labels.tobytes())
     return raw
 
@@ -135,9 +137,10 @@ def write_voc_segmentation(root: str | os.PathLike, *, n: int = 3, seed: int = 0
     return base
 
 
-def write_lfw(root: str | os.PathLike, *, people: int = 60, seed: int = 0) -> dict[str, tuple[str, str]]:
-    """``root/lfw-py``: funneled 250x250 jpgs of 4 pair people + ``people`` others (2 photos each, so
-    the full profile's finetuning on people outside the pairs has more than its 50 validation people),
+def write_lfw(root: str | os.PathLike, *, people: int = 70, seed: int = 0) -> dict[str, tuple[str, str]]:
+    """``root/lfw-py``: funneled 250x250 jpgs of 4 pair people + ``people`` others (the full
+    profile's finetuning on people outside the pairs keeps 50 of them for validation and needs
+    16 per batch for training),
     a 10-fold ``pairs.txt`` (1 same + 1 different pair per fold) and the ``lfw-funneled.tgz`` archive.
 
     Returns ``{file name: (file:// URL, sha256)}`` for ``lecture_lib.faces.pretrained.LFW_FILES``.
@@ -148,7 +151,8 @@ def write_lfw(root: str | os.PathLike, *, people: int = 60, seed: int = 0) -> di
     images = base / "lfw_funneled"
     rng = np.random.default_rng(seed)
     names = {"Ada_Lovelace": 3, "Alan_Turing": 2, "Grace_Hopper": 2, "Kurt_Goedel": 1}
-    names.update({f"Person_{k:03d}": 2 for k in range(people)})
+    # the first 20 (training, P=16 per batch, K=4) with 4 photos, the last 50 (validation) with 2
+    names.update({f"Person_{k:03d}": 4 if k < people - 50 else 2 for k in range(people)})
     for name, n in names.items():
         (images / name).mkdir(parents=True, exist_ok=True)
         for k in range(1, n + 1):
@@ -160,7 +164,9 @@ def write_lfw(root: str | os.PathLike, *, people: int = 60, seed: int = 0) -> di
     archive = base / "lfw-funneled.tgz"
     with tarfile.open(archive, "w:gz") as tf:
         tf.add(images, arcname="lfw_funneled")
-    return {name: ((base / name).as_uri(), sha256_file(base / name)) for name in ("lfw-funneled.tgz", "pairs.txt")}
+    return {
+        name: ((base / name).as_uri(), sha256_file(base / name)) for name in ("lfw-funneled.tgz", "pairs.txt")
+    }
 
 
 def write_all(root: str | os.PathLike) -> dict:
