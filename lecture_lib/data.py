@@ -187,6 +187,9 @@ _NETWORK_ERRORS = (OSError, RuntimeError, urllib.error.URLError, tarfile.TarErro
 def full_profile_dataset(cls: Callable, root: str | os.PathLike | None = None, **kwargs):
     """Build a torchvision dataset for the full profile, downloading it if needed.
 
+    A dataset already in ``root`` is used as it is, without network (torchvision's VOC classes
+    would otherwise fetch their archive again whenever ``download=True``).
+
     Any failure to fetch it (no network, a host that moved, a corrupt archive) becomes one
     ``OfflineError`` with a manual-download hint instead of a traceback wall.
     """
@@ -196,6 +199,10 @@ def full_profile_dataset(cls: Callable, root: str | os.PathLike | None = None, *
     root = Path(root) if root is not None else cache_dir() / "datasets"
     if smoke.active():  # the fixture in the real layout is already there (lecture_lib.datasets.fixtures)
         return cls(root=str(root), download=False, **kwargs)
+    try:  # already there (downloaded before, or put there by hand as the OfflineError says): no network
+        return cls(root=str(root), download=False, **kwargs)
+    except (RuntimeError, OSError):
+        pass  # torchvision's "Dataset not found or corrupted": download it
     try:
         return cls(root=str(root), download=True, **kwargs)
     except _NETWORK_ERRORS as exc:
