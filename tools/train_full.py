@@ -173,9 +173,8 @@ def main(argv: list[str]) -> int:
     )
     if train.rank() == 0:
         loss = f"loss {history.batch_loss[0]:.3f} -> {history.batch_loss[-1]:.3f}"
-        print(
-            f"{a.arch}: {a.steps} x {a.batch_size} on {train.world_size()} process(es), {loss}, {history.seconds:.0f} s"
-        )
+        where = f"{a.steps} x {a.batch_size} on {train.world_size()} process(es)"
+        print(f"{a.arch}: {where}, {loss}, {history.seconds:.0f} s")
         if a.out:
             torch.save(model.state_dict(), a.out)
     if torch.distributed.is_initialized():
