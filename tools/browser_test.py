@@ -159,6 +159,17 @@ def run_notebook(page, base: str, path: Path) -> dict:
     }
 
 
+def shutdown_kernel(page) -> None:
+    """Stop the notebook's kernel (no confirmation dialog), so kernels do not pile up."""
+    try:
+        page.evaluate(
+            "async () => { const w = window.jupyterapp.shell.currentWidget;"
+            " if (w && w.sessionContext) { await w.sessionContext.shutdown(); } }"
+        )
+    except Exception:  # noqa: BLE001 - the page may be gone after a failure; the server stops them at the end
+        pass
+
+
 def move_first_controls(page, path: Path) -> tuple[int, int]:
     """For every explorer: change its first control; count explorers and those whose output changed."""
     boxes = page.locator(".widget-interact")
@@ -235,8 +246,10 @@ def main(argv: list[str]) -> int:
                 )
                 print("browser: 0 passed, 0 failed (no browser)")
                 return 2
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
             for path in notebooks:
+                # a fresh page per notebook: no dialog or unsaved-changes prompt of the last one in the way
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.on("dialog", lambda dialog: dialog.accept())
                 try:
                     r = run_notebook(page, f"http://127.0.0.1:{port}", path)
                 except Exception as exc:  # noqa: BLE001 - a timeout in one notebook: report, go on
@@ -246,17 +259,15 @@ def main(argv: list[str]) -> int:
                         cells=0, seconds=0.0, widgets=0, changed=0, errors=[f"{type(exc).__name__}: {msg}"]
                     )
                 ok = not r["errors"] and r["changed"] == r["widgets"]
-                print(
-                    f"{path.name:32s} {r['cells']:3d} cells in {r['seconds']:6.1f} s, {len(r['errors'])} errors, "
-                    f"explorers changed {r['changed']}/{r['widgets']}  {'ok' if ok else 'FAILED'}",
-                    flush=True,
-                )
+                ran = f"{r['cells']:3d} cells in {r['seconds']:6.1f} s, {len(r['errors'])} errors"
+                explorers = f"explorers changed {r['changed']}/{r['widgets']}"
+                print(f"{path.name:32s} {ran}, {explorers}  {'ok' if ok else 'FAILED'}", flush=True)
                 for e in r["errors"]:
                     print(f"    {e}")
                 if not ok:
                     failures.append(path.name)
-                page.evaluate("() => window.jupyterapp.commands.execute('kernelmenu:shutdown')")
-                page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
+                shutdown_kernel(page)
+                page.close(run_before_unload=False)
             browser.close()
     finally:
         os.killpg(lab.pid, 15)
