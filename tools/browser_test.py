@@ -129,7 +129,7 @@ def start_lab(port: int) -> subprocess.Popen:
 
 def run_notebook(page, base: str, path: Path) -> dict:
     """Run All in the browser; returns ``{"cells", "errors", "widgets", "changed", "seconds"}``."""
-    page.goto(f"{base}/lab/tree/{path.name}")
+    page.goto(f"{base}/lab/tree/{path.name}?reset")  # ?reset: no tabs restored from an earlier session
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget", timeout=60_000)
     dialog = page.locator(".jp-Dialog .jp-mod-accept")  # a kernel chooser may ask first
@@ -172,11 +172,11 @@ def shutdown_kernel(page) -> None:
 
 def move_first_controls(page, path: Path) -> tuple[int, int]:
     """For every explorer: change its first control; count explorers and those whose output changed."""
-    boxes = page.locator(".widget-interact")
+    boxes = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .widget-interact")  # this notebook's only
     n, changed = boxes.count(), 0
     for i in range(n):
         box = boxes.nth(i)
-        box.scroll_into_view_if_needed()
+        box.evaluate("el => el.scrollIntoView({block: 'center'})")  # also in a windowed notebook
         output = box.locator(".widget-output")
         before = output.inner_html()
         slider, select, checkbox = (
