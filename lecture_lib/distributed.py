@@ -104,8 +104,8 @@ def freeze_batchnorm(model: nn.Module) -> nn.Module:
             with torch.no_grad():
                 frozen.weight.copy_(child.weight)
                 frozen.bias.copy_(child.bias)
-                frozen.running_mean.copy_(child.running_mean)  # type: ignore[arg-type]
-                frozen.running_var.copy_(child.running_var)  # type: ignore[arg-type]
+                frozen.running_mean.copy_(child.running_mean)
+                frozen.running_var.copy_(child.running_var)
             setattr(model, name, frozen)
         else:
             freeze_batchnorm(child)
