@@ -8,7 +8,7 @@ NB_ENV := LECTURE_PROFILE=quick LECTURE_THREADS=1 LECTURE_STATIC_WIDGETS=1 PYTHO
           OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 NB_JOBS ?= 2
 
-.PHONY: venv lab test lint unit notebooks checkpoints student student-run execute clean test-browser book
+.PHONY: venv lab test lint unit notebooks smoke-full checkpoints student student-run execute clean test-browser book
 
 venv: $(STAMP)
 
@@ -37,7 +37,12 @@ notebooks: venv
 	    --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 \
 	    -p no:cacheprovider -n $(NB_JOBS) --dist loadfile -q
 
-test: lint unit notebooks student-run
+# The full profile of every notebook end to end, offline: fixtures in the real datasets' layouts,
+# untrained torchvision models, 2 training steps per epoch, no network (see lecture_lib/smoke.py).
+smoke-full: venv
+	SMOKE_JOBS=$(NB_JOBS) $(BIN)/python tools/smoke_full.py
+
+test: lint unit notebooks student-run smoke-full
 
 # Every notebook in JupyterLab in a headless Chromium: Run All without errors, every explorer reacts
 # to its control. Needs a Chromium (Debian: apt-get install chromium); screenshots in build/browser/.

@@ -49,12 +49,21 @@ class Config:
     def full(self) -> bool:
         return self.profile == "full"
 
-    def pick(self, *, quick: dict, full: dict) -> SimpleNamespace:
+    @property
+    def smoke(self) -> bool:
+        """The full profile's smoke run (``LECTURE_SMOKE=1``: CPU, offline, fixtures; lecture_lib.smoke)."""
+        from lecture_lib import smoke
+
+        return self.full and smoke.active()
+
+    def pick(self, *, quick: dict, full: dict, smoke: dict | None = None) -> SimpleNamespace:
         """The profile-dependent sizes of a notebook, set once at its top.
 
         ``S = cfg.pick(quick=dict(n_test=100, epochs=3), full=dict(n_test=4952, epochs=30))`` then
         ``S.n_test`` everywhere below: no ``if cfg.quick`` branches through the cells. Both dicts
-        must have the same keys.
+        must have the same keys. ``smoke`` (optional) overrides some of ``full``'s values in the
+        full profile's smoke run only (e.g. ``smoke=dict(per_class=(1, 2))`` where the full sizes
+        would take minutes on a CPU even with two training steps).
         """
         if not isinstance(quick, dict) or not isinstance(full, dict):
             raise TypeError(
@@ -65,7 +74,16 @@ class Config:
                 f"quick and full must set the same sizes; only in quick: {sorted(set(quick) - set(full))}, "
                 f"only in full: {sorted(set(full) - set(quick))}"
             )
-        return SimpleNamespace(**(quick if self.quick else full))
+        if smoke is not None:
+            if not isinstance(smoke, dict):
+                raise TypeError(f"smoke must be a dict or None, got {type(smoke).__name__}")
+            if set(smoke) - set(full):
+                raise ValueError(
+                    f"smoke may only override full's sizes; unknown: {sorted(set(smoke) - set(full))}"
+                )
+        if self.quick:
+            return SimpleNamespace(**quick)
+        return SimpleNamespace(**{**full, **(smoke or {})} if self.smoke else full)
 
 
 def seed_everything(seed: int) -> None:
@@ -99,8 +117,20 @@ def data_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    """Where downloads go: ``LECTURE_CACHE`` or ``~/.cache/lecture_lib``."""
-    return Path(os.environ.get("LECTURE_CACHE", Path.home() / ".cache" / "lecture_lib"))
+    """Where downloads go: ``LECTURE_CACHE`` or ``~/.cache/lecture_lib``. In smoke mode without
+    ``LECTURE_CACHE``: a temporary folder, so fixtures never land next to real datasets."""
+    env = os.environ.get("LECTURE_CACHE")
+    if env:
+        return Path(env)
+    from lecture_lib import smoke
+
+    if smoke.active() or (smoke.enabled() and resolve_profile() == "full"):
+        import tempfile
+
+        return (
+            Path(tempfile.gettempdir()) / f"lecture_lib-smoke-{os.getuid() if hasattr(os, 'getuid') else 0}"
+        )
+    return Path.home() / ".cache" / "lecture_lib"
 
 
 def resolve_profile(profile: str | None = None) -> str:
@@ -143,13 +173,21 @@ def setup(profile: str | None = None, seed: int = 0, *, verbose: bool = True) ->
     profile = resolve_profile(profile)
     seed_everything(seed)
     sizes = dict(_SIZES[profile])
-    if profile == "quick":
+    from lecture_lib import smoke
+
+    smoke_run = profile == "full" and smoke.enabled()
+    if smoke_run:
+        smoke.activate()  # before anything can download: network guard, fixtures, floors reported
+        sizes["threads"] = sizes["threads"] or 1
+    else:
+        smoke.deactivate()
+    if profile == "quick" or smoke_run:
         # CI runs two notebooks at once with LECTURE_THREADS=1 each (2 cores).
         sizes["threads"] = _threads_from_env(sizes["threads"])
         # Results change in the 4th decimal with the thread count: pin it, and forbid
         # nondeterministic kernels (on CPU almost nothing is affected).
         torch.set_num_threads(sizes["threads"])
-        torch.use_deterministic_algorithms(True)
+        torch.use_deterministic_algorithms(True, warn_only=smoke_run)  # smoke: as the full profile
         device = torch.device("cpu")
     else:
         # Several CUDA kernels used in the course (AdaptiveAvgPool2d backward, bilinear
@@ -175,8 +213,15 @@ def setup(profile: str | None = None, seed: int = 0, *, verbose: bool = True) ->
         sizes=sizes,
     )
     if verbose:
-        extra = f", {torch.get_num_threads()} threads, deterministic" if profile == "quick" else ""
+        extra = (
+            f", {torch.get_num_threads()} threads, deterministic" if profile == "quick" or smoke_run else ""
+        )
+        extra += (
+            ", SMOKE RUN (offline fixtures, 2 steps per epoch, quality floors not applied)"
+            if smoke_run
+            else ""
+        )
         print(f"lecture_lib: profile={profile}, device={device.type}, seed={seed}{extra}")
-        if profile == "full" and device.type == "cpu":
+        if profile == "full" and device.type == "cpu" and not smoke_run:
             print("lecture_lib: no GPU found; on Colab use Runtime > Change runtime type > GPU.")
     return cfg

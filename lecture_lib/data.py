@@ -191,11 +191,22 @@ _NETWORK_ERRORS = (OSError, RuntimeError, urllib.error.URLError, tarfile.TarErro
 def full_profile_dataset(cls: Callable, root: str | os.PathLike | None = None, **kwargs):
     """Build a torchvision dataset for the full profile, downloading it if needed.
 
+    A dataset already in ``root`` is used as it is, without network (torchvision's VOC classes
+    would otherwise fetch their archive again whenever ``download=True``).
+
     Any failure to fetch it (no network, a host that moved, a corrupt archive) becomes one
     ``OfflineError`` with a manual-download hint instead of a traceback wall.
     """
+    from lecture_lib import smoke
+
     name = getattr(cls, "__name__", str(cls))
     root = Path(root) if root is not None else cache_dir() / "datasets"
+    if smoke.active():  # the fixture in the real layout is already there (lecture_lib.datasets.fixtures)
+        return cls(root=str(root), download=False, **kwargs)
+    try:  # already there (downloaded before, or put there by hand as the OfflineError says): no network
+        return cls(root=str(root), download=False, **kwargs)
+    except (RuntimeError, OSError):
+        pass  # torchvision's "Dataset not found or corrupted": download it
     try:
         return cls(root=str(root), download=True, **kwargs)
     except _NETWORK_ERRORS as exc:
@@ -209,7 +220,16 @@ def full_profile_dataset(cls: Callable, root: str | os.PathLike | None = None, *
 
 def pretrained(builder: Callable, **kwargs):
     """``builder(**kwargs)`` (e.g. ``resnet18, weights=ResNet18_Weights.DEFAULT``) with a clear
-    ``OfflineError`` if the weights cannot be downloaded."""
+    ``OfflineError`` if the weights cannot be downloaded.
+
+    In the full profile's smoke run (``lecture_lib.smoke``) the same architecture is built with
+    ``weights=None`` (and ``weights_backbone=None``), with the class count the weights would set
+    (detectors also resize their input to 224-320 px instead of 800-1333 px, to run on a CPU).
+    """
+    from lecture_lib import smoke
+
+    if smoke.active():
+        return builder(**_untrained_kwargs(builder, kwargs))
     try:
         return builder(**kwargs)
     except (OSError, urllib.error.URLError) as exc:
@@ -218,6 +238,31 @@ def pretrained(builder: Callable, **kwargs):
             f"Could not download pretrained weights {weights} for {builder.__name__} "
             f"({getattr(exc, 'reason', exc)}). {OFFLINE_HINT}"
         ) from None
+
+
+def _untrained_kwargs(builder: Callable, kwargs: dict) -> dict:
+    """``kwargs`` for the same architecture without any download: what the weights would set
+    (``num_classes``, ``num_keypoints``, ``aux_loss``) is set from their metadata instead."""
+    import inspect
+
+    kwargs = dict(kwargs)
+    weights = kwargs.pop("weights", None)
+    params = inspect.signature(builder).parameters
+    kwargs["weights"] = None
+    if "weights_backbone" in params:
+        kwargs["weights_backbone"] = None
+    meta = getattr(weights, "meta", None) or {}
+    if "categories" in meta and "num_classes" not in kwargs:
+        kwargs["num_classes"] = len(meta["categories"])
+    if "keypoint_names" in meta and "num_keypoints" not in kwargs and "num_keypoints" in params:
+        kwargs["num_keypoints"] = len(meta["keypoint_names"])
+    if weights is not None and "aux_loss" in params and kwargs.get("aux_loss") is None:
+        kwargs["aux_loss"] = True  # torchvision's segmentation weights carry the auxiliary head
+    if builder.__module__.startswith("torchvision.models.detection"):
+        # smoke run on a CPU: the detectors' own resize to 800 px would take minutes per notebook
+        kwargs.setdefault("min_size", 224)
+        kwargs.setdefault("max_size", 320)
+    return kwargs
 
 
 # ----------------------------------------------------------------------------- offline images

@@ -142,12 +142,17 @@ def fit(
     compute_loss = (
         _distributed_loss(model, loss_fn) if world_size() > 1 else functools.partial(loss_fn, model)
     )
+    from lecture_lib import smoke
+
+    max_steps = smoke.SMOKE_STEPS if smoke.active() else None  # smoke run of the full profile: 2 batches
     start = time.perf_counter()
     bar = tqdm(range(epochs), desc=desc, disable=not progress or rank() > 0, leave=False)
     for _ in bar:
         model.train()
         total, count = 0.0, 0
-        for batch in loader:
+        for step, batch in enumerate(loader):
+            if max_steps is not None and step >= max_steps:
+                break
             batch = _to_device(batch, device)
             out = compute_loss(batch)
             parts: dict[str, Tensor] = out if isinstance(out, dict) else {}

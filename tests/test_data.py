@@ -4,6 +4,7 @@ import io
 import tarfile
 import threading
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,12 +196,22 @@ def test_full_profile_dataset_offline_message(tmp_path):
 
 
 def test_full_profile_dataset_passes_arguments(tmp_path):
-    class Fake:
+    calls = []
+
+    class Fake:  # as torchvision: without download=True a missing dataset is a RuntimeError
         def __init__(self, root, download, **kwargs):
+            calls.append(download)
+            if not download and not (Path(root) / "there").exists():
+                raise RuntimeError("Dataset not found or corrupted. You can use download=True to download it")
             self.root, self.download, self.kwargs = root, download, kwargs
 
     ds = data.full_profile_dataset(Fake, tmp_path, split="test")
     assert ds.download is True and ds.kwargs == {"split": "test"} and ds.root == str(tmp_path)
+    assert calls == [False, True]
+    (tmp_path / "there").mkdir()  # already on disk (downloaded before, or by hand): no download
+    calls.clear()
+    ds = data.full_profile_dataset(Fake, tmp_path, split="test")
+    assert ds.download is False and calls == [False]
 
 
 def test_pretrained_offline_message(monkeypatch):

@@ -59,6 +59,8 @@ class _FakeMNIST(torchvision.datasets.FakeData):
 
     def __init__(self, root, train, transform, download):
         _FakeMNIST.calls.append({"root": root, "train": train, "download": download})
+        if not download:  # as torchvision when the files are not there yet
+            raise RuntimeError("Dataset not found. You can use download=True to download it")
         super().__init__(
             size=20 if train else 10, image_size=(1, 28, 28), num_classes=10, transform=transform
         )
@@ -70,8 +72,14 @@ def test_mnist_goes_through_torchvision_with_download(monkeypatch, tmp_path):
     train, test = digits.mnist_loaders(tmp_path, batch_size=8)
     x, y = next(iter(train))
     assert x.shape == (8, 1, 28, 28) and x.dtype == torch.float32 and y.shape == (8,)
-    assert [c["train"] for c in _FakeMNIST.calls] == [True, False]
-    assert all(c["download"] and c["root"] == str(tmp_path) for c in _FakeMNIST.calls)
+    # each split: first without download (use what is on disk), then with it
+    assert [(c["train"], c["download"]) for c in _FakeMNIST.calls] == [
+        (True, False),
+        (True, True),
+        (False, False),
+        (False, True),
+    ]
+    assert all(c["root"] == str(tmp_path) for c in _FakeMNIST.calls)
     assert len(test.dataset) == 10
 
 

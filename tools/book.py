@@ -157,9 +157,25 @@ set <code>PROFILE = "full"</code>) or on Binder / your machine (quick profile, C
 <h2 id="slides">Slides → notebooks</h2>
 <table class="slides"><thead><tr><th>lecture slides</th><th>notebook and its sections</th><th>open</th></tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
+<p><a href="teaching.html">Teaching with this course</a>: a class on JupyterHub (measured memory and
+CPU time per notebook), Binder, Colab for the full profile.</p>
 <p>Source: <a href="{REPO_URL}">{html.escape(repo_path())}</a></p>
 </body></html>"""
     (out / "index.html").write_text(page, encoding="utf-8")
+
+
+def render_teaching(out: Path, stems: list[str]) -> None:
+    """docs/teaching.md (JupyterHub, Binder, Colab; measured costs) as ``teaching.html``."""
+    import mistune
+
+    text = (ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
+    body = mistune.html(text)
+    page = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Teaching with this course</title><style>{CSS}</style></head><body>
+{nav(stems, None)}
+{body}
+</body></html>"""
+    (out / "teaching.html").write_text(page, encoding="utf-8")
 
 
 class _Links(HTMLParser):
@@ -223,6 +239,7 @@ def main(argv: list[str]) -> int:
     for path in notebooks:
         render_notebook(path, out, stems)
     render_index(notebooks, out)
+    render_teaching(out, stems)
     (out / ".nojekyll").write_text("")
     problems = check_links(out)
     pages = len(list(out.glob("*.html")))

@@ -5,7 +5,9 @@
 For each notebook (all of ``notebooks/`` by default): open it in JupyterLab, clear the outputs,
 Run All, wait until every code cell has run, and fail on any error output; then, for every
 interactive explorer (``lecture_lib.widgets.explore``), move its first control and check that the
-explorer's output changes. Screenshots go to ``build/browser/``.
+explorer's output changes. Screenshots go to ``build/browser/``. JupyterLab saves the notebooks it
+runs, so it serves copies in ``build/browser/nbs/``: the committed notebooks are never touched.
+The last line printed is ``browser: N passed, M failed``.
 
 The browser is Chromium driven by Playwright (the Python package): ``$CHROMIUM``, else Debian's
 ``/usr/bin/chromium`` (``apt-get install chromium``), else Playwright's own browser
@@ -26,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "browser"
+NBS = OUT / "nbs"  # the copies JupyterLab serves (and autosaves)
 CELL_TIMEOUT_S = float(os.environ.get("BROWSER_NB_TIMEOUT_S", "600"))
 CHROMIUM_ARGS = [
     "--headless",
@@ -88,6 +91,7 @@ def start_lab(port: int) -> subprocess.Popen:
         PYTHONHASHSEED="0",
         JUPYTER_RUNTIME_DIR=str(OUT / "runtime"),
         JUPYTERLAB_SETTINGS_DIR=str(OUT / "settings"),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     )
     env.pop("LECTURE_STATIC_WIDGETS", None)  # live widgets: this is what a student sees
     args = [
@@ -102,7 +106,7 @@ def start_lab(port: int) -> subprocess.Popen:
         "--ServerApp.password=",
         "--ServerApp.disable_check_xsrf=True",
         "--LabApp.expose_app_in_browser=True",
-        f"--notebook-dir={ROOT / 'notebooks'}",
+        f"--notebook-dir={NBS}",
     ]
     if os.getuid() == 0:
         args.append("--allow-root")
@@ -125,7 +129,7 @@ def start_lab(port: int) -> subprocess.Popen:
 
 def run_notebook(page, base: str, path: Path) -> dict:
     """Run All in the browser; returns ``{"cells", "errors", "widgets", "changed", "seconds"}``."""
-    page.goto(f"{base}/lab/tree/{path.name}")
+    page.goto(f"{base}/lab/tree/{path.name}?reset")  # ?reset: no tabs restored from an earlier session
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget", timeout=60_000)
     dialog = page.locator(".jp-Dialog .jp-mod-accept")  # a kernel chooser may ask first
@@ -155,13 +159,24 @@ def run_notebook(page, base: str, path: Path) -> dict:
     }
 
 
+def shutdown_kernel(page) -> None:
+    """Stop the notebook's kernel (no confirmation dialog), so kernels do not pile up."""
+    try:
+        page.evaluate(
+            "async () => { const w = window.jupyterapp.shell.currentWidget;"
+            " if (w && w.sessionContext) { await w.sessionContext.shutdown(); } }"
+        )
+    except Exception:  # noqa: BLE001 - the page may be gone after a failure; the server stops them at the end
+        pass
+
+
 def move_first_controls(page, path: Path) -> tuple[int, int]:
     """For every explorer: change its first control; count explorers and those whose output changed."""
-    boxes = page.locator(".widget-interact")
+    boxes = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .widget-interact")  # this notebook's only
     n, changed = boxes.count(), 0
     for i in range(n):
         box = boxes.nth(i)
-        box.scroll_into_view_if_needed()
+        box.evaluate("el => el.scrollIntoView({block: 'center'})")  # also in a windowed notebook
         output = box.locator(".widget-output")
         before = output.inner_html()
         slider, select, checkbox = (
@@ -192,11 +207,28 @@ def move_first_controls(page, path: Path) -> tuple[int, int]:
     return n, changed
 
 
+def copy_notebooks(notebooks: list[Path]) -> list[Path]:
+    """Fresh copies in ``NBS`` (JupyterLab autosaves what it runs)."""
+    shutil.rmtree(NBS, ignore_errors=True)
+    NBS.mkdir(parents=True)
+    copies = []
+    for path in notebooks:
+        shutil.copy2(path, NBS / path.name)
+        copies.append(NBS / path.name)
+    return copies
+
+
 def main(argv: list[str]) -> int:
-    from playwright.sync_api import sync_playwright
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("Playwright is missing: `pip install playwright` (the dev extras install it).", file=sys.stderr)
+        print("browser: 0 passed, 0 failed (not run)")
+        return 2
 
     notebooks = [Path(a) for a in argv] or sorted((ROOT / "notebooks").glob("*.ipynb"))
     OUT.mkdir(parents=True, exist_ok=True)
+    notebooks = copy_notebooks(notebooks)
     chromium = find_chromium()
     port = free_port()
     lab = start_lab(port)
@@ -208,25 +240,34 @@ def main(argv: list[str]) -> int:
             except Exception as exc:  # noqa: BLE001 - say how to get a browser
                 print(
                     f"No usable Chromium ({exc.__class__.__name__}). Install one: `apt-get install chromium` "
-                    "(Debian/Ubuntu), set CHROMIUM=/path/to/chromium, or `python -m playwright install chromium`.",
+                    "(Debian/Ubuntu), set CHROMIUM=/path/to/chromium, "
+                    "or `python -m playwright install chromium`.",
                     file=sys.stderr,
                 )
+                print("browser: 0 passed, 0 failed (no browser)")
                 return 2
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
             for path in notebooks:
-                r = run_notebook(page, f"http://127.0.0.1:{port}", path)
+                # a fresh page per notebook: no dialog or unsaved-changes prompt of the last one in the way
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.on("dialog", lambda dialog: dialog.accept())
+                try:
+                    r = run_notebook(page, f"http://127.0.0.1:{port}", path)
+                except Exception as exc:  # noqa: BLE001 - a timeout in one notebook: report, go on
+                    page.screenshot(path=str(OUT / f"{path.stem}.png"), full_page=False)
+                    msg = str(exc).splitlines()[0][:200] if str(exc) else ""
+                    r = dict(
+                        cells=0, seconds=0.0, widgets=0, changed=0, errors=[f"{type(exc).__name__}: {msg}"]
+                    )
                 ok = not r["errors"] and r["changed"] == r["widgets"]
-                print(
-                    f"{path.name:32s} {r['cells']:3d} cells in {r['seconds']:6.1f} s, {len(r['errors'])} errors, "
-                    f"explorers changed {r['changed']}/{r['widgets']}  {'ok' if ok else 'FAILED'}",
-                    flush=True,
-                )
+                ran = f"{r['cells']:3d} cells in {r['seconds']:6.1f} s, {len(r['errors'])} errors"
+                explorers = f"explorers changed {r['changed']}/{r['widgets']}"
+                print(f"{path.name:32s} {ran}, {explorers}  {'ok' if ok else 'FAILED'}", flush=True)
                 for e in r["errors"]:
                     print(f"    {e}")
                 if not ok:
                     failures.append(path.name)
-                page.evaluate("() => window.jupyterapp.commands.execute('kernelmenu:shutdown')")
-                page.evaluate("() => window.jupyterapp.commands.execute('application:close-all')")
+                shutdown_kernel(page)
+                page.close(run_before_unload=False)
             browser.close()
     finally:
         os.killpg(lab.pid, 15)

@@ -196,7 +196,8 @@ def training_tensors(
     root: str | os.PathLike | None = None,
 ) -> tuple[Tensor, Tensor]:
     """The training images ``Tensor[N, 1, H, W]`` and labels ``Tensor[N]`` of ``name`` as tensors
-    (the first ``limit`` of them; MNIST needs a limit, it is 60,000 images)."""
+    (the first ``limit`` of them, or all if there are fewer, as slicing does; MNIST needs a limit,
+    it is 60,000 images)."""
     _check_dataset(name)
     if name == "sklearn-digits":
         x, y = load_digits_split(seed=seed, upscale=upscale)[:2]
@@ -204,7 +205,7 @@ def training_tensors(
     if limit is None:
         raise ValueError("training_tensors('mnist') needs a limit (e.g. 4096)")
     dataset = load_mnist(_root(root), train=True)
-    items = [dataset[i] for i in range(limit)]
+    items = [dataset[i] for i in range(min(limit, len(dataset)))]
     return torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
 
 

@@ -1,0 +1,105 @@
+"""tools/train_full.py (torchrun recipe for the FCN and the detector): two gloo processes on VOC
+fixture data follow the single-process loss trajectory on the same global batches; GlobalBatches
+shards each global batch; freeze_batchnorm keeps the network's function."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+from pathlib import Path
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch import nn
+
+from lecture_lib import distributed
+from lecture_lib.datasets import fixtures
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = dict(image_set="val", steps=3, batch_size=2, size=48, weights=None, dropout=0.0, lr=0.01)
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("train_full", ROOT / "tools" / "train_full.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _worker(rank, world, port, root, queue):
+    os.environ.update(WORLD_SIZE=str(world), RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    try:
+        model, history = _tool().run("fcn_resnet50", root=root, **SETTINGS)
+        head = model.classifier[-1].weight.detach().clone()
+        queue.put((rank, history.batch_loss, history.batch_parts["pixels"], head))
+    finally:
+        dist.destroy_process_group()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(not dist.is_available(), reason="torch.distributed not built")
+def test_fcn_two_processes_follow_one_process_on_the_same_global_batches(tmp_path):
+    fixtures.write_voc_segmentation(tmp_path)
+    torch.set_num_threads(1)
+    model, single = _tool().run("fcn_resnet50", root=tmp_path, **SETTINGS)
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    port = _free_port()
+    procs = [ctx.Process(target=_worker, args=(r, 2, port, str(tmp_path), queue)) for r in range(2)]
+    for p in procs:
+        p.start()
+    results = {r: rest for r, *rest in (queue.get(timeout=300) for _ in procs)}
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    assert len(single.batch_loss) == 3 and single.batch_loss[0] != single.batch_loss[-1]
+    for r in (0, 1):
+        losses, pixels, head = results[r]
+        torch.testing.assert_close(
+            torch.tensor(losses), torch.tensor(single.batch_loss), rtol=1e-3, atol=1e-4
+        )
+        torch.testing.assert_close(
+            torch.tensor(pixels), torch.tensor(single.batch_parts["pixels"]), rtol=1e-3, atol=1e-4
+        )
+        # weights after 3 SGD steps on an untrained net (loss ~50): summation order shows at 1e-4
+        torch.testing.assert_close(head, model.classifier[-1].weight.detach(), rtol=1e-2, atol=1e-3)
+
+
+def test_global_batches_are_the_same_in_one_process_and_sharded():
+    data = [(torch.tensor(float(i)), i) for i in range(10)]
+    one = list(distributed.GlobalBatches(data, batch_size=4, steps=5, seed=1))
+    assert len(one) == 5 and all(len(xs) == 4 for xs, _ in one)
+    seen = [t for _, ts in one for t in ts]
+    assert sorted(seen[:10]) == list(range(10))  # a permutation first, then the next one
+    again = list(distributed.GlobalBatches(data, batch_size=4, steps=5, seed=1))
+    assert [ts for _, ts in again] == [ts for _, ts in one]
+    with pytest.raises(ValueError, match="empty"):
+        distributed.GlobalBatches([], batch_size=2)
+
+
+def test_freeze_batchnorm_keeps_the_function_and_stops_statistics():
+    from torchvision.ops.misc import FrozenBatchNorm2d
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Sequential(nn.BatchNorm2d(4)))
+    with torch.no_grad():
+        net[1].running_mean.uniform_(-1, 1)
+        net[1].running_var.uniform_(0.5, 2)
+    x = torch.randn(2, 3, 8, 8)
+    expected = net.eval()(x)
+    distributed.freeze_batchnorm(net)
+    assert isinstance(net[1], FrozenBatchNorm2d) and isinstance(net[2][0], FrozenBatchNorm2d)
+    torch.testing.assert_close(net.train()(x), expected)  # train mode: still the running statistics
+
+
+def test_unknown_arch_is_a_clear_error():
+    with pytest.raises(ValueError, match="arch must be one of"):
+        _tool().build("vgg16", None)
