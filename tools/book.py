@@ -33,7 +33,8 @@ SLIDES = [
     ("Recap: CNNs, convolution, pooling, AlexNet, VGGNet, GoogLeNet, ResNets", "01_cnn_recap"),
     ("Transfer Learning with CNNs; The Learned Features are Generic", "02_transfer_learning"),
     (
-        "Object Detection: R-CNN, R-CNN pipeline, Classification, Bounding Box Regressors, Problems with R-CNN",
+        "Object Detection: R-CNN, R-CNN pipeline, Classification, Bounding Box Regressors, "
+        "Problems with R-CNN",
         "03a_rcnn",
     ),
     ("Fast R-CNN: forward pass, training (backward pass)", "03b_fast_rcnn"),
@@ -65,7 +66,8 @@ def badges(stem: str) -> str:
     return (
         f'<a href="{colab}"><img src="https://colab.research.google.com/assets/colab-badge.svg" '
         f'alt="Open {stem} in Colab"></a> '
-        f'<a href="{binder}"><img src="https://mybinder.org/badge_logo.svg" alt="Launch {stem} on Binder"></a>'
+        f'<a href="{binder}"><img src="https://mybinder.org/badge_logo.svg" '
+        f'alt="Launch {stem} on Binder"></a>'
     )
 
 
@@ -88,9 +90,8 @@ def nav(stems: list[str], here: str | None) -> str:
     items = ['<a href="index.html"' + (' class="here"' if here is None else "") + ">Course home</a>"]
     for s in stems:
         cls = ' class="here"' if s == here else ""
-        items.append(
-            f'<a href="{s}.html"{cls}>{html.escape(s[:3].rstrip("_"))} {html.escape(s[3:].replace("_", " "))}</a>'
-        )
+        number, title = html.escape(s[:3].rstrip("_")), html.escape(s[3:].replace("_", " "))
+        items.append(f'<a href="{s}.html"{cls}>{number} {title}</a>')
     return '<nav class="book" aria-label="notebooks">' + "".join(items) + "</nav>"
 
 
@@ -155,7 +156,8 @@ slides, runs the idea, measures it, and ends with a <strong>lecture claim vs mea
 table whose numbers and verdicts the notebook computes. Run them on Colab (GPU, real datasets:
 set <code>PROFILE = "full"</code>) or on Binder / your machine (quick profile, CPU, offline).</p>
 <h2 id="slides">Slides → notebooks</h2>
-<table class="slides"><thead><tr><th>lecture slides</th><th>notebook and its sections</th><th>open</th></tr></thead>
+<table class="slides">
+<thead><tr><th>lecture slides</th><th>notebook and its sections</th><th>open</th></tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
 <p><a href="teaching.html">Teaching with this course</a>: a class on JupyterHub (measured memory and
 CPU time per notebook), Binder, Colab for the full profile.</p>
