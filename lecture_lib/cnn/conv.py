@@ -17,7 +17,8 @@ from torch import Tensor, nn
 IntPair = int | tuple[int, int]
 
 
-def _pair(given: IntPair, name: str, *, minimum: int) -> tuple[int, int]:
+def _pair(given: int | tuple[int, ...], name: str, *, minimum: int) -> tuple[int, int]:
+    # tuple[int, ...]: torch layers store their sizes so; the length is checked here
     value = (given, given) if isinstance(given, int) and not isinstance(given, bool) else given
     if (
         not isinstance(value, tuple)
@@ -27,7 +28,7 @@ def _pair(given: IntPair, name: str, *, minimum: int) -> tuple[int, int]:
         raise TypeError(f"{name} must be an int or a pair of ints, got {given!r}")
     if min(value) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {given!r}")
-    return value
+    return (value[0], value[1])
 
 
 def conv_output_size(
@@ -172,6 +173,10 @@ def measured_receptive_field(model: nn.Module, input_size: int, in_channels: int
     if y.ndim != 4:
         raise ValueError(f"model must return a feature map [B, C, H, W], got shape {tuple(y.shape)}")
     y[0, 0, y.shape[2] // 2, y.shape[3] // 2].backward()
+    if x.grad is None:
+        raise RuntimeError(
+            "backward() gave the input no gradient: model's output does not depend on its input"
+        )
     rows = (x.grad[0].abs().sum(0) > 0).any(dim=1).nonzero()
     return int(rows.max() - rows.min() + 1)
 

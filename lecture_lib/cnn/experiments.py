@@ -62,7 +62,7 @@ def depth_sweep(
                 depth, residual=residual, norm=norm, in_channels=x.shape[1], num_classes=int(y.max()) + 1
             )
             norms: list[float] = []
-            first = net[0].weight
+            first = net.get_parameter("0.weight")
             handle = first.register_hook(
                 lambda g, norms=norms: norms.append(float(g.norm()))
             )  # inside backward()

@@ -102,8 +102,8 @@ def load_pretrained(detector: nn.Module, classifier: CropClassifier) -> None:
             f"classifier must be a CropClassifier (e.g. load_model('detection_backbone_small.pt')), "
             f"got {type(classifier).__name__}"
         )
-    detector.backbone.load_state_dict(classifier.backbone.state_dict())
-    detector.roi_head.head.load_state_dict(classifier.head.state_dict())
+    detector.get_submodule("backbone").load_state_dict(classifier.backbone.state_dict())
+    detector.get_submodule("roi_head.head").load_state_dict(classifier.head.state_dict())
 
 
 @contextmanager

@@ -14,6 +14,7 @@ Used in 03a_rcnn, 03b_fast_rcnn and 03c_faster_rcnn (slides "Bounding Box Regres
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -33,13 +34,13 @@ class BoxCoder:
 
     def __init__(
         self,
-        weights: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0),
+        weights: Sequence[float] = (10.0, 10.0, 5.0, 5.0),
         bbox_xform_clip: float = math.log(1000.0 / 16),
     ):
-        weights = tuple(float(w) for w in weights)
-        if len(weights) != 4 or not all(math.isfinite(w) and w > 0 for w in weights):
-            raise ValueError(f"weights must be 4 positive numbers (wx, wy, ww, wh), got {weights}")
-        self.weights = weights
+        w = tuple(float(x) for x in weights)
+        if len(w) != 4 or not all(math.isfinite(x) and x > 0 for x in w):
+            raise ValueError(f"weights must be 4 positive numbers (wx, wy, ww, wh), got {w}")
+        self.weights: tuple[float, float, float, float] = (w[0], w[1], w[2], w[3])
         self.bbox_xform_clip = float(bbox_xform_clip)
 
     def __repr__(self) -> str:

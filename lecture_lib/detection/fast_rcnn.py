@@ -8,6 +8,8 @@ of 03c_faster_rcnn.ipynb. Proposals come from outside (Selective Search). Traini
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor, nn
 
@@ -39,7 +41,7 @@ class FastRCNN(nn.Module):
         box_bg_iou_thresh: float = 0.5,
         box_batch_size_per_image: int = 512,
         box_positive_fraction: float = 0.25,
-        bbox_reg_weights: tuple[float, ...] | None = None,
+        bbox_reg_weights: Sequence[float] | None = None,
     ):
         super().__init__()
         self.backbone = Backbone(depth)
@@ -79,4 +81,5 @@ class FastRCNN(nn.Module):
         the caller's train/eval state is kept)."""
         with evaluating(self):
             logits, deltas = self(images, proposals_per_image)
-            return self.roi_head.postprocess(logits, deltas, proposals_per_image, tuple(images.shape[-2:]))
+            size = (int(images.shape[-2]), int(images.shape[-1]))
+            return self.roi_head.postprocess(logits, deltas, proposals_per_image, size)

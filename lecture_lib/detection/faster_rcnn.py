@@ -63,7 +63,7 @@ class FasterRCNN(nn.Module):
         box_bg_iou_thresh: float = 0.5,
         box_batch_size_per_image: int = 512,
         box_positive_fraction: float = 0.25,
-        bbox_reg_weights: tuple[float, ...] | None = None,
+        bbox_reg_weights: Sequence[float] | None = None,
     ):
         super().__init__()
         self.backbone = Backbone(depth)
@@ -119,7 +119,8 @@ class FasterRCNN(nn.Module):
         logits, deltas = self.rpn(features)
         losses = self.rpn.losses(logits, deltas, targets, generator=generator)
         # proposals are treated as constants (approximate joint training, Faster R-CNN Sec. 3.2)
-        proposals, _ = self.rpn.filter_proposals(logits, deltas, tuple(images.shape[-2:]))
+        size = (int(images.shape[-2]), int(images.shape[-1]))
+        proposals, _ = self.rpn.filter_proposals(logits, deltas, size)
         losses.update(self.roi_head.losses(features, proposals, targets, generator=generator))
         return losses
 
@@ -128,13 +129,14 @@ class FasterRCNN(nn.Module):
         eval and inference mode, the caller's train/eval state kept."""
         self._check(images)
         with evaluating(self):
-            return self.rpn.propose(self.backbone(images), tuple(images.shape[-2:]))
+            return self.rpn.propose(self.backbone(images), (int(images.shape[-2]), int(images.shape[-1])))
 
     def detect(self, images: Tensor) -> list[dict[str, Tensor]]:
         """Detections ``{"boxes", "scores", "labels"}`` for each image, in one pass of the shared backbone."""
         self._check(images)
         with evaluating(self):
+            size = (int(images.shape[-2]), int(images.shape[-1]))
             features = self.backbone(images)
-            proposals, _ = self.rpn.propose(features, tuple(images.shape[-2:]))
+            proposals, _ = self.rpn.propose(features, size)
             logits, deltas = self.roi_head(features, proposals)
-            return self.roi_head.postprocess(logits, deltas, proposals, tuple(images.shape[-2:]))
+            return self.roi_head.postprocess(logits, deltas, proposals, size)

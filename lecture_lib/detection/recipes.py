@@ -12,9 +12,11 @@ the model entry, so a loaded detector behaves as the trained one.
 from __future__ import annotations
 
 import time
-from typing import cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import torch
+from torch import nn
 
 from lecture_lib.checkpoints import load_model, model_entry
 from lecture_lib.datasets.scenes import NUM_CLASSES, make_scenes
@@ -42,7 +44,7 @@ RIDGE_ALPHAS = (
 )  # candidates, one chosen per class by cross-validation
 WARP = 64
 # The RoI head of both detectors as trained (torchvision's defaults differ: NMS 0.5, 512 RoIs per image)
-BOX_HEAD = {
+BOX_HEAD: dict[str, Any] = {
     "box_score_thresh": 0.05,
     "box_nms_thresh": 0.3,
     "box_detections_per_img": 100,
@@ -52,9 +54,15 @@ BOX_HEAD = {
     "box_positive_fraction": 0.25,
     "bbox_reg_weights": [10.0, 10.0, 5.0, 5.0],
 }
-FAST_RCNN = {"num_classes": NUM_CLASSES, "depth": "small", "dim": 128, "box_roi_pool": "roi_pool", **BOX_HEAD}
+FAST_RCNN: dict[str, Any] = {
+    "num_classes": NUM_CLASSES,
+    "depth": "small",
+    "dim": 128,
+    "box_roi_pool": "roi_pool",
+    **BOX_HEAD,
+}
 # The RPN as trained (torchvision: pre-NMS 2000/1000, post-NMS 2000/1000; 03c measures recall up to 2000)
-FASTER_RCNN = {
+FASTER_RCNN: dict[str, Any] = {
     "num_classes": NUM_CLASSES,
     "dim": 128,
     "image_size": 128,
@@ -75,11 +83,22 @@ FASTER_RCNN = {
 }
 
 
-def _init(builder, seed: int = 0, **kwargs):
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
+
+
+def _init(builder: Callable[..., ModuleT], seed: int = 0, **kwargs: Any) -> ModuleT:
     """``builder(**kwargs)`` with its random init drawn from seed ``seed`` (the global RNG untouched)."""
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         return builder(**kwargs)
+
+
+def _pretrained_cnn(depth: str) -> CropClassifier:
+    """The pretrained crop classifier ``detection_backbone_<depth>.pt`` (the slides' ImageNet CNN)."""
+    cnn = load_model(f"detection_backbone_{depth}.pt")
+    if not isinstance(cnn, CropClassifier):
+        raise TypeError(f"detection_backbone_{depth}.pt must hold a CropClassifier, got {type(cnn).__name__}")
+    return cnn
 
 
 def _proposals(images: torch.Tensor) -> tuple[list[torch.Tensor], float]:
@@ -139,7 +158,7 @@ def build_rcnn(depth: str = "small", *, n_train: int = N_TRAIN, timing_images: i
     (one warm-up, five repeats) in the same process.
     """
     torch.set_num_threads(1)
-    cnn = load_model(f"detection_backbone_{depth}.pt")
+    cnn = _pretrained_cnn(depth)
     train = make_scenes(n_train, seed=TRAIN_SEED)
     proposals, ss_seconds = _proposals(train.images)
     start = time.perf_counter()
@@ -148,7 +167,9 @@ def build_rcnn(depth: str = "small", *, n_train: int = N_TRAIN, timing_images: i
         boxes = torch.cat([gt, props])  # ground-truth boxes are regions too (the SVM positives)
         pool5, fc7 = rcnn.extract_features(cnn, img, boxes, warp=WARP)
         feats += [pool5, fc7]
-        pool5s.append(pool5), fc7s.append(fc7), regions.append(boxes)
+        pool5s.append(pool5)
+        fc7s.append(fc7)
+        regions.append(boxes)
         stats.append(rcnn.region_statistics(boxes, gt, lab, NUM_CLASSES))
         is_gt.append(torch.arange(len(boxes)) < len(gt))
     feature_seconds = time.perf_counter() - start
@@ -247,7 +268,7 @@ def build_fast_rcnn(*, n_train: int = N_TRAIN, epochs: int = FAIR_EPOCHS) -> dic
     train = make_scenes(n_train, seed=TRAIN_SEED)
     proposals, ss_seconds = _proposals(train.images)
     model = _init(FastRCNN, **FAST_RCNN)
-    load_pretrained(model, load_model(f"detection_backbone_{FAST_RCNN['depth']}.pt"))
+    load_pretrained(model, _pretrained_cnn(FAST_RCNN["depth"]))
     history = training.fit_fast_rcnn(
         model, train.images, train.to_detection_targets(), proposals, epochs=epochs, batch_size=FAIR_BATCH
     )
@@ -269,7 +290,7 @@ def build_faster_rcnn(
     train = make_scenes(n_train, seed=TRAIN_SEED)
     kwargs = {**FASTER_RCNN, "depth": depth}
     model = _init(FasterRCNN, **kwargs)
-    load_pretrained(model, load_model(f"detection_backbone_{depth}.pt"))
+    load_pretrained(model, _pretrained_cnn(depth))
     history = training.fit_faster_rcnn(
         model,
         train.images,

@@ -7,7 +7,7 @@ names of the thresholds and of the losses are torchvision's (``RoIHeads``, ``fas
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 import torchvision
@@ -61,7 +61,7 @@ class RoIHead(nn.Module):
         box_bg_iou_thresh: float = 0.5,
         box_batch_size_per_image: int = 512,
         box_positive_fraction: float = 0.25,
-        bbox_reg_weights: tuple[float, ...] | None = None,
+        bbox_reg_weights: Sequence[float] | None = None,
         box_score_thresh: float = 0.05,
         box_nms_thresh: float = 0.5,
         box_detections_per_img: int = 100,

@@ -39,6 +39,8 @@ class RegionProposalNetwork(nn.Module):
             ours was trained with Fast R-CNN's ``(10, 10, 5, 5)``).
     """
 
+    anchors: Tensor  # buffer (h*w*A, 4), registered in __init__
+
     def __init__(
         self,
         in_channels: int,
@@ -67,7 +69,7 @@ class RegionProposalNetwork(nn.Module):
         self.deltas = nn.Conv2d(hidden, 4 * num_anchors, 1)
         self.register_buffer(
             "anchors",
-            make_anchors(tuple(feature_size), stride, anchor_sizes, aspect_ratios).float(),
+            make_anchors(feature_size, stride, anchor_sizes, aspect_ratios).float(),
             persistent=False,
         )  # (h*w*A, 4), rebuilt from the arguments, not stored
         self.pre_nms_top_n = {"training": pre_nms_top_n_train, "testing": pre_nms_top_n_test}
@@ -113,7 +115,8 @@ class RegionProposalNetwork(nn.Module):
 
     def propose(self, features: Tensor, image_size: tuple[int, int]) -> tuple[list[Tensor], list[Tensor]]:
         """Proposals from features: head, decode, NMS (``forward`` + ``filter_proposals``)."""
-        return self.filter_proposals(*self(features), image_size)
+        logits, deltas = self(features)
+        return self.filter_proposals(logits, deltas, image_size)
 
     def losses(
         self, logits: Tensor, deltas: Tensor, targets: list[dict], *, generator: torch.Generator | None = None

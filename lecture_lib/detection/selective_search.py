@@ -79,7 +79,9 @@ def _histograms(labels: np.ndarray, bins: np.ndarray, n_regions: int, n_bins: in
     return hist / hist.sum(axis=1, keepdims=True)
 
 
-def _initial_regions(labels: np.ndarray, image: np.ndarray, texture: np.ndarray):
+def _initial_regions(
+    labels: np.ndarray, image: np.ndarray, texture: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Sizes, boxes, colour and texture histograms and neighbour pairs of the starting regions."""
     h, w = labels.shape
     n = int(labels.max()) + 1
@@ -106,7 +108,15 @@ def _initial_regions(labels: np.ndarray, image: np.ndarray, texture: np.ndarray)
     return size, box, colour, tex, pairs
 
 
-def _group(size, box, colour, tex, pairs, weights, image_area) -> np.ndarray:
+def _group(
+    size: np.ndarray,
+    box: np.ndarray,
+    colour: np.ndarray,
+    tex: np.ndarray,
+    pairs: np.ndarray,
+    weights: tuple[int, int, int, int],
+    image_area: float,
+) -> np.ndarray:
     """Hierarchical grouping; returns the boxes of all regions in the order they were formed."""
     n = len(size)
     total = 2 * n - 1  # n starting regions + n - 1 merges (if the image is connected)
@@ -130,11 +140,12 @@ def _group(size, box, colour, tex, pairs, weights, image_area) -> np.ndarray:
             s += 1 - (bb - size[i] - size[js]) / image_area
         return s
 
-    neighbours = [set() for _ in range(total)]
+    neighbours: list[set[int]] = [set() for _ in range(total)]
     for i, j in pairs:
         neighbours[i].add(int(j))
         neighbours[j].add(int(i))
-    heap = []  # (-similarity, i, j); entries of merged regions are skipped when popped
+    # (-similarity, i, j); entries of merged regions are skipped when popped
+    heap: list[tuple[float, int, int]] = []
     for i in range(n):
         js = np.array(sorted(j for j in neighbours[i] if j > i), dtype=np.int64)
         if len(js):
@@ -262,8 +273,13 @@ def proposal_recall(
             f"need one proposal tensor per image, got {len(proposals_per_image)} proposal "
             f"tensors and {len(gt_boxes_per_image)} ground-truth tensors"
         )
-    single = top_k is None or isinstance(top_k, (int, np.integer))
-    ks = [top_k] if single else [int(k) for k in top_k]
+    ks: list[int | None]
+    if top_k is None or isinstance(top_k, (int, np.integer)):
+        single = True
+        ks = [None if top_k is None else int(top_k)]
+    else:
+        single = False
+        ks = [int(k) for k in top_k]
     if any(k is not None and k < 0 for k in ks):
         raise ValueError(f"top_k must be >= 0, got {top_k}")
     found = torch.zeros(len(ks), dtype=torch.float64)

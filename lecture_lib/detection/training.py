@@ -11,7 +11,8 @@ R-CNN's SVMs and regressors are fit with scikit-learn (``lecture_lib.detection.r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -129,7 +130,7 @@ def pretrain_backbone(
 
 
 def _fit_detector(
-    model: nn.Module,
+    model: FastRCNN | FasterRCNN,
     batches: list[tuple],
     generator: torch.Generator,
     *,
@@ -140,12 +141,18 @@ def _fit_detector(
     """Adam, a per-step cosine schedule, ``epochs`` passes of ``batches`` (the multi-task loss summed)."""
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * len(batches))
+
+    def loss_fn(m: nn.Module, b: Sequence[Any]) -> dict[str, Tensor]:
+        if not isinstance(m, (FastRCNN, FasterRCNN)):
+            raise TypeError(f"model must be a FastRCNN or FasterRCNN, got {type(m).__name__}")
+        return m.losses(*b, generator=generator)
+
     return fit(
         model,
         batches,
         epochs=epochs,
         optimizer=opt,
-        loss_fn=lambda m, b: m.losses(*b, generator=generator),
+        loss_fn=loss_fn,
         scheduler=sched,
         scheduler_step="batch",
         progress=progress,

@@ -46,6 +46,15 @@ def window_classifier(
     )
 
 
+def _zero_conv1x1(in_channels: int, out_channels: int) -> nn.Conv2d:
+    """A 1x1 conv with weight and bias set to zero (a skip branch that starts as a no-op)."""
+    conv = nn.Conv2d(in_channels, out_channels, 1)
+    nn.init.zeros_(conv.weight)
+    if conv.bias is not None:  # built with bias=True
+        nn.init.zeros_(conv.bias)
+    return conv
+
+
 class FCN(nn.Module):
     """A small VGG-style FCN with the paper's three decoders.
 
@@ -94,15 +103,11 @@ class FCN(nn.Module):
         self.score = nn.Conv2d(fc_width, num_classes, 1)
         self.up = nn.ModuleDict({v: BilinearUpsample(num_classes, int(v[:-1])) for v in self.outputs})
         if "16s" in self.outputs or "8s" in self.outputs:
-            self.score_pool4 = nn.Conv2d(widths[3], num_classes, 1)
+            self.score_pool4 = _zero_conv1x1(widths[3], num_classes)
             self.up2_pool4 = BilinearUpsample(num_classes, 2)
-            nn.init.zeros_(self.score_pool4.weight)
-            nn.init.zeros_(self.score_pool4.bias)
         if "8s" in self.outputs:
-            self.score_pool3 = nn.Conv2d(widths[2], num_classes, 1)
+            self.score_pool3 = _zero_conv1x1(widths[2], num_classes)
             self.up2_pool3 = BilinearUpsample(num_classes, 2)
-            nn.init.zeros_(self.score_pool3.weight)
-            nn.init.zeros_(self.score_pool3.bias)
 
     def forward(self, x: Tensor) -> Tensor | dict[str, Tensor]:
         """Tensor[B, 3, H, W] -> class scores Tensor[B, num_classes, H, W] (a dict of them for "all")."""

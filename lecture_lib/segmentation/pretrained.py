@@ -10,6 +10,7 @@ Offline, ``load_segmenter(..., weights=None)`` builds the same architecture with
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -87,6 +88,7 @@ def load_segmenter(
     if arch not in ARCHS:
         raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
     builder, weights_enum = _builders()[arch]
+    meta: dict[str, Any]
     if weights is not None:
         try:
             entry = weights_enum[weights]
@@ -163,6 +165,8 @@ def evaluate_segmenter(
         if max_images is not None and n >= max_images:
             break
         img, target = pair_to_tensors(image, mask, max_side=max_side)
+        if target is None:
+            raise ValueError("evaluate_segmenter() needs (image, mask) pairs with a mask, got mask None")
         pred = segment(model, img).argmax(0)
         a, b = segmentation_confusions(
             pred[None], target[None], num_classes, width=width, ignore_index=ignore_index

@@ -17,6 +17,7 @@ Both train through ``lecture_lib.train.fit``; the checkpoint holds the model ent
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +33,7 @@ from lecture_lib.train import fit, predict
 # thickness scaled alike) and objects of 25..55 % of the image: thin next to FCN-32s's 32 px output
 # cells, resolvable by FCN-8s's 8 px cells (make_scenes' default 2..4 px arms are not).
 SCENE_KWARGS = {"thin_width": [5.0, 8.0], "scale_range": [0.25, 0.55], "max_objects": 3}
-SETTINGS = {
+SETTINGS: dict[str, Any] = {
     "scenes": {
         "n_train": 1200,
         "train_seed": 100,

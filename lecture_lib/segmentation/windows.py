@@ -53,7 +53,7 @@ def convolutionalize(classifier: nn.Sequential, crop: int) -> nn.Sequential:
             conv = nn.Conv2d(cin, m.out_features, (kh, kw), bias=m.bias is not None)
             with torch.no_grad():  # Flatten order is (C, h, w): the same layout as a conv kernel
                 conv.weight.copy_(m.weight.reshape(m.out_features, cin, kh, kw))
-                if m.bias is not None:
+                if m.bias is not None and conv.bias is not None:  # conv has a bias iff m has one
                     conv.bias.copy_(m.bias)
             out.append(conv.to(m.weight.device))
             first = False

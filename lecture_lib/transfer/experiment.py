@@ -218,6 +218,10 @@ def _run_method(
         ``(test accuracy, Tensor[N_test] predictions, trained net or None)``.
     """
     if method == "fixed features":
+        if test_features is None:
+            raise ValueError(
+                "method 'fixed features' needs test_features (the test set's features), got None"
+            )
         acc, pred = linear_probe(
             extract_features(pretrained, x, device=device), y, test_features, test_y, C=probe_C
         )
@@ -226,6 +230,7 @@ def _run_method(
         model, lr = make_model(), lr_scratch
     else:
         model, lr = replace_head(copy.deepcopy(pretrained), num_classes), lr_finetune
+    net: nn.Module  # what fit trains: the whole model, or only its top on the cached bottom outputs
     if method == "finetune top":  # frozen bottom: compute its output once, train the top on it
         bottom, top = split_top(unfreeze_top(model, top_stages), top_stages)
         inputs = predict(bottom.to(device), x.float(), batch_size=256)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any, overload
 
 import torch
 from torch import Tensor, nn
@@ -64,9 +65,29 @@ def chop_head(model: nn.Module) -> nn.Module:
     return freeze(trunk).eval()
 
 
+@overload
+def extract_features(
+    model: nn.Module, images: Tensor, *, batch_size: int = 256, device: torch.device | str = "cpu"
+) -> Tensor: ...
+
+
+@overload
+def extract_features(
+    model: nn.Module,
+    images: Iterable[Sequence[Any]],
+    *,
+    batch_size: int = 256,
+    device: torch.device | str = "cpu",
+) -> tuple[Tensor, Tensor]: ...
+
+
 @torch.no_grad()
 def extract_features(
-    model: nn.Module, images: Tensor | Iterable, *, batch_size: int = 256, device: torch.device | str = "cpu"
+    model: nn.Module,
+    images: Tensor | Iterable[Sequence[Any]],
+    *,
+    batch_size: int = 256,
+    device: torch.device | str = "cpu",
 ) -> Tensor | tuple[Tensor, Tensor]:
     """Features of the frozen network without its last layer ("fixed feature extractor").
 
@@ -88,7 +109,7 @@ def extract_features(
             trunk(images[i : i + batch_size].to(device, torch.float32)).cpu()
             for i in range(0, images.shape[0], batch_size)
         ]
-        return torch.cat(chunks) if chunks else torch.zeros(0, model.fc.in_features)
+        return torch.cat(chunks) if chunks else torch.zeros(0, get_head(model).in_features)
     feats, labels = [], []
     for batch in images:
         feats.append(trunk(batch[0].to(device, torch.float32)).cpu())
@@ -199,7 +220,7 @@ def split_top(model: nn.Module, k: int) -> tuple[nn.Sequential, nn.Sequential]:
     stages = stage_names(model)
     if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= len(stages):
         raise ValueError(f"k must be an int in [0, {len(stages)}] (the model has stages {stages}), got {k!r}")
-    get_head(model)
+    head = get_head(model)
     children = list(model.named_children())
     cut = (
         [n for n, _ in children].index(stages[len(stages) - k])
@@ -207,7 +228,7 @@ def split_top(model: nn.Module, k: int) -> tuple[nn.Sequential, nn.Sequential]:
         else [n for n, _ in children].index("avgpool")
     )
     bottom = nn.Sequential(*[m for _, m in children[:cut]])
-    top = [m for n, m in children[cut:] if n != "fc"] + [nn.Flatten(1), model.fc]
+    top = [m for n, m in children[cut:] if n != "fc"] + [nn.Flatten(1), head]
     return bottom, nn.Sequential(*top)
 
 
@@ -220,10 +241,13 @@ def head_only_cases(make_model, num_classes: Sequence[int] = (3, 7)) -> list:
         reference = make_model()
 
         def ok(result, n=n, reference=reference):
-            if not isinstance(result, nn.Module) or not isinstance(getattr(result, "fc", None), nn.Linear):
+            if not isinstance(result, nn.Module):
+                return False
+            fc = getattr(result, "fc", None)
+            if not isinstance(fc, nn.Linear):
                 return False
             trainable = set(trainable_names(result))
-            if trainable != {"fc.weight", "fc.bias"} or result.fc.out_features != n:
+            if trainable != {"fc.weight", "fc.bias"} or fc.out_features != n:
                 return False
             ref = reference.state_dict()
             return all(

@@ -9,7 +9,6 @@ Downloads go through ``lecture_lib.data`` so that a missing network ends in one 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from functools import partial
 
 import torch
@@ -108,7 +107,7 @@ def split_tensors(
     test_idx = per_class_indices(labels, test_per_class, seed=seed, candidates=chosen)
     train_idx = chosen[~torch.isin(chosen, test_idx)].sort().values
 
-    def load(indices: Sequence[int]) -> tuple[Tensor, Tensor]:
+    def load(indices: Tensor) -> tuple[Tensor, Tensor]:  # Tensor[K] of dataset indices
         xs = torch.stack([dataset[int(i)][0].to(dtype) for i in indices])
         return xs, remap[labels[torch.as_tensor(indices)]]
 
