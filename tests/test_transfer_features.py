@@ -121,8 +121,9 @@ def test_split_top_composes_to_model(k):
     torch.testing.assert_close(t(b(x)), net(x))
 
 
-def correct_new_head(model, n):
-    transfer.freeze(model)
+def correct_new_head(model, n):  # written without lecture_lib: exercises.check hides it
+    for p in model.parameters():
+        p.requires_grad_(False)
     model.fc = nn.Linear(model.fc.in_features, n)
     return model
 
