@@ -22,6 +22,7 @@ import ast
 import json
 import os
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,11 @@ def activate() -> Path:
 
     # LFW is checked by SHA-256: the fixture's checksums stand in for the real files'.
     faces_pretrained.LFW_FILES = {k: tuple(v) for k, v in record["lfw_files"].items()}
+    # gensim-data's cache (GloVe for 07) is the fixture folder; gensim reads the variable on import.
+    os.environ["GENSIM_DATA_DIR"] = str(root / "gensim-data")
+    if "gensim.downloader" in sys.modules:
+        downloader: Any = sys.modules["gensim.downloader"]  # a module: mypy does not know its names
+        downloader.BASE_DIR = os.environ["GENSIM_DATA_DIR"]
     _install_assert_transformer()
     return root
 

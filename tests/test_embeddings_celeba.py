@@ -105,7 +105,8 @@ def test_load_reads_verified_files(root, monkeypatch):
         "Smiling",
         "Blond_Hair",
     }
-    assert calls == [{"root": str(root), "download": True, "split": "all", "target_type": "attr"}]
+    # on disk already: the first, download=False attempt verifies and reads it
+    assert calls == [{"root": str(root), "download": False, "split": "all", "target_type": "attr"}]
 
 
 def test_torchvision_refuses_unverified_files(root):

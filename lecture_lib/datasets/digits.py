@@ -6,7 +6,8 @@ Used in 01_cnn_recap.ipynb (LeNet, slide "Recap: Convolutional Neural Networks")
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
+from collections.abc import Sized
+from typing import NamedTuple, cast
 
 import torch
 from torch import Tensor
@@ -205,7 +206,8 @@ def training_tensors(
     if limit is None:
         raise ValueError("training_tensors('mnist') needs a limit (e.g. 4096)")
     dataset = load_mnist(_root(root), train=True)
-    items = [dataset[i] for i in range(min(limit, len(dataset)))]
+    n = min(limit, len(cast(Sized, dataset)))  # torchvision's MNIST is sized; Dataset's type is not
+    items = [dataset[i] for i in range(n)]
     return torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])
 
 

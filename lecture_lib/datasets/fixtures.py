@@ -169,6 +169,48 @@ def write_lfw(root: str | os.PathLike, *, people: int = 70, seed: int = 0) -> di
     }
 
 
+def write_glove(folder: str | os.PathLike, name: str = "glove-wiki-gigaword-100", *, dim: int = 100) -> Path:
+    """``folder/<name>/<name>.gz``: gensim-data's cached GloVe file (word2vec text format) with the
+    words of the Google analogy questions and random vectors; ``folder`` plays ``GENSIM_DATA_DIR``."""
+    import gzip
+
+    from lecture_lib.datasets.text import analogy_questions
+
+    words = sorted({w for q in analogy_questions() for w in (q.a, q.b, q.c, q.d)})[:2000]
+    rng = np.random.default_rng(0)
+    path = Path(folder) / name / f"{name}.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write(f"{len(words)} {dim}\n")
+        for w in words:
+            f.write(w + " " + " ".join(f"{v:.4f}" for v in rng.standard_normal(dim)) + "\n")
+    return path
+
+
+CELEBA_ATTRIBUTES = (
+    "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair "
+    "Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee Gray_Hair "
+    "Heavy_Makeup High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard Oval_Face "
+    "Pale_Skin Pointy_Nose Receding_Hairline Rosy_Cheeks Sideburns Smiling Straight_Hair Wavy_Hair "
+    "Wearing_Earrings Wearing_Hat Wearing_Lipstick Wearing_Necklace Wearing_Necktie Young"
+).split()
+
+
+def write_celeba(root: str | os.PathLike, *, n: int = 48, seed: int = 0) -> Path:
+    """``root/celeba``: 178x218 jpgs in ``img_align_celeba/``, ``list_attr_celeba.txt`` (40 attributes,
+    random +-1) and ``list_eval_partition.txt`` (train / valid / test thirds)."""
+    base = Path(root) / "celeba"
+    (base / "img_align_celeba").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    files = [f"{i:06d}.jpg" for i in range(1, n + 1)]
+    for f in files:
+        Image.fromarray(_image(rng, 218, 178)).save(base / "img_align_celeba" / f)
+    rows = [f + " " + " ".join(str(v) for v in rng.choice([-1, 1], len(CELEBA_ATTRIBUTES))) for f in files]
+    (base / "list_attr_celeba.txt").write_text("\n".join([str(n), " ".join(CELEBA_ATTRIBUTES), *rows]) + "\n")
+    (base / "list_eval_partition.txt").write_text("".join(f"{f} {3 * i // n}\n" for i, f in enumerate(files)))
+    return base
+
+
 def write_all(root: str | os.PathLike) -> dict:
     """Every fixture under ``root`` (skipped if ``root/SMOKE_FIXTURES.json`` is there); returns the record."""
     root = Path(root)
@@ -180,6 +222,8 @@ def write_all(root: str | os.PathLike) -> dict:
     write_caltech256(root)
     write_voc_detection(root)
     write_voc_segmentation(root)
+    write_celeba(root)
+    write_glove(root / "gensim-data")
     record = {"lfw_files": write_lfw(root)}
     tmp = marker.with_suffix(".part")
     tmp.write_text(json.dumps(record, indent=1))

@@ -41,6 +41,9 @@ def glove_path(weights: str = "DEFAULT") -> Path:
         raise ValueError(f"weights must be 'DEFAULT' or one of {GLOVE_NAMES}, got {weights!r}")
     import gensim.downloader as api
 
+    cached = Path(api.BASE_DIR) / name / f"{name}.gz"
+    if cached.is_file():  # downloaded and MD5-checked before: no network needed
+        return cached
     try:
         path = Path(api.load(name, return_path=True))
     except (OSError, ValueError) as exc:  # no network and no cached release list, or a partial download
