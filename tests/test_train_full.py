@@ -103,3 +103,51 @@ def test_freeze_batchnorm_keeps_the_function_and_stops_statistics():
 def test_unknown_arch_is_a_clear_error():
     with pytest.raises(ValueError, match="arch must be one of"):
         _tool().build("vgg16", None)
+
+
+def _detector_worker(rank, world, port, root, queue):
+    os.environ.update(WORLD_SIZE=str(world), RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    try:
+        model, history = _tool().run(
+            "fasterrcnn_resnet50_fpn_v2",
+            root=root,
+            image_set="test",
+            steps=2,
+            batch_size=2,
+            size=64,
+            weights=None,
+            lr=0.01,
+        )
+        weights = model.module if hasattr(model, "module") else model
+        queue.put(
+            (rank, history.batch_loss, weights.roi_heads.box_predictor.cls_score.weight.detach().clone())
+        )
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.skipif(not dist.is_available(), reason="torch.distributed not built")
+def test_detector_trains_under_two_processes_in_step(tmp_path):
+    """The detector's RPN and RoI head sample anchors and proposals with each process's own random
+    stream, so its trajectory cannot equal one process's step by step (the FCN's does, above);
+    what DDP must guarantee is that both processes train the same weights."""
+    fixtures.write_voc_detection(tmp_path)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        initial = _tool().build("fasterrcnn_resnet50_fpn_v2", None, 64)
+    w0 = initial.roi_heads.box_predictor.cls_score.weight.detach()
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    port = _free_port()
+    procs = [ctx.Process(target=_detector_worker, args=(r, 2, port, str(tmp_path), queue)) for r in range(2)]
+    for p in procs:
+        p.start()
+    results = {r: rest for r, *rest in (queue.get(timeout=120) for _ in procs)}
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    (loss0, w_rank0), (loss1, w_rank1) = results[0], results[1]
+    assert len(loss0) == len(loss1) == 2 and all(torch.isfinite(torch.tensor(loss0 + loss1)))
+    torch.testing.assert_close(w_rank0, w_rank1)  # gradients were averaged: the same weights everywhere
+    assert not torch.allclose(w_rank0, w0)  # and they moved

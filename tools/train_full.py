@@ -13,7 +13,9 @@
 ``--batch-size`` is the GLOBAL batch: every process loads its share of the same seeded batch
 (``lecture_lib.distributed.GlobalBatches``), ``fit`` wraps the loss in DistributedDataParallel, and
 BatchNorm statistics are frozen, so N processes follow the trajectory of one process on the same
-global batches (``tests/test_train_full.py`` checks this with two CPU processes). Rank 0 saves the
+global batches (``tests/test_train_full.py`` checks this with two CPU processes for the FCN; the
+detector samples anchors and proposals per process, so there it checks that both processes train
+the same weights). Rank 0 saves the
 weights to ``--out``. Datasets come through ``lecture_lib.data.full_profile_dataset`` (one
 ``OfflineError`` without network).
 """
@@ -95,8 +97,10 @@ def detection_loss(model: nn.Module, batch) -> dict[str, torch.Tensor]:
     return model([x.to(device) for x in images], [{k: v.to(device) for k, v in t.items()} for t in targets])
 
 
-def build(arch: str, weights: str | None) -> nn.Module:
-    """The model to finetune (``weights=None``: untrained, nothing downloaded), BatchNorm frozen."""
+def build(arch: str, weights: str | None, size: int = 800) -> nn.Module:
+    """The model to finetune (``weights=None``: untrained, nothing downloaded), BatchNorm frozen.
+
+    ``size``: the detector's input side (torchvision's ``min_size``; 800 as its COCO training)."""
     if arch == "fcn_resnet50":
         from lecture_lib.segmentation.pretrained import load_segmenter
 
@@ -104,7 +108,7 @@ def build(arch: str, weights: str | None) -> nn.Module:
     elif arch == "fasterrcnn_resnet50_fpn_v2":
         from lecture_lib.detection.pretrained import coco_faster_rcnn
 
-        model = coco_faster_rcnn(weights)
+        model = coco_faster_rcnn(weights, min_size=size, max_size=max(size, 1333 * size // 800))
     else:
         raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
     return distributed.freeze_batchnorm(model.train())
@@ -118,7 +122,7 @@ def run(
     steps: int = 100,
     batch_size: int = 8,
     lr: float = 0.01,
-    size: int = 320,
+    size: int | None = None,
     weights: str | None = "DEFAULT",
     seed: int = 0,
     dropout: float | None = None,
@@ -127,10 +131,12 @@ def run(
 
     ``dropout`` (optional) sets every ``nn.Dropout``'s rate (0 makes runs with different process
     counts comparable step by step: dropout masks are drawn per process)."""
+    if size is None:  # the FCN on 320 px squares, the detector at torchvision's 800 px
+        size = 320 if arch == "fcn_resnet50" else 800
     device = distributed.init_from_env()
     with torch.random.fork_rng():
         torch.manual_seed(seed)  # the same initial weights in every process
-        model = build(arch, weights).to(device)
+        model = build(arch, weights, size).to(device)
     if dropout is not None:
         for m in model.modules():
             if isinstance(m, nn.Dropout):
@@ -162,7 +168,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=8, help="global batch (all processes together)")
     p.add_argument("--lr", type=float, default=0.01)
-    p.add_argument("--size", type=int, default=320, help="segmentation: images resized to size x size")
+    p.add_argument("--size", type=int, default=None, help="input side (default: FCN 320, detector 800)")
     p.add_argument("--root", default=None, help="dataset folder (default: the lecture_lib cache)")
     p.add_argument("--weights", default="DEFAULT", help="torchvision weights name, or 'none'")
     p.add_argument("--out", default=None, help="where rank 0 saves the finetuned weights (.pt)")
