@@ -108,13 +108,12 @@ class Estimate:
 
 @dataclass(frozen=True)
 class Fact:
-    """An exact, deterministic quantity and the value the claim states (``value == expected``)."""
+    """An exact, deterministic quantity measured by the notebook (a count, a shape, a size).
+
+    The value it is compared with is the claim's registered ``expected``, never the notebook's.
+    """
 
     value: Any
-    expected: Any
-
-    def holds(self) -> bool:
-        return bool(self.value == self.expected)
 
 
 @dataclass(frozen=True)
@@ -134,6 +133,7 @@ class Claim:
             not 0 or the direction is ``"≈"``.
         paper: the paper's or lecture's figure with its protocol (the "lecture / paper" column).
         parts: compound claims: the ids of the part claims, each judged on its own row.
+        expected: fact claims: the exact value the lecture or paper states (an int, a shape tuple).
     """
 
     id: str
@@ -145,6 +145,7 @@ class Claim:
     margin_source: str = ""
     paper: str = ""
     parts: tuple[str, ...] = field(default_factory=tuple)
+    expected: Any = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID.match(self.id):
@@ -181,6 +182,10 @@ class Claim:
             raise ValueError(f"claim {self.id}: a compound claim needs >= 2 parts, got {self.parts!r}")
         if self.kind != "compound" and self.parts:
             raise ValueError(f"claim {self.id}: only compound claims have parts")
+        if (self.kind == "fact") != (self.expected is not None):
+            raise ValueError(
+                f"claim {self.id}: fact claims (and only they) register the exact expected value"
+            )
 
     @property
     def criterion(self) -> str:
@@ -218,10 +223,8 @@ def judge(claim: Claim, measurement: Any, *, at_scale: bool = False, parts: Sequ
         raise TypeError(f"claim must be a Claim, got {type(claim).__name__}")
     if claim.kind == "fact":
         if not isinstance(measurement, Fact):
-            raise TypeError(
-                f"fact claim {claim.id} needs a Fact(value, expected), got {type(measurement).__name__}"
-            )
-        return HOLDS if measurement.holds() else FAILS
+            raise TypeError(f"fact claim {claim.id} needs a Fact(value), got {type(measurement).__name__}")
+        return HOLDS if bool(measurement.value == claim.expected) else FAILS
     if claim.kind == "scale":
         if not isinstance(measurement, Estimate):
             raise TypeError(f"scale claim {claim.id} needs an Estimate, got {type(measurement).__name__}")

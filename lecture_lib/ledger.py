@@ -271,7 +271,7 @@ class Ledger:
         else:
             verdict = judge_claim(claim, measurement, at_scale=at_scale)
             if isinstance(measurement, Fact):
-                text = f"{measurement.value} (claimed {measurement.expected})"
+                text = f"{measurement.value} (claimed {claim.expected})"
             else:
                 assert isinstance(measurement, Estimate)  # judge_claim checked it
                 text = f"{measurement.text(signed=claim.kind == 'effect')} (n = {measurement.n})"

@@ -71,9 +71,13 @@ def test_scale_claims_are_not_comparable_unless_at_scale():
 
 
 def test_fact_claims_are_exact():
-    claim = Claim("cnn.lenet.params", "LeNet-5 has 61,706 parameters", "LeCun 1998, Sec. II.B", "fact")
-    assert judge(claim, Fact(61706, 61706)) == HOLDS
-    assert judge(claim, Fact(61707, 61706)) == FAILS
+    claim = Claim(
+        "cnn.lenet.params", "LeNet-5 has 61,706 parameters", "LeCun 1998, Sec. II.B", "fact", expected=61706
+    )
+    assert judge(claim, Fact(61706)) == HOLDS
+    assert judge(claim, Fact(61707)) == FAILS
+    with pytest.raises(ValueError, match="expected value"):
+        Claim("cnn.lenet.params", "w", "LeCun 1998", "fact")
     with pytest.raises(TypeError, match="Fact"):
         judge(claim, est(0, 1))
 
@@ -194,7 +198,7 @@ def test_ledger_judge_renders_interval_exact_and_compound():
         "03a_rcnn",
         [
             effect(),
-            Claim("detection.rcnn.y", "fact", PAPER, "fact"),
+            Claim("detection.rcnn.y", "fact", PAPER, "fact", expected=3),
             Claim(
                 "detection.rcnn.z", "both", PAPER, "compound", parts=("detection.rcnn.x", "detection.rcnn.y")
             ),
@@ -202,7 +206,7 @@ def test_ledger_judge_renders_interval_exact_and_compound():
     )
     ledger = Ledger("R-CNN", claims=reg)
     ledger.judge("detection.rcnn.x", est(-0.02, 0.01, 0.0), why="too few scenes")
-    ledger.judge("detection.rcnn.y", Fact(3, 3))
+    ledger.judge("detection.rcnn.y", Fact(3))
     ledger.judge("detection.rcnn.z")
     md = ledger.to_markdown()
     assert "+0.000 [-0.020, +0.010] (n = 100 images)" in md and "inconclusive (n = 100 images): too few" in md
