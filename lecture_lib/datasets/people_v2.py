@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +48,7 @@ from lecture_lib.datasets.people import (
     _skeleton,
 )
 from lecture_lib.datasets.scenes import _draw_clutter
-from lecture_lib.datasets.scenes_v2 import _clutter_piece, _contrast_colour
+from lecture_lib.datasets.scenes_v2 import _clutter_piece, _contrast_colour, _draw_textured_clutter
 from lecture_lib.datasets.textures import lighting, photo_patch, textured_fill
 
 PARTS: tuple[str, ...] = _PARTS
@@ -74,12 +75,7 @@ class PeopleV2(People):
 def _render(rng: np.random.Generator, size: int, pts: np.ndarray, facing: bool, height: float, p: dict):
     """Paint one figure; returns the image (S, S, 3) float32 and the part map (S, S) int64."""
     img = 0.1 + 0.8 * photo_patch(rng, size, size)
-    for _ in range(int(rng.integers(0, p["max_clutter"] + 1))):
-        y0, x0, local = _clutter_piece(rng, size, (0.08, 0.3))
-        colour = rng.uniform(0.1, 0.9, 3).astype(np.float32)
-        img[y0 : y0 + local.shape[0], x0 : x0 + local.shape[1]][local] = textured_fill(
-            rng, *local.shape, colour
-        )[local]
+    _draw_textured_clutter(img, rng, int(rng.integers(0, p["max_clutter"] + 1)), (0.08, 0.3))
     _draw_clutter(img, rng, int(rng.integers(0, p["max_marks"] + 1)))
     bg = img.reshape(-1, 3).mean(0)
 
@@ -239,9 +235,9 @@ def make_people_v2(
         raise ValueError(f"n must be an int >= 0, got {n}")
     if size < 32:
         raise ValueError(f"size must be an int >= 32 (pixels), got {size}")
-    for name, val in (("truncation", truncation), ("p_occluder", p_occluder)):
-        if not 0.0 <= val <= 1.0:
-            raise ValueError(f"{name} must be a probability in [0, 1], got {val}")
+    for name, prob in (("truncation", truncation), ("p_occluder", p_occluder)):
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f"{name} must be a probability in [0, 1], got {prob}")
     if max_clutter < 0 or max_marks < 0 or not noise >= 0:
         raise ValueError(
             f"max_clutter, max_marks and noise must be >= 0, got {max_clutter}, {max_marks}, {noise}"
@@ -308,7 +304,8 @@ def flip_people(people: People) -> People:
     if not isinstance(people, People):
         raise TypeError(f"people must be People (make_people / make_people_v2), got {type(people).__name__}")
     flip = list(FLIP)
-    fields = dict(
+    mirrored = dataclasses.replace(
+        people,
         images=people.images.flip(-1),
         keypoints=flip_keypoints(people.keypoints, people.size),
         visible=people.visible[:, flip],
@@ -318,7 +315,7 @@ def flip_people(people: People) -> People:
         seed=people.seed,
         meta={**people.meta, "flipped": not people.meta.get("flipped", False)},
     )
-    if isinstance(people, PeopleV2) and people.parts is not None:
+    if isinstance(mirrored, PeopleV2) and mirrored.parts is not None:
         remap = torch.tensor([*PART_FLIP, -1])  # index -1 (background) maps to -1
-        return PeopleV2(**fields, parts=remap[people.parts.flip(-1)])
-    return People(**fields)
+        mirrored.parts = remap[mirrored.parts.flip(-1)]
+    return mirrored

@@ -137,6 +137,14 @@ def _paint(img: np.ndarray, y0: int, x0: int, region: np.ndarray, fill: np.ndarr
     img[y0 : y0 + region.shape[0], x0 : x0 + region.shape[1]][region] = fill[region]
 
 
+def _draw_textured_clutter(img: np.ndarray, rng: np.random.Generator, count: int, scale) -> None:
+    """Paint ``count`` photo-textured blobs / bars of random colour onto ``img`` (S, S, 3) in place."""
+    for _ in range(count):
+        y0, x0, local = _clutter_piece(rng, img.shape[0], scale)
+        colour = rng.uniform(0.1, 0.9, 3).astype(np.float32)
+        _paint(img, y0, x0, local, textured_fill(rng, local.shape[0], local.shape[1], colour))
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -154,15 +162,13 @@ def _place(rng, size, h, w, placed, p_overlap):
 def _one_scene_v2(rng: np.random.Generator, size: int, p: dict):
     img = photo_patch(rng, size, size)
     img = 0.15 + 0.7 * img  # leave head room for lighting and object contrast
-    for _ in range(int(rng.integers(0, p["max_clutter"] + 1))):  # clutter behind the objects
-        y0, x0, local = _clutter_piece(rng, size, p["clutter_scale"])
-        colour = rng.uniform(0.1, 0.9, 3).astype(np.float32)
-        _paint(img, y0, x0, local, textured_fill(rng, *local.shape, colour))
+    _draw_textured_clutter(img, rng, int(rng.integers(0, p["max_clutter"] + 1)), p["clutter_scale"])
     _draw_clutter(img, rng, int(rng.integers(0, p["max_marks"] + 1)))
 
     # 1) objects, later ones on top; then clutter blobs in front (instance 0 = background class)
     k = int(min(1 + rng.poisson(p["objects_mean"] - 1), p["max_objects"]))
-    objects, placed = [], []  # (cls, y0, x0, local)
+    objects: list[tuple[int, int, int, np.ndarray]] = []  # (cls, y0, x0, local)
+    placed: list[tuple[int, int, int, int]] = []  # (y0, x0, h, w)
     inst = np.zeros((size, size), dtype=np.int64)
     lo, hi = np.log(p["scale_range"][0]), np.log(p["scale_range"][1])
     for j in range(k):
@@ -207,7 +213,7 @@ def _one_scene_v2(rng: np.random.Generator, size: int, p: dict):
         hidden.append(1.0 - region.sum() / local.sum())
     for y0, x0, local in front:
         colour = rng.uniform(0.1, 0.9, 3).astype(np.float32)
-        _paint(img, y0, x0, local, textured_fill(rng, *local.shape, colour))
+        _paint(img, y0, x0, local, textured_fill(rng, local.shape[0], local.shape[1], colour))
 
     img = img * lighting(rng, size, size, p["lighting"])
     img += rng.uniform(*p["noise"]) * rng.standard_normal(img.shape, dtype=np.float32)
@@ -271,9 +277,9 @@ def make_scenes_v2(
         raise ValueError(f"need 1 <= objects_mean <= max_objects, got {objects_mean} and {max_objects}")
     if not 0 < scale_range[0] <= scale_range[1] <= 1:
         raise ValueError(f"scale_range must satisfy 0 < low <= high <= 1, got {scale_range}")
-    for name, val in (("p_overlap", p_overlap), ("min_visible", min_visible)):
-        if not 0.0 <= val <= 1.0:
-            raise ValueError(f"{name} must be in [0, 1], got {val}")
+    for name, prob in (("p_overlap", p_overlap), ("min_visible", min_visible)):
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f"{name} must be in [0, 1], got {prob}")
     params = {
         "objects_mean": float(objects_mean),
         "max_objects": int(max_objects),
