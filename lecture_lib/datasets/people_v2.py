@@ -48,8 +48,14 @@ from lecture_lib.datasets.people import (
     _skeleton,
 )
 from lecture_lib.datasets.scenes import _draw_clutter
-from lecture_lib.datasets.scenes_v2 import _clutter_piece, _contrast_colour, _draw_textured_clutter
-from lecture_lib.datasets.textures import lighting, photo_patch, textured_fill
+from lecture_lib.datasets.textures import (
+    clutter_piece,
+    contrast_colour,
+    draw_textured_clutter,
+    lighting,
+    photo_patch,
+    textured_fill,
+)
 
 PARTS: tuple[str, ...] = _PARTS
 """Body part names; ``PeopleV2.parts`` holds their index (-1: background, clutter or occluder)."""
@@ -75,7 +81,7 @@ class PeopleV2(People):
 def _render(rng: np.random.Generator, size: int, pts: np.ndarray, facing: bool, height: float, p: dict):
     """Paint one figure; returns the image (S, S, 3) float32 and the part map (S, S) int64."""
     img = 0.1 + 0.8 * photo_patch(rng, size, size)
-    _draw_textured_clutter(img, rng, int(rng.integers(0, p["max_clutter"] + 1)), (0.08, 0.3))
+    draw_textured_clutter(img, rng, int(rng.integers(0, p["max_clutter"] + 1)), (0.08, 0.3))
     _draw_clutter(img, rng, int(rng.integers(0, p["max_marks"] + 1)))
     bg = img.reshape(-1, 3).mean(0)
 
@@ -83,8 +89,8 @@ def _render(rng: np.random.Generator, size: int, pts: np.ndarray, facing: bool, 
     width = height * rng.uniform(0.035, 0.06)  # limb radius
     skin = _hsv(rng, (0.02, 0.11), sat=(0.25, 0.7), val=(0.35, 1.0))
     hair = _hsv(rng, (0.03, 0.12), sat=(0.2, 0.8), val=(0.05, 0.45))
-    shirt = textured_fill(rng, size, size, _contrast_colour(rng, bg, (0.25, 0.7)), (0.3, 0.8))
-    trousers = textured_fill(rng, size, size, _contrast_colour(rng, bg, (0.25, 0.7)), (0.3, 0.8))
+    shirt = textured_fill(rng, size, size, contrast_colour(rng, bg, (0.25, 0.7)), (0.3, 0.8))
+    trousers = textured_fill(rng, size, size, contrast_colour(rng, bg, (0.25, 0.7)), (0.3, 0.8))
     shoes = _hsv(rng, (0.0, 1.0), sat=(0.0, 0.5), val=(0.05, 0.35))
     sleeves = shirt if rng.random() < 0.5 else None  # long sleeves, else bare forearms
     head_c = pts[12] + 0.6 * (pts[13] - pts[12])
@@ -166,7 +172,7 @@ def _render(rng: np.random.Generator, size: int, pts: np.ndarray, facing: bool, 
         part_map[mask] = PARTS.index(name)
 
     if rng.random() < p["p_occluder"]:  # a textured blob or bar in front, centred near a joint
-        y0, x0, local = _clutter_piece(rng, size, (0.15, 0.4))
+        y0, x0, local = clutter_piece(rng, size, (0.15, 0.4))
         h, w = local.shape
         cx, cy = pts[int(rng.integers(K))] + rng.uniform(-0.3, 0.3, 2) * (w, h)
         y0, x0 = int(np.clip(round(cy - h / 2), 0, size - h)), int(np.clip(round(cx - w / 2), 0, size - w))

@@ -50,7 +50,15 @@ from lecture_lib.datasets.scenes import (
     _draw_clutter,
     _shape_mask,
 )
-from lecture_lib.datasets.textures import lighting, photo_patch, textured_fill
+from lecture_lib.datasets.textures import (
+    clutter_piece,
+    contrast_colour,
+    draw_textured_clutter,
+    lighting,
+    paint,
+    photo_patch,
+    textured_fill,
+)
 
 OCCLUDED_AT = 0.10
 """An object counts as occluded when more than this fraction of its full shape is hidden."""
@@ -80,54 +88,15 @@ class ScenesV2(Scenes):
 
 
 # ---------------------------------------------------------------------------------------------
-# clutter: textured blobs and bars that belong to no class
-
-
-def _blob_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """(h, w) bool irregular blob: smooth noise inside an elliptic envelope, thresholded."""
-    g = int(rng.integers(3, 6))
-    coarse = torch.from_numpy(rng.random((1, 1, g, g), dtype=np.float32))
-    noise = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
-    v = (np.arange(h, dtype=np.float32)[:, None] + 0.5) / h * 2 - 1
-    u = (np.arange(w, dtype=np.float32)[None, :] + 0.5) / w * 2 - 1
-    envelope = 1.0 - (u * u + v * v)  # > 0 inside the ellipse
-    return (envelope + 0.6 * (noise[0, 0].numpy() - 0.5)) > 0.25
-
-
-def _bar_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """(h, w) bool rotated thick bar across the box."""
-    yy = np.arange(h, dtype=np.float32)[:, None] - (h - 1) / 2
-    xx = np.arange(w, dtype=np.float32)[None, :] - (w - 1) / 2
-    a = rng.uniform(0, np.pi)
-    half = rng.uniform(0.1, 0.25) * min(h, w)
-    return np.abs(-xx * np.sin(a) + yy * np.cos(a)) <= half
-
-
-def _clutter_piece(rng: np.random.Generator, size: int, scale: tuple[float, float]):
-    """A random blob or bar: (y0, x0, local bool mask)."""
-    s = np.exp(rng.uniform(np.log(scale[0]), np.log(scale[1]))) * size
-    h, w = (int(np.clip(round(s * f), 4, size)) for f in rng.uniform(0.6, 1.4, 2))
-    local = _blob_mask(rng, h, w) if rng.random() < 0.7 else _bar_mask(rng, h, w)
-    y0, x0 = int(rng.integers(0, size - h + 1)), int(rng.integers(0, size - w + 1))
-    return y0, x0, local
-
-
-def _contrast_colour(
-    rng: np.random.Generator, under: np.ndarray, distance: tuple[float, float]
-) -> np.ndarray:
-    """A colour at a random distance in ``distance`` (RGB, L2) from ``under``, in a random direction."""
-    d = rng.standard_normal(3).astype(np.float32)
-    c = under + rng.uniform(*distance) * d / max(float(np.linalg.norm(d)), 1e-6)
-    return np.clip(c, 0.05, 0.95).astype(np.float32)
 
 
 def _object_fill(rng: np.random.Generator, h: int, w: int, under: np.ndarray, p: dict) -> np.ndarray:
     """(h, w, 3) photo-textured fill; with probability ``p_two_tone`` two parts of different colour
     (split by a random line), as real objects are made of parts (a person's shirt and trousers)."""
-    fill = textured_fill(rng, h, w, _contrast_colour(rng, under, p["colour_distance"]), p["texture_contrast"])
+    fill = textured_fill(rng, h, w, contrast_colour(rng, under, p["colour_distance"]), p["texture_contrast"])
     if rng.random() < p["p_two_tone"]:
         other = textured_fill(
-            rng, h, w, _contrast_colour(rng, under, p["colour_distance"]), p["texture_contrast"]
+            rng, h, w, contrast_colour(rng, under, p["colour_distance"]), p["texture_contrast"]
         )
         yy = np.arange(h, dtype=np.float32)[:, None] / h - rng.uniform(0.3, 0.7)
         xx = np.arange(w, dtype=np.float32)[None, :] / w - rng.uniform(0.3, 0.7)
@@ -135,18 +104,6 @@ def _object_fill(rng: np.random.Generator, h: int, w: int, under: np.ndarray, p:
         side = (xx * np.cos(a) + yy * np.sin(a)) > 0  # (h, w)
         fill[side] = other[side]
     return fill
-
-
-def _paint(img: np.ndarray, y0: int, x0: int, region: np.ndarray, fill: np.ndarray) -> None:
-    img[y0 : y0 + region.shape[0], x0 : x0 + region.shape[1]][region] = fill[region]
-
-
-def _draw_textured_clutter(img: np.ndarray, rng: np.random.Generator, count: int, scale) -> None:
-    """Paint ``count`` photo-textured blobs / bars of random colour onto ``img`` (S, S, 3) in place."""
-    for _ in range(count):
-        y0, x0, local = _clutter_piece(rng, img.shape[0], scale)
-        colour = rng.uniform(0.1, 0.9, 3).astype(np.float32)
-        _paint(img, y0, x0, local, textured_fill(rng, local.shape[0], local.shape[1], colour))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,7 +123,7 @@ def _place(rng, size, h, w, placed, p_overlap):
 def _one_scene_v2(rng: np.random.Generator, size: int, p: dict):
     img = photo_patch(rng, size, size)
     img = 0.15 + 0.7 * img  # leave head room for lighting and object contrast
-    _draw_textured_clutter(img, rng, int(rng.integers(0, p["max_clutter"] + 1)), p["clutter_scale"])
+    draw_textured_clutter(img, rng, int(rng.integers(0, p["max_clutter"] + 1)), p["clutter_scale"])
     _draw_clutter(img, rng, int(rng.integers(0, p["max_marks"] + 1)))
 
     # 1) objects, later ones on top; then clutter blobs in front (instance 0 = background class)
@@ -188,7 +145,7 @@ def _one_scene_v2(rng: np.random.Generator, size: int, p: dict):
         inst[y0 : y0 + h, x0 : x0 + w][local] = j + 1
     front = []
     for _ in range(int(rng.integers(0, p["max_front_clutter"] + 1))):
-        y0, x0, local = _clutter_piece(rng, size, p["clutter_scale"])
+        y0, x0, local = clutter_piece(rng, size, p["clutter_scale"])
         front.append((y0, x0, local))
         inst[y0 : y0 + local.shape[0], x0 : x0 + local.shape[1]][local] = 0
 
@@ -209,7 +166,7 @@ def _one_scene_v2(rng: np.random.Generator, size: int, p: dict):
         under = img[y0 : y0 + h, x0 : x0 + w].reshape(-1, 3).mean(0)
         fill = _object_fill(rng, h, w, under, p)
         fill = fill * lighting(rng, h, w, (0.2, 0.5))  # the object's own shading
-        _paint(img, y0, x0, region, np.clip(fill, 0, 1))
+        paint(img, y0, x0, region, np.clip(fill, 0, 1))
         sem[y0 : y0 + h, x0 : x0 + w][region] = cls
         rows, cols = np.nonzero(region)
         boxes.append([x0 + cols.min(), y0 + rows.min(), x0 + cols.max() + 1, y0 + rows.max() + 1])
@@ -217,7 +174,7 @@ def _one_scene_v2(rng: np.random.Generator, size: int, p: dict):
         hidden.append(1.0 - region.sum() / local.sum())
     for y0, x0, local in front:
         colour = rng.uniform(0.1, 0.9, 3).astype(np.float32)
-        _paint(img, y0, x0, local, textured_fill(rng, local.shape[0], local.shape[1], colour))
+        paint(img, y0, x0, local, textured_fill(rng, local.shape[0], local.shape[1], colour))
 
     img = img * lighting(rng, size, size, p["lighting"])
     img += rng.uniform(*p["noise"]) * rng.standard_normal(img.shape, dtype=np.float32)

@@ -17,7 +17,9 @@ From matplotlib's ``mpl-data/sample_data/``: ``grace_hopper.jpg`` (colour) and
 ``Minduka_Present_Blue_Pack.png`` (colour).
 
 Images are loaded once per process, downscaled by 2 (so a 128 px scene shows a fair amount of
-each photograph's structure), converted to float32 RGB in [0, 1] and cached.
+each photograph's structure), converted to float32 RGB in [0, 1] and cached. The module also
+paints what both second editions share: lighting, contrasting colours and clutter (photo-textured
+blobs and bars that belong to no class).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+import torch
 from matplotlib import image as mpimg
 from skimage import data as skdata
 from skimage.transform import rescale
@@ -134,3 +137,55 @@ def lighting(rng: np.random.Generator, h: int, w: int, strength: tuple[float, fl
     cy, cx = rng.uniform(-0.5, 0.5, 2)
     spot = 0.5 * s * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * 0.25**2))
     return (1.0 + ramp + spot - 0.25 * s)[..., None].astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# clutter: textured blobs and bars that belong to no class (scenes and people, second edition)
+
+
+def blob_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """(h, w) bool irregular blob: smooth noise inside an elliptic envelope, thresholded."""
+    g = int(rng.integers(3, 6))
+    coarse = torch.from_numpy(rng.random((1, 1, g, g), dtype=np.float32))
+    noise = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
+    v = (np.arange(h, dtype=np.float32)[:, None] + 0.5) / h * 2 - 1
+    u = (np.arange(w, dtype=np.float32)[None, :] + 0.5) / w * 2 - 1
+    envelope = 1.0 - (u * u + v * v)  # > 0 inside the ellipse
+    return (envelope + 0.6 * (noise[0, 0].numpy() - 0.5)) > 0.25
+
+
+def bar_mask(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """(h, w) bool rotated thick bar across the box."""
+    yy = np.arange(h, dtype=np.float32)[:, None] - (h - 1) / 2
+    xx = np.arange(w, dtype=np.float32)[None, :] - (w - 1) / 2
+    a = rng.uniform(0, np.pi)
+    half = rng.uniform(0.1, 0.25) * min(h, w)
+    return np.abs(-xx * np.sin(a) + yy * np.cos(a)) <= half
+
+
+def clutter_piece(rng: np.random.Generator, size: int, scale: tuple[float, float]):
+    """A random blob or bar: (y0, x0, local bool mask)."""
+    s = np.exp(rng.uniform(np.log(scale[0]), np.log(scale[1]))) * size
+    h, w = (int(np.clip(round(s * f), 4, size)) for f in rng.uniform(0.6, 1.4, 2))
+    local = blob_mask(rng, h, w) if rng.random() < 0.7 else bar_mask(rng, h, w)
+    y0, x0 = int(rng.integers(0, size - h + 1)), int(rng.integers(0, size - w + 1))
+    return y0, x0, local
+
+
+def contrast_colour(rng: np.random.Generator, under: np.ndarray, distance: tuple[float, float]) -> np.ndarray:
+    """A colour at a random distance in ``distance`` (RGB, L2) from ``under``, in a random direction."""
+    d = rng.standard_normal(3).astype(np.float32)
+    c = under + rng.uniform(*distance) * d / max(float(np.linalg.norm(d)), 1e-6)
+    return np.clip(c, 0.05, 0.95).astype(np.float32)
+
+
+def paint(img: np.ndarray, y0: int, x0: int, region: np.ndarray, fill: np.ndarray) -> None:
+    img[y0 : y0 + region.shape[0], x0 : x0 + region.shape[1]][region] = fill[region]
+
+
+def draw_textured_clutter(img: np.ndarray, rng: np.random.Generator, count: int, scale) -> None:
+    """Paint ``count`` photo-textured blobs / bars of random colour onto ``img`` (S, S, 3) in place."""
+    for _ in range(count):
+        y0, x0, local = clutter_piece(rng, img.shape[0], scale)
+        colour = rng.uniform(0.1, 0.9, 3).astype(np.float32)
+        paint(img, y0, x0, local, textured_fill(rng, local.shape[0], local.shape[1], colour))
