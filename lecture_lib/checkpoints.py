@@ -24,8 +24,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from lecture_lib.config import REPO_BRANCH, REPO_URL, data_dir
 from lecture_lib.data import OFFLINE_HINT, OfflineError, download, sha256_file
+from lecture_lib.paths import REPO_BRANCH, REPO_URL, data_dir
 
 MANIFEST = "MANIFEST.json"
 
