@@ -130,3 +130,5 @@ def build_experiment(settings: dict | None = None) -> dict:
 
 
 CHECKPOINTS["transfer_experiment.pt"] = build_experiment
+# What each build loads: the experiment's task is the stored glyph-pretrained source network.
+NEEDS = {"transfer_experiment.pt": ("transfer_glyphs_resnet.pt",)}
