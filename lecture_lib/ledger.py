@@ -23,6 +23,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lecture_lib.claims import Claim, ClaimRegistry, Estimate, Fact
+from lecture_lib.claims import judge as judge_claim
+
 HOLDS, PARTLY, FAILS = "holds", "holds partly", "does not hold here"
 VERDICTS = (HOLDS, PARTLY, FAILS)
 COLUMNS = ("claim", "source", "lecture / paper", "measured here", "criterion", "verdict", "note")
@@ -141,6 +144,7 @@ class Row:
     verdict: str = ""
     why: str = ""
     note: str = ""
+    claim_id: str = ""
 
     def verdict_text(self) -> str:
         if not self.verdict:
@@ -164,10 +168,13 @@ class Row:
 class Ledger:
     """Rows of (claim, source, lecture/paper value, measured here, criterion, verdict, note)."""
 
-    def __init__(self, title: str):
+    def __init__(self, title: str, claims: ClaimRegistry | None = None):
         if not isinstance(title, str) or not title.strip():
             raise ValueError(f"title must be a non-empty str, got {title!r}")
+        if claims is not None and not isinstance(claims, ClaimRegistry):
+            raise TypeError(f"claims must be a ClaimRegistry, got {type(claims).__name__}")
         self.title = title
+        self.claims = claims
         self.rows: list[Row] = []
 
     def add(
@@ -224,6 +231,64 @@ class Ledger:
                 raise ValueError(f"row {claim!r} has a criterion but no value to judge")
             verdict = criterion(value)
         row = Row(claim, source, lecture, measured, criterion.text if criterion else "", verdict, why, note)
+        self.rows.append(row)
+        return row
+
+    def judge(
+        self,
+        claim_id: str,
+        measurement: Estimate | Fact | None = None,
+        *,
+        measured: str = "",
+        why: str = "",
+        note: str = "",
+        at_scale: bool = False,
+    ) -> Row:
+        """Append the row of a registered claim, judged by the one rule of ``lecture_lib.claims``.
+
+        Args:
+            claim_id: the claim's id in this ledger's registry (``Ledger(title, claims=REGISTRY)``).
+            measurement: an ``Estimate`` (effect and scale claims) or a ``Fact`` (fact claims);
+                ``None`` for a compound claim, whose parts must already be rows of this ledger.
+            measured: extra text after the estimate (the two methods' own values, the setting).
+            why: one sentence of why, shown when the verdict is not ``holds``.
+            note: setting details. at_scale: a scale claim measured at the paper's scale (full).
+        """
+        if self.claims is None:
+            raise ValueError("this ledger has no claim registry: Ledger(title, claims=REGISTRY)")
+        claim: Claim = self.claims[claim_id]
+        if claim.kind == "compound":
+            if measurement is not None:
+                raise TypeError(
+                    f"compound claim {claim_id} is judged from its parts' rows, not a measurement"
+                )
+            judged = {r.claim_id: r.verdict for r in self.rows}
+            missing = [p for p in claim.parts if p not in judged]
+            if missing:
+                raise ValueError(f"compound claim {claim_id}: judge its parts {missing} first")
+            verdict = judge_claim(claim, None, parts=[judged[p] for p in claim.parts])
+            text = "; ".join(f"{p.rsplit('.', 1)[-1]}: {judged[p]}" for p in claim.parts)
+        else:
+            verdict = judge_claim(claim, measurement, at_scale=at_scale)
+            if isinstance(measurement, Fact):
+                text = f"{measurement.value} (claimed {claim.expected})"
+            else:
+                assert isinstance(measurement, Estimate)  # judge_claim checked it
+                text = f"{measurement.text(signed=claim.kind == 'effect')} (n = {measurement.n})"
+        for name, value in (("measured", measured), ("why", why), ("note", note)):
+            if not isinstance(value, str):
+                raise TypeError(f"{name} must be a str, got {type(value).__name__} ({value!r})")
+        row = Row(
+            claim.wording,
+            claim.source,
+            claim.paper or "-",
+            f"{text}; {measured}" if measured else text,
+            claim.criterion,
+            verdict,
+            why,
+            note,
+            claim_id,
+        )
         self.rows.append(row)
         return row
 

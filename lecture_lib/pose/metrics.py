@@ -7,9 +7,10 @@ head size for PCKh (MPII).
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
-from lecture_lib.datasets.people import JOINTS
+from lecture_lib.datasets.people import FLIP, JOINTS
 
 LEFT_SHOULDER, RIGHT_HIP = JOINTS.index("left shoulder"), JOINTS.index("right hip")
 
@@ -88,3 +89,30 @@ def pck_per_joint(
 def pck_curve(pred: Tensor, target: Tensor, visible: Tensor, thresholds, normalize: Tensor) -> list[float]:
     """PCK at each threshold in ``thresholds`` (a PCK-vs-threshold curve)."""
     return [pck(pred, target, visible, float(t), normalize) for t in thresholds]
+
+
+def left_right_swap_rate(
+    pred: Tensor, target: Tensor, visible: Tensor, threshold: float, normalize: Tensor
+) -> float:
+    """Share of visible left/right joints found on the mirrored side (pose's classic confusion).
+
+    A joint ``j`` with a mirror joint ``FLIP[j]`` (all but neck and head top) counts as swapped
+    when its prediction is correct for the mirror joint's target at PCK@``threshold`` but not
+    for its own.
+
+    Args:
+        pred (Tensor[N, K, 2]), target (Tensor[N, K, 2]): (x, y) pixels in LSP order.
+        visible (Tensor[N, K] bool): which joints count.
+        threshold, normalize (Tensor[N]): as in ``pck``.
+
+    Returns:
+        float in [0, 1].
+    """
+    _check(pred, target, visible, normalize)
+    lateral = torch.tensor([FLIP[j] != j for j in range(len(JOINTS))])
+    counted = visible.bool() & lateral
+    if not counted.any():
+        raise ValueError("left_right_swap_rate needs at least one visible left/right joint, got none")
+    own = correct_keypoints(pred, target, threshold, normalize)
+    mirror = correct_keypoints(pred, target[:, list(FLIP)], threshold, normalize)
+    return (mirror & ~own & counted).sum().item() / counted.sum().item()
