@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from lecture_lib import smoke
 from lecture_lib.data import OFFLINE_HINT, OfflineError
 
 GLOVE_NAMES = (
@@ -41,7 +42,8 @@ def glove_path(weights: str = "DEFAULT") -> Path:
         raise ValueError(f"weights must be 'DEFAULT' or one of {GLOVE_NAMES}, got {weights!r}")
     import gensim.downloader as api
 
-    cached = Path(api.BASE_DIR) / name / f"{name}.gz"
+    fixture = smoke.fixture("gensim_data_dir")  # smoke mode: the fixture folder, read at call time
+    cached = Path(fixture if fixture is not None else api.BASE_DIR) / name / f"{name}.gz"
     if cached.is_file():  # downloaded and MD5-checked before: no network needed
         return cached
     try:

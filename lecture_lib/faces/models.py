@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lecture_lib.layers import conv_stage
+from lecture_lib.train import predict
 
 __all__ = ["FaceClassifier", "FaceEmbedder", "embed", "pair_distances"]
 
@@ -125,8 +126,6 @@ def embed(model: nn.Module, images: Tensor, *, batch_size: int = 500) -> Tensor:
     """Normalised embeddings Tensor[N, D] of images Tensor[N, 3, S, S] for any face model: its
     ``embed`` if it has one (``FaceClassifier``, ``ResNetFace``), else its ``forward``
     (``FaceEmbedder``); in eval mode, without gradients."""
-    from lecture_lib.train import predict
-
     fn = embedding_fn(model)
     was_training = model.training
     model.eval()

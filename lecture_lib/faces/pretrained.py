@@ -13,8 +13,8 @@
 - ``lfw_transform(size)``: centre crop of the 250×250 funneled image, resize, ImageNet normalisation;
   ``load_images(paths, transform)``; ``lfw_pair_distances(model, pairs)`` -> distances, same, folds
   for ``metrics.kfold_accuracy`` (LFW's 10-fold protocol).
-- ``lfw_finetune(method, pairs)``: the quick profile's two trainings (``recipes``) on the LFW people
-  who appear in no test pair, starting from ImageNet weights.
+- ``lfw_finetune(method, pairs)``: the quick profile's two trainings (``training``, budget
+  ``recipes.TRAIN``) on the LFW people who appear in no test pair, starting from ImageNet weights.
 
 All of it is tested offline on a tiny fixture in LFW's folder layout (``weights=None``).
 """
@@ -30,12 +30,17 @@ import torchvision
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from lecture_lib.config import cache_dir
+from lecture_lib import smoke
 from lecture_lib.data import download, extract_archive, full_profile_dataset, pretrained, sha256_file
+from lecture_lib.datasets.faces import FaceSet
 from lecture_lib.faces.models import embedding_fn
+from lecture_lib.faces.recipes import MARGIN, TRAIN
+from lecture_lib.faces.training import train_softmax, train_triplet
+from lecture_lib.paths import cache_dir
 
 __all__ = [
     "LFW_FILES",
+    "lfw_files",
     "LFWPairs",
     "ResNetFace",
     "fetch_lfw",
@@ -64,15 +69,21 @@ FOLDER = "lfw-py"  # torchvision's base folder under root
 IMAGES = "lfw_funneled"  # the archive's top folder
 
 
+def lfw_files() -> dict[str, tuple[str, str]]:
+    """``LFW_FILES``, or in smoke mode the fixture's files and checksums (``smoke.fixture``)."""
+    fixture = smoke.fixture("lfw_files")
+    return LFW_FILES if fixture is None else {k: tuple(v) for k, v in fixture.items()}
+
+
 def _root(root) -> Path:
     return Path(root) if root is not None else cache_dir() / "datasets"
 
 
 def manual_hint(root) -> str:
-    base = _root(root) / FOLDER
+    base, files = _root(root) / FOLDER, lfw_files()
     return (
-        f"place lfw-funneled.tgz (sha256 {LFW_FILES['lfw-funneled.tgz'][1][:12]}...), its extracted folder "
-        f"{IMAGES}/ and pairs.txt (sha256 {LFW_FILES['pairs.txt'][1][:12]}...) in {base} "
+        f"place lfw-funneled.tgz (sha256 {files['lfw-funneled.tgz'][1][:12]}...), its extracted folder "
+        f"{IMAGES}/ and pairs.txt (sha256 {files['pairs.txt'][1][:12]}...) in {base} "
         "(mirrors: figshare files 5976015 / 5976006, or Kaggle 'lfw-dataset')"
     )
 
@@ -80,7 +91,7 @@ def manual_hint(root) -> str:
 def fetch_lfw(root=None) -> Path:
     """Download (verified) and extract LFW-funneled and ``pairs.txt`` into ``<root>/lfw-py``."""
     base = _root(root) / FOLDER
-    for name, (url, sha256) in LFW_FILES.items():
+    for name, (url, sha256) in lfw_files().items():
         download(url, sha256, base / name)
     if not (base / IMAGES).is_dir():
         tmp = base / ".extract"
@@ -107,7 +118,7 @@ class LFWPairs(torchvision.datasets.LFWPairs):
         base = Path(self.root)
         return (base / IMAGES).is_dir() and all(
             (base / name).is_file() and sha256_file(base / name) == sha256
-            for name, (_, sha256) in LFW_FILES.items()
+            for name, (_, sha256) in lfw_files().items()
         )
 
     @property
@@ -264,9 +275,6 @@ def lfw_finetune(
     """Finetune an ImageNet ResNet-18 on LFW people who are in *no* test pair (``pairs``), the same
     two ways as the quick profile (``method``: "softmax" or "semi-hard"); ``val_people`` of them are
     held out for the validation curve. Returns ``(model, History)``."""
-    from lecture_lib.datasets.faces import FaceSet
-    from lecture_lib.faces import recipes
-
     if method not in ("softmax", "semi-hard"):
         raise ValueError(f"method must be 'softmax' or 'semi-hard', got {method!r}")
     in_pairs = {name for pair in pairs.pair_names for name in pair}
@@ -275,17 +283,17 @@ def lfw_finetune(
     is_val = labels >= int(labels.max()) + 1 - val_people
     train = FaceSet(images[~is_val], labels[~is_val], {}, {})
     val = FaceSet(images[is_val], labels[is_val], {}, {})
-    t = {**recipes.TRAIN, "steps": steps, "evals": 4, "lr": lr, "P": P, "K": K}
+    t = {**TRAIN, "steps": steps, "evals": 4, "lr": lr, "P": P, "K": K}
     if method == "softmax":
         model = resnet_face(weights, num_classes=int(train.labels.max()) + 1)
-        return recipes.train_softmax(train, val, t, image_size=size, model=model, device=device)
+        return train_softmax(train, val, t, image_size=size, model=model, device=device)
     model = resnet_face(weights)
-    return recipes.train_triplet(
+    return train_triplet(
         train,
         val,
         t,
         strategy="semi-hard",
-        margin=recipes.MARGIN,
+        margin=MARGIN,
         image_size=size,
         model=model,
         device=device,
