@@ -5,7 +5,8 @@
 - ``RandomBatches``: a seeded loader of ``steps`` random mini-batches from tensors.
 - ``predict``: a model over a big tensor in chunks, under ``torch.inference_mode``, without
   changing the caller's train/eval state.
-- ``timed``: the timing protocol of every speed number (warm-up, repeats, median and spread).
+- ``timed``: the timing protocol of every speed number (warm-up, repeats, median and spread; CUDA
+  work synchronised before each clock reading).
 """
 
 from __future__ import annotations
