@@ -28,6 +28,7 @@ lint: venv
 	$(BIN)/ruff check lecture_lib tests notebooks tools
 	$(BIN)/ruff format --check lecture_lib tests tools
 	$(BIN)/python -m mypy
+	$(BIN)/lint-imports
 
 unit: venv
 	$(BIN)/python -m pytest tests -q -n $(NB_JOBS) -p no:cacheprovider

@@ -24,8 +24,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from lecture_lib.config import REPO_BRANCH, REPO_URL, data_dir
 from lecture_lib.data import OFFLINE_HINT, OfflineError, download, sha256_file
+from lecture_lib.paths import REPO_BRANCH, REPO_URL, data_dir
 
 MANIFEST = "MANIFEST.json"
 
@@ -173,3 +173,37 @@ def load_model(name: str, key: str = "model", *, folder: str | os.PathLike | Non
     if key not in entries:
         raise ValueError(f"{name} has no model entry {key!r}; it has {entries}")
     return build_model(ckpt[key])
+
+
+def build_order(declared: list[str], needs: dict[str, tuple[str, ...]]) -> list[str]:
+    """The checkpoints of ``declared`` in the order to build them: every one after those it
+    ``needs`` (a recipe's ``NEEDS``: file -> files it loads), otherwise in declaration order.
+
+    Raises:
+        ValueError: a need no recipe builds, or a cycle (which files, in which order).
+    """
+    known = set(declared)
+    for name, deps in needs.items():
+        missing = [d for d in (name, *deps) if d not in known]
+        if missing:
+            raise ValueError(
+                f"NEEDS of {name} names {missing}, which no recipe builds; known: {sorted(known)}"
+            )
+    order: list[str] = []
+    state: dict[str, str] = {}  # name -> "visiting" | "done"
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            cycle = path[path.index(name) :] + (name,)
+            raise ValueError(f"the recipes' NEEDS form a cycle: {' -> '.join(cycle)}")
+        state[name] = "visiting"
+        for dep in needs.get(name, ()):
+            visit(dep, (*path, name))
+        state[name] = "done"
+        order.append(name)
+
+    for name in declared:
+        visit(name, ())
+    return order

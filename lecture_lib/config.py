@@ -17,9 +17,34 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-PROFILES = ("quick", "full")
-REPO_URL = "https://github.com/dl-applications/course-companion"  # the one place the repo URL lives
-REPO_BRANCH = "main"
+from lecture_lib import paths, smoke
+from lecture_lib.datasets import fixtures
+from lecture_lib.paths import (  # re-exported: notebooks, tools and tests import them from here
+    PROFILES,
+    REPO_BRANCH,
+    REPO_URL,
+    cache_dir,
+    data_dir,
+    repo_root,
+    resolve_profile,
+)
+from lecture_lib.viz import enable_accessible_figures
+
+__all__ = [
+    "PROFILES",
+    "REPO_BRANCH",
+    "REPO_URL",
+    "Config",
+    "cache_dir",
+    "data_dir",
+    "repo_root",
+    "resolve_profile",
+    "seed_everything",
+    "setup",
+]
+
+paths.watch_smoke(smoke.active)  # cache_dir() is a temporary folder while smoke mode is on
+SMOKE_FIXTURES = (fixtures.write_all,)  # what smoke mode writes before a notebook runs
 
 # Per-profile sizes a notebook may read from ``cfg.sizes`` (epochs, images, ...). Notebooks keep
 # their own choices in their parameters cell; these are the shared defaults.
@@ -52,8 +77,6 @@ class Config:
     @property
     def smoke(self) -> bool:
         """The full profile's smoke run (``LECTURE_SMOKE=1``: CPU, offline, fixtures; lecture_lib.smoke)."""
-        from lecture_lib import smoke
-
         return self.full and smoke.active()
 
     def pick(self, *, quick: dict, full: dict, smoke: dict | None = None) -> SimpleNamespace:
@@ -95,56 +118,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def repo_root() -> Path:
-    """The checkout's root (the folder holding ``data/``), or the package folder's parent."""
-    return Path(__file__).resolve().parent.parent
-
-
-def data_dir() -> Path:
-    """Folder with the small committed files (checkpoints, manifest).
-
-    Inside a checkout this is ``<repo>/data``. When the package was installed from git (Colab),
-    ``data/`` is not installed, so ``LECTURE_DATA_DIR`` or a cache folder is used and the
-    checkpoints are fetched (verified) into it by ``lecture_lib.checkpoints``.
-    """
-    env = os.environ.get("LECTURE_DATA_DIR")
-    if env:
-        return Path(env)
-    here = repo_root() / "data"
-    if (here / "MANIFEST.json").is_file():
-        return here
-    return cache_dir() / "data"
-
-
-def cache_dir() -> Path:
-    """Where downloads go: ``LECTURE_CACHE`` or ``~/.cache/lecture_lib``. In smoke mode without
-    ``LECTURE_CACHE``: a temporary folder, so fixtures never land next to real datasets."""
-    env = os.environ.get("LECTURE_CACHE")
-    if env:
-        return Path(env)
-    from lecture_lib import smoke
-
-    if smoke.active() or (smoke.enabled() and resolve_profile() == "full"):
-        import tempfile
-
-        return (
-            Path(tempfile.gettempdir()) / f"lecture_lib-smoke-{os.getuid() if hasattr(os, 'getuid') else 0}"
-        )
-    return Path.home() / ".cache" / "lecture_lib"
-
-
-def resolve_profile(profile: str | None = None) -> str:
-    """``profile`` if given, else ``$LECTURE_PROFILE``, else ``"quick"``; validated."""
-    if profile is None:
-        profile = os.environ.get("LECTURE_PROFILE", "quick")
-    if not isinstance(profile, str):
-        raise TypeError(f"profile must be a str ('quick' or 'full'), got {type(profile).__name__}")
-    profile = profile.strip().lower()
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r} (set LECTURE_PROFILE)")
-    return profile
-
-
 def _threads_from_env(default: int) -> int:
     raw = os.environ.get("LECTURE_THREADS")
     if raw is None:
@@ -173,11 +146,10 @@ def setup(profile: str | None = None, seed: int = 0, *, verbose: bool = True) ->
     profile = resolve_profile(profile)
     seed_everything(seed)
     sizes = dict(_SIZES[profile])
-    from lecture_lib import smoke
-
-    smoke_run = profile == "full" and smoke.enabled()
+    smoke_run = profile == "full" and paths.smoke_enabled()
     if smoke_run:
-        smoke.activate()  # before anything can download: network guard, fixtures, floors reported
+        # before anything can download: network guard, fixtures, floors reported
+        smoke.activate(cache_dir() / "datasets", SMOKE_FIXTURES)
         sizes["threads"] = sizes["threads"] or 1
     else:
         smoke.deactivate()
@@ -200,8 +172,6 @@ def setup(profile: str | None = None, seed: int = 0, *, verbose: bool = True) ->
             device = torch.device("mps")
         else:
             device = torch.device("cpu")
-    from lecture_lib.viz import enable_accessible_figures
-
     enable_accessible_figures()  # colour-blind-safe colours; alt text on every figure shown
     cfg = Config(
         profile=profile,

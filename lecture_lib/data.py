@@ -21,8 +21,9 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from lecture_lib.config import cache_dir
+from lecture_lib import smoke
 from lecture_lib.io import load_image
+from lecture_lib.paths import cache_dir
 
 
 class OfflineError(RuntimeError):
@@ -197,8 +198,6 @@ def full_profile_dataset(cls: Callable, root: str | os.PathLike | None = None, *
     Any failure to fetch it (no network, a host that moved, a corrupt archive) becomes one
     ``OfflineError`` with a manual-download hint instead of a traceback wall.
     """
-    from lecture_lib import smoke
-
     name = getattr(cls, "__name__", str(cls))
     root = Path(root) if root is not None else cache_dir() / "datasets"
     if smoke.active():  # the fixture in the real layout is already there (lecture_lib.datasets.fixtures)
@@ -226,8 +225,6 @@ def pretrained(builder: Callable, **kwargs):
     ``weights=None`` (and ``weights_backbone=None``), with the class count the weights would set
     (detectors also resize their input to 224-320 px instead of 800-1333 px, to run on a CPU).
     """
-    from lecture_lib import smoke
-
     if smoke.active():
         return builder(**_untrained_kwargs(builder, kwargs))
     try:

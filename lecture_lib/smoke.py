@@ -5,15 +5,20 @@
 - the network is cut at the socket layer (``guard_network``): any connection to a host or name
   lookup raises ``NetworkBlocked`` (a ``BaseException``, so no ``except Exception`` can swallow
   it) and is logged to ``$LECTURE_SMOKE_LOG``, which the runner checks, so nothing hides a download;
-- the full profile's datasets are tiny fixtures in their real on-disk layouts
-  (``lecture_lib.datasets.fixtures``) under ``cache_dir()/datasets`` (a temporary folder in smoke
-  mode), read with ``download=False`` (``lecture_lib.data.full_profile_dataset``);
+- the full profile's datasets are tiny fixtures in their real on-disk layouts, written by the
+  writers ``setup`` passes to ``activate`` (``lecture_lib.datasets.fixtures.write_all``) under
+  ``cache_dir()/datasets`` (a temporary folder in smoke mode), read with ``download=False``
+  (``lecture_lib.data.full_profile_dataset``). What the writers return is kept: code that checks
+  downloads asks ``fixture(key)`` for the fixture's checksums or folders (LFW's SHA-256s in
+  ``faces.pretrained``, gensim's data folder in ``embeddings.pretrained``), ``None`` outside smoke mode;
 - ``lecture_lib.data.pretrained`` builds every torchvision model with ``weights=None``;
 - ``lecture_lib.train.fit`` takes at most ``SMOKE_STEPS`` batches per epoch;
 - quality floors are not applied: in the notebook, an ``assert`` whose condition holds an ordering
   comparison (``>=``, ``<`` ...: a floor or ceiling on a measured quality) that fails prints
   "smoke mode: quality floor not applied ..." instead of raising (logged too). Every other assert
   (equalities, shapes, ``allclose``) still raises.
+
+This module imports nothing of the library: the library asks it (``active()``, ``fixture(key)``).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import ast
 import json
 import os
 import socket
-import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +36,20 @@ _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "", None}
 
 
 _ACTIVE = False
-
-
-def enabled() -> bool:
-    """``$LECTURE_SMOKE`` is set to 1/true/yes (smoke mode was asked for; ``setup`` activates it)."""
-    return os.environ.get("LECTURE_SMOKE", "").strip().lower() in ("1", "true", "yes")
+_FIXTURES: dict[str, Any] = {}  # what the fixture writers returned (checksums, folders), while active
 
 
 def active() -> bool:
     """Smoke mode is on in this process (``activate()`` ran)."""
     return _ACTIVE
+
+
+def fixture(key: str) -> Any:
+    """What the fixture writers recorded under ``key`` (e.g. ``"lfw_files"``: LFW's file names ->
+    (file URL, SHA-256) of the fixture; ``"gensim_data_dir"``), or ``None`` outside smoke mode."""
+    if not isinstance(key, str):
+        raise TypeError(f"key must be a str, got {type(key).__name__}")
+    return _FIXTURES.get(key) if _ACTIVE else None
 
 
 class NetworkBlocked(BaseException):
@@ -152,28 +161,23 @@ def _install_assert_transformer() -> bool:
     return True
 
 
-def activate() -> Path:
+def activate(root: str | os.PathLike, writers: Iterable[Callable[[Path], dict]] = ()) -> Path:
     """Enter smoke mode in this process (``setup`` calls it): network guard, fixtures, floors.
 
-    Returns the fixtures' folder (``cache_dir()/datasets``).
+    Args:
+        root: the fixtures' folder (``setup`` passes ``cache_dir()/datasets``).
+        writers: each is called with ``root`` and writes its fixtures there; the dicts they return
+            are merged and answered by ``fixture(key)``.
+
+    Returns the fixtures' folder.
     """
     global _ACTIVE
-    from lecture_lib.config import cache_dir
-    from lecture_lib.datasets import fixtures
-
+    root = Path(root)
     guard_network()
     _ACTIVE = True
-    root = cache_dir() / "datasets"
-    record = fixtures.write_all(root)
-    import lecture_lib.faces.pretrained as faces_pretrained
-
-    # LFW is checked by SHA-256: the fixture's checksums stand in for the real files'.
-    faces_pretrained.LFW_FILES = {k: tuple(v) for k, v in record["lfw_files"].items()}
-    # gensim-data's cache (GloVe for 07) is the fixture folder; gensim reads the variable on import.
-    os.environ["GENSIM_DATA_DIR"] = str(root / "gensim-data")
-    if "gensim.downloader" in sys.modules:
-        downloader: Any = sys.modules["gensim.downloader"]  # a module: mypy does not know its names
-        downloader.BASE_DIR = os.environ["GENSIM_DATA_DIR"]
+    _FIXTURES.clear()
+    for write in writers:
+        _FIXTURES.update(write(root))
     _install_assert_transformer()
     return root
 
@@ -182,4 +186,5 @@ def deactivate() -> None:
     """Leave smoke mode (tests): network back, fit/pretrained/datasets behave normally again."""
     global _ACTIVE
     _ACTIVE = False
+    _FIXTURES.clear()
     unguard_network()

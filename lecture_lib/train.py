@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from lecture_lib import smoke
 from lecture_lib.runtime import evaluating
 
 Batch = tuple[Tensor, ...] | list[Tensor]
@@ -144,8 +145,6 @@ def fit(
     compute_loss = (
         _distributed_loss(model, loss_fn) if world_size() > 1 else functools.partial(loss_fn, model)
     )
-    from lecture_lib import smoke
-
     max_steps = smoke.SMOKE_STEPS if smoke.active() else None  # smoke run of the full profile: 2 batches
     start = time.perf_counter()
     bar = tqdm(range(epochs), desc=desc, disable=not progress or rank() > 0, leave=False)

@@ -21,9 +21,6 @@ from lecture_lib.train import RandomBatches, fit
 @pytest.fixture
 def smoke_env(tmp_path, monkeypatch):
     """setup("full") in smoke mode with a temporary cache; left again afterwards."""
-    import lecture_lib.faces.pretrained as faces_pretrained
-
-    monkeypatch.setattr(faces_pretrained, "LFW_FILES", faces_pretrained.LFW_FILES)  # restored after
     monkeypatch.setenv("LECTURE_SMOKE", "1")
     monkeypatch.setenv("LECTURE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("LECTURE_SMOKE_LOG", str(tmp_path / "smoke.log"))
@@ -46,6 +43,21 @@ def test_setup_enters_smoke_mode_on_cpu_with_fixtures(smoke_env, tmp_path):
     assert smoke.active()
     config.setup("quick", verbose=False)  # a later non-smoke setup leaves smoke mode
     assert not smoke.active()
+
+
+def test_smoke_answers_the_fixtures_checksums_only_while_active(smoke_env, tmp_path):
+    """faces.pretrained asks smoke for LFW's checksums (no module patches another's globals)."""
+    from lecture_lib.faces import pretrained as faces_pretrained
+
+    files = faces_pretrained.lfw_files()
+    assert files != faces_pretrained.LFW_FILES  # the fixture's files and SHA-256s, not the mirror's
+    assert all(url.startswith("file:") and len(sha) == 64 for url, sha in files.values())
+    assert smoke.fixture("gensim_data_dir") == str(tmp_path / "cache" / "datasets" / "gensim-data")
+    smoke.deactivate()
+    assert faces_pretrained.lfw_files() == faces_pretrained.LFW_FILES
+    assert smoke.fixture("lfw_files") is None
+    with pytest.raises(TypeError, match="key must be a str"):
+        smoke.fixture(1)
 
 
 def test_quick_profile_ignores_the_smoke_flag(monkeypatch):

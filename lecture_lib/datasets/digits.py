@@ -13,6 +13,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, TensorDataset, random_split
 
+from lecture_lib.data import full_profile_dataset
+from lecture_lib.paths import cache_dir
+
 
 class DigitsSplit(NamedTuple):
     """Images ``Tensor[N, 1, H, W]`` (float32 in [0, 1]) and labels ``Tensor[N]`` (int64, 0-9)."""
@@ -81,8 +84,6 @@ def load_mnist(root: str | os.PathLike, *, train: bool, pad: int = 0) -> Dataset
     the 32x32 field LeNet-5 was published with.
     """
     import torchvision
-
-    from lecture_lib.data import full_profile_dataset
 
     _check_pad(pad)
     transform = torchvision.transforms.ToTensor()
@@ -212,6 +213,4 @@ def training_tensors(
 
 
 def _root(root: str | os.PathLike | None) -> os.PathLike | str:
-    from lecture_lib.config import cache_dir
-
     return cache_dir() / "datasets" if root is None else root

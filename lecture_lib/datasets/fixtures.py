@@ -18,6 +18,7 @@ read (with ``download=False``), so the real loading code runs on a few small gen
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import struct
@@ -26,6 +27,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from lecture_lib.data import sha256_file
+from lecture_lib.datasets.text import analogy_questions
 
 MARKER = "SMOKE_FIXTURES.json"
 VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
@@ -145,8 +149,6 @@ def write_lfw(root: str | os.PathLike, *, people: int = 70, seed: int = 0) -> di
 
     Returns ``{file name: (file:// URL, sha256)}`` for ``lecture_lib.faces.pretrained.LFW_FILES``.
     """
-    from lecture_lib.data import sha256_file
-
     base = Path(root) / "lfw-py"
     images = base / "lfw_funneled"
     rng = np.random.default_rng(seed)
@@ -172,10 +174,6 @@ def write_lfw(root: str | os.PathLike, *, people: int = 70, seed: int = 0) -> di
 def write_glove(folder: str | os.PathLike, name: str = "glove-wiki-gigaword-100", *, dim: int = 100) -> Path:
     """``folder/<name>/<name>.gz``: gensim-data's cached GloVe file (word2vec text format) with the
     words of the Google analogy questions and random vectors; ``folder`` plays ``GENSIM_DATA_DIR``."""
-    import gzip
-
-    from lecture_lib.datasets.text import analogy_questions
-
     words = sorted({w for q in analogy_questions() for w in (q.a, q.b, q.c, q.d)})[:2000]
     rng = np.random.default_rng(0)
     path = Path(folder) / name / f"{name}.gz"
@@ -212,11 +210,12 @@ def write_celeba(root: str | os.PathLike, *, n: int = 48, seed: int = 0) -> Path
 
 
 def write_all(root: str | os.PathLike) -> dict:
-    """Every fixture under ``root`` (skipped if ``root/SMOKE_FIXTURES.json`` is there); returns the record."""
+    """Every fixture under ``root`` (skipped if ``root/SMOKE_FIXTURES.json`` is there); returns the record
+    that ``smoke.fixture`` answers: ``"lfw_files"`` (``write_lfw``), ``"gensim_data_dir"``."""
     root = Path(root)
     marker = root / MARKER
     if marker.is_file():
-        return json.loads(marker.read_text())
+        return _with_folders(json.loads(marker.read_text()), root)
     root.mkdir(parents=True, exist_ok=True)
     write_mnist(root)
     write_caltech256(root)
@@ -228,4 +227,8 @@ def write_all(root: str | os.PathLike) -> dict:
     tmp = marker.with_suffix(".part")
     tmp.write_text(json.dumps(record, indent=1))
     os.replace(tmp, marker)  # written last: a half-written fixture folder is never taken as complete
-    return record
+    return _with_folders(record, root)
+
+
+def _with_folders(record: dict, root: Path) -> dict:
+    return {**record, "gensim_data_dir": str(root / "gensim-data")}

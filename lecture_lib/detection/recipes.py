@@ -346,3 +346,11 @@ CHECKPOINTS = {
     "faster_rcnn_deep.pt": faster_rcnn_deep,
     "faster_rcnn_fair.pt": faster_rcnn_fair,
 }
+# What each build loads (``checkpoints.load_model``): ``make checkpoints`` builds those first.
+NEEDS = {
+    "fast_rcnn_detector.pt": ("detection_backbone_small.pt",),
+    "rcnn_detector.pt": ("detection_backbone_small.pt", "fast_rcnn_detector.pt"),
+    "faster_rcnn_small.pt": ("detection_backbone_small.pt",),
+    "faster_rcnn_deep.pt": ("detection_backbone_deep.pt",),
+    "faster_rcnn_fair.pt": ("detection_backbone_small.pt",),
+}

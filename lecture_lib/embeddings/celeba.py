@@ -23,6 +23,10 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from lecture_lib import smoke
+from lecture_lib.data import full_profile_dataset
+from lecture_lib.paths import cache_dir
+
 __all__ = ["SPLITS", "CelebAFaces", "load_celeba", "read_celeba"]
 
 SPLITS = {"train": 0, "valid": 1, "test": 2}
@@ -134,12 +138,7 @@ def load_celeba(
     """
     import torchvision
 
-    from lecture_lib.config import cache_dir
-    from lecture_lib.data import full_profile_dataset
-
     root = Path(root) if root is not None else cache_dir() / "datasets"
-    from lecture_lib import smoke
-
     if not smoke.active():  # the smoke run's fixture cannot carry CelebA's MD5s: it is read unverified
         full_profile_dataset(torchvision.datasets.CelebA, root, split="all", target_type="attr")
     return read_celeba(root / "celeba", split=split, size=size, limit=limit, attributes=attributes)

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from lecture_lib import smoke
 from lecture_lib.data import OFFLINE_HINT, OfflineError
 from lecture_lib.weights import resolve_weights
 
@@ -38,7 +39,8 @@ def glove_path(weights: str = "DEFAULT") -> Path:
     name = resolve_weights(weights, GLOVE_NAMES, default=DEFAULT, allow_none=False)
     import gensim.downloader as api
 
-    cached = Path(api.BASE_DIR) / name / f"{name}.gz"
+    fixture = smoke.fixture("gensim_data_dir")  # smoke mode: the fixture folder, read at call time
+    cached = Path(fixture if fixture is not None else api.BASE_DIR) / name / f"{name}.gz"
     if cached.is_file():  # downloaded and MD5-checked before: no network needed
         return cached
     try:

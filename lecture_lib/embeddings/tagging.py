@@ -23,7 +23,12 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from lecture_lib.checkpoints import build_model, load_checkpoint
+from lecture_lib.cnn.pretrained import image_transform, imagenet_classifier
 from lecture_lib.datasets.faces import HAIR_COLOURS
+from lecture_lib.datasets.scenes import CLASSES
+from lecture_lib.detection.backbone import CropClassifier
+from lecture_lib.embeddings.attributes import BINARY_ATTRIBUTES, AttributeClassifier
 from lecture_lib.runtime import evaluating
 
 __all__ = ["Tagger", "course_taggers", "face_tagger", "imagenet_tagger", "shape_tagger", "tag", "top_k"]
@@ -91,16 +96,12 @@ def resize_to(size: int) -> Callable[[np.ndarray], Tensor]:
 
 
 def _face_scores(logits: Tensor) -> Tensor:
-    from lecture_lib.embeddings.attributes import BINARY_ATTRIBUTES
-
     nb = len(BINARY_ATTRIBUTES)
     return torch.cat([torch.sigmoid(logits[:, :nb]), logits[:, nb:].softmax(dim=1)], dim=1)
 
 
 def face_tagger(model: nn.Module) -> Tagger:
     """07's ``AttributeClassifier`` as a tagger: "glasses", "smiling", "<colour> hair"."""
-    from lecture_lib.embeddings.attributes import BINARY_ATTRIBUTES, AttributeClassifier
-
     if not isinstance(model, AttributeClassifier):
         raise TypeError(f"model must be an AttributeClassifier, got {type(model).__name__}")
     names = list(BINARY_ATTRIBUTES) + [f"{c} hair" for c in HAIR_COLOURS]
@@ -109,9 +110,6 @@ def face_tagger(model: nn.Module) -> Tagger:
 
 def shape_tagger(model: nn.Module, warp: int) -> Tagger:
     """The detection notebooks' crop classifier (``CropClassifier``) as a tagger of shapes."""
-    from lecture_lib.datasets.scenes import CLASSES
-    from lecture_lib.detection.backbone import CropClassifier
-
     if not isinstance(model, CropClassifier):
         raise TypeError(f"model must be a CropClassifier, got {type(model).__name__}")
     return Tagger("scene shapes", model, list(CLASSES), resize_to(warp))
@@ -119,8 +117,6 @@ def shape_tagger(model: nn.Module, warp: int) -> Tagger:
 
 def course_taggers() -> dict[str, Tagger]:
     """The quick profile's services, from committed checkpoints (verified against the manifest)."""
-    from lecture_lib.checkpoints import build_model, load_checkpoint
-
     shapes = load_checkpoint("detection_backbone_small.pt")
     faces = load_checkpoint("embeddings_faces.pt")
     return {
@@ -136,8 +132,6 @@ def imagenet_tagger(arch: str = "resnet18", *, weights: str | None = "DEFAULT", 
     downloaded: the category names and preprocessing come with torchvision). No network:
     ``lecture_lib.data.OfflineError``.
     """
-    from lecture_lib.cnn.pretrained import image_transform, imagenet_classifier
-
     model, entry = imagenet_classifier(arch, weights=weights)
     categories = list(entry.meta["categories"])  # type: ignore[attr-defined]  # a torchvision Weights entry
     return Tagger(f"ImageNet ({arch})", model.to(device), categories, image_transform(entry, device))

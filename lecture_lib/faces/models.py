@@ -18,6 +18,7 @@ from torch.nn import functional as F
 
 from lecture_lib.layers import conv_stage
 from lecture_lib.runtime import evaluating
+from lecture_lib.train import predict
 
 __all__ = ["FaceClassifier", "FaceEmbedder", "embed", "pair_distances"]
 
@@ -126,8 +127,6 @@ def embed(model: nn.Module, images: Tensor, *, batch_size: int = 500) -> Tensor:
     """Normalised embeddings Tensor[N, D] of images Tensor[N, 3, S, S] for any face model: its
     ``embed`` if it has one (``FaceClassifier``, ``ResNetFace``), else its ``forward``
     (``FaceEmbedder``); in eval mode, without gradients."""
-    from lecture_lib.train import predict
-
     fn = embedding_fn(model)
     with evaluating(model):
         return predict(fn, images, batch_size=batch_size)

@@ -30,17 +30,19 @@ import torchvision
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from lecture_lib.config import cache_dir
+from lecture_lib import smoke
 from lecture_lib.data import download, extract_archive, full_profile_dataset, pretrained, sha256_file
 from lecture_lib.datasets.faces import FaceSet
 from lecture_lib.faces.models import embedding_fn
 from lecture_lib.faces.recipes import MARGIN, TRAIN
 from lecture_lib.faces.training import train_softmax, train_triplet
+from lecture_lib.paths import cache_dir
 from lecture_lib.runtime import evaluating
 from lecture_lib.weights import IMAGENET_MEAN, IMAGENET_STD, resolve_weights
 
 __all__ = [
     "LFW_FILES",
+    "lfw_files",
     "LFWPairs",
     "ResNetFace",
     "fetch_lfw",
@@ -69,15 +71,21 @@ FOLDER = "lfw-py"  # torchvision's base folder under root
 IMAGES = "lfw_funneled"  # the archive's top folder
 
 
+def lfw_files() -> dict[str, tuple[str, str]]:
+    """``LFW_FILES``, or in smoke mode the fixture's files and checksums (``smoke.fixture``)."""
+    fixture = smoke.fixture("lfw_files")
+    return LFW_FILES if fixture is None else {k: tuple(v) for k, v in fixture.items()}
+
+
 def _root(root) -> Path:
     return Path(root) if root is not None else cache_dir() / "datasets"
 
 
 def manual_hint(root) -> str:
-    base = _root(root) / FOLDER
+    base, files = _root(root) / FOLDER, lfw_files()
     return (
-        f"place lfw-funneled.tgz (sha256 {LFW_FILES['lfw-funneled.tgz'][1][:12]}...), its extracted folder "
-        f"{IMAGES}/ and pairs.txt (sha256 {LFW_FILES['pairs.txt'][1][:12]}...) in {base} "
+        f"place lfw-funneled.tgz (sha256 {files['lfw-funneled.tgz'][1][:12]}...), its extracted folder "
+        f"{IMAGES}/ and pairs.txt (sha256 {files['pairs.txt'][1][:12]}...) in {base} "
         "(mirrors: figshare files 5976015 / 5976006, or Kaggle 'lfw-dataset')"
     )
 
@@ -85,7 +93,7 @@ def manual_hint(root) -> str:
 def fetch_lfw(root=None) -> Path:
     """Download (verified) and extract LFW-funneled and ``pairs.txt`` into ``<root>/lfw-py``."""
     base = _root(root) / FOLDER
-    for name, (url, sha256) in LFW_FILES.items():
+    for name, (url, sha256) in lfw_files().items():
         download(url, sha256, base / name)
     if not (base / IMAGES).is_dir():
         tmp = base / ".extract"
@@ -112,7 +120,7 @@ class LFWPairs(torchvision.datasets.LFWPairs):
         base = Path(self.root)
         return (base / IMAGES).is_dir() and all(
             (base / name).is_file() and sha256_file(base / name) == sha256
-            for name, (_, sha256) in LFW_FILES.items()
+            for name, (_, sha256) in lfw_files().items()
         )
 
     @property

@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lecture_lib.data import full_profile_dataset
+from lecture_lib.data import pretrained as fetch_pretrained
 from lecture_lib.metrics.segmentation import iou_from_confusion, segmentation_confusions
 from lecture_lib.weights import IMAGENET_MEAN, IMAGENET_STD, resolve_weights
 
@@ -83,8 +85,6 @@ def load_segmenter(
     Returns:
         (model, meta) with ``meta["categories"]`` (class names) and ``meta["weights"]`` (str or None).
     """
-    from lecture_lib.data import pretrained as fetch_pretrained
-
     if arch not in ARCHS:
         raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
     builder, weights_enum = _builders()[arch]
@@ -194,8 +194,6 @@ def evaluate_on_voc(
     archs = list(archs)
     if not archs:
         return {}
-    from lecture_lib.data import full_profile_dataset
-
     if dataset_cls is None:
         import torchvision
 

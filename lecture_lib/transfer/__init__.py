@@ -10,7 +10,8 @@ Public API:
 - ``features`` (works on any ResNet-shaped net, torchvision's included): ``stage_names``,
   ``get_head``, ``chop_head``, ``extract_features``, ``stage_features``, ``freeze``,
   ``unfreeze_top``, ``replace_head``, ``trainable_names``, ``split_top``, ``head_only_cases``.
-- ``experiment``: ``METHODS``, ``per_class_indices``, ``linear_probe``, ``TransferRun``,
+- ``experiment``: ``TransferTask`` (also importable from ``tasks``), ``METHODS``, ``per_class_indices``,
+  ``linear_probe``, ``TransferRun``,
   ``run_transfer_experiment``, ``summarize``,
   ``load_experiment`` (the stored runs of ``recipes.build_experiment``).
 - ``tasks``: ``TransferTask``, ``load_task("glyphs->digits" | "imagenet->caltech256")``.

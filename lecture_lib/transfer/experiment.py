@@ -15,17 +15,43 @@ import copy
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from lecture_lib.train import RandomBatches, fit, predict
+from lecture_lib.checkpoints import build_model, load_checkpoint
+from lecture_lib.train import History, RandomBatches, fit, predict
 from lecture_lib.transfer.features import extract_features, replace_head, split_top, unfreeze_top
 
 METHODS = ("scratch", "fixed features", "finetune top", "finetune all")
+
+
+@dataclass
+class TransferTask:
+    """A pretrained source network and a labelled target task.
+
+    ``train_x`` (Tensor[N, C, H, W]) / ``train_y`` (Tensor[N]) is the pool the experiment draws
+    its few training images from; ``test_x`` / ``test_y`` the fixed test set. ``make_model()``
+    builds a fresh, randomly initialised net for the target (the "scratch" baseline).
+    """
+
+    source_net: nn.Module
+    train_x: Tensor
+    train_y: Tensor
+    test_x: Tensor
+    test_y: Tensor
+    class_names: list[str]
+    make_model: Callable[[], nn.Module]
+    weights: object | None = None  # full profile: the torchvision weights entry (preprocessing, categories)
+    source_history: History | None = None  # quick profile: the stored pretraining run
+    settings: dict = field(default_factory=dict)  # quick profile: the recipe's settings
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
 
 
 def per_class_indices(
@@ -261,8 +287,6 @@ def load_experiment(
     Every stored run comes back as a ``TransferRun``; the ``finetune all`` run on the whole pool with
     the first seed carries its trained network in ``.model`` (the others have ``model=None``).
     """
-    from lecture_lib.checkpoints import build_model, load_checkpoint
-
     ckpt = load_checkpoint(name, folder=folder)
     s = ckpt["settings"]
     kept = build_model(ckpt["finetuned_all"])

@@ -16,8 +16,8 @@ import torchvision
 from torch import Tensor, nn
 
 from lecture_lib.cnn.pretrained import imagenet_classifier
-from lecture_lib.data import full_profile_dataset
-from lecture_lib.transfer.experiment import per_class_indices
+from lecture_lib.data import OfflineError, full_profile_dataset
+from lecture_lib.transfer.experiment import TransferTask, per_class_indices
 
 # target name -> constructor kwargs besides root/download/transform
 TARGETS = {"Caltech256": {}, "Flowers102": {"split": "test"}, "OxfordIIITPet": {"split": "trainval"}}
@@ -125,9 +125,6 @@ def imagenet_to_caltech(
 ):
     """Full profile of 02: the ImageNet ResNet and the target ``target`` (``fallback`` if its download
     fails), split per class into a training pool and a test set. Returns a ``TransferTask``."""
-    from lecture_lib.data import OfflineError
-    from lecture_lib.transfer.tasks import TransferTask
-
     source_net, entry = imagenet_resnet(arch, weights=weights)
     try:
         dataset = target_dataset(target, weights=entry)

@@ -18,7 +18,9 @@ from lecture_lib.checkpoints import model_entry
 from lecture_lib.datasets.glyphs import glyph_dataset
 from lecture_lib.runtime import single_thread
 from lecture_lib.train import RandomBatches, accuracy, fit
+from lecture_lib.transfer.experiment import run_transfer_experiment
 from lecture_lib.transfer.models import SmallResNet
+from lecture_lib.transfer.tasks import load_task
 
 SETTINGS = {
     "num_classes": 100,
@@ -90,9 +92,6 @@ def build_experiment(settings: dict | None = None) -> dict:
 
         python tools/make_checkpoints.py transfer_experiment     # about 3 minutes on one CPU thread
     """
-    from lecture_lib.transfer.experiment import run_transfer_experiment
-    from lecture_lib.transfer.tasks import load_task
-
     s = dict(EXPERIMENT_SETTINGS if settings is None else settings)
     with single_thread():
         task = load_task(s["task"])
@@ -124,3 +123,5 @@ def build_experiment(settings: dict | None = None) -> dict:
 
 
 CHECKPOINTS["transfer_experiment.pt"] = build_experiment
+# What each build loads: the experiment's task is the stored glyph-pretrained source network.
+NEEDS = {"transfer_experiment.pt": ("transfer_glyphs_resnet.pt",)}

@@ -10,46 +10,20 @@ Caltech-256 (Flowers-102 if Caltech's host is down), see ``lecture_lib.transfer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 
 import torch
-from torch import Tensor, nn
 
 from lecture_lib.checkpoints import load_checkpoint, load_model
 from lecture_lib.datasets import glyphs
 from lecture_lib.train import History
-from lecture_lib.transfer.experiment import per_class_indices
+from lecture_lib.transfer.experiment import TransferTask, per_class_indices
 from lecture_lib.transfer.models import SmallResNet
+from lecture_lib.transfer.pretrained import imagenet_to_caltech
 
 __all__ = ["TASKS", "TransferTask", "glyphs_to_digits", "load_task"]
 
 SOURCE_CHECKPOINT = "transfer_glyphs_resnet.pt"
-
-
-@dataclass
-class TransferTask:
-    """A pretrained source network and a labelled target task.
-
-    ``train_x`` (Tensor[N, C, H, W]) / ``train_y`` (Tensor[N]) is the pool the experiment draws
-    its few training images from; ``test_x`` / ``test_y`` the fixed test set. ``make_model()``
-    builds a fresh, randomly initialised net for the target (the "scratch" baseline).
-    """
-
-    source_net: nn.Module
-    train_x: Tensor
-    train_y: Tensor
-    test_x: Tensor
-    test_y: Tensor
-    class_names: list[str]
-    make_model: Callable[[], nn.Module]
-    weights: object | None = None  # full profile: the torchvision weights entry (preprocessing, categories)
-    source_history: History | None = None  # quick profile: the stored pretraining run
-    settings: dict = field(default_factory=dict)  # quick profile: the recipe's settings
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
 
 
 def glyphs_to_digits(*, test_per_class: int = 50) -> TransferTask:
@@ -75,8 +49,6 @@ def glyphs_to_digits(*, test_per_class: int = 50) -> TransferTask:
 
 
 def _imagenet_to_caltech() -> TransferTask:
-    from lecture_lib.transfer.pretrained import imagenet_to_caltech
-
     return imagenet_to_caltech()
 
 
