@@ -16,6 +16,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from lecture_lib.runtime import evaluating
+
 __all__ = ["ResidualBlock", "conv_bn_relu", "conv_stage", "count_multiply_adds", "count_parameters"]
 
 
@@ -114,12 +116,7 @@ def count_multiply_adds(model: nn.Module, input_shape: tuple[int, ...] = (1, 3, 
         )
     tensors = [*model.parameters(), *model.buffers()]
     meta_model = model if tensors and all(t.is_meta for t in tensors) else copy.deepcopy(model).to("meta")
-    was_training = meta_model.training
-    meta_model.eval()
     counter = FlopCounterMode(display=False)
-    try:
-        with counter, torch.no_grad():
-            meta_model(torch.empty(input_shape, device="meta"))
-    finally:
-        meta_model.train(was_training)
+    with evaluating(meta_model), counter, torch.no_grad():
+        meta_model(torch.empty(input_shape, device="meta"))
     return counter.get_total_flops() // 2

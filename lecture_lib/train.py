@@ -5,7 +5,8 @@
 - ``RandomBatches``: a seeded loader of ``steps`` random mini-batches from tensors.
 - ``predict``: a model over a big tensor in chunks, under ``torch.inference_mode``, without
   changing the caller's train/eval state.
-- ``timed``: the timing protocol of every speed number (warm-up, repeats, median and spread).
+- ``timed``: the timing protocol of every speed number (warm-up, repeats, median and spread; CUDA
+  work synchronised before each clock reading).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import operator
 import statistics
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +26,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from lecture_lib import smoke
+from lecture_lib.runtime import evaluating
 
 Batch = tuple[Tensor, ...] | list[Tensor]
 
@@ -73,14 +76,12 @@ def classification_loss(model: nn.Module, batch: Batch) -> Tensor:
 @torch.no_grad()
 def accuracy(model: nn.Module, loader: Iterable[Batch], device: torch.device | str = "cpu") -> float:
     """Top-1 accuracy of a classifier over a loader of ``(x [B, ...], y [B])`` batches."""
-    was_training = model.training
-    model.eval()
     correct = total = 0
-    for batch in loader:
-        x, y = batch[0].to(device), batch[1].to(device)
-        correct += (model(x).argmax(dim=1) == y).sum().item()
-        total += y.numel()
-    model.train(was_training)
+    with evaluating(model):
+        for batch in loader:
+            x, y = batch[0].to(device), batch[1].to(device)
+            correct += (model(x).argmax(dim=1) == y).sum().item()
+            total += y.numel()
     if total == 0:
         raise ValueError("accuracy() got an empty loader (0 samples)")
     return correct / total
@@ -301,15 +302,8 @@ def predict(
     if device is None:
         first = next(iter(module.parameters()), None) if module is not None else None
         device = first.device if first is not None else torch.device("cpu")
-    was_training = module.training if module is not None else False
-    if module is not None:
-        module.eval()
-    try:
-        with torch.inference_mode():
-            outs = [model(x[i : i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)]
-    finally:
-        if module is not None:
-            module.train(was_training)
+    with evaluating(module) if module is not None else nullcontext(), torch.inference_mode():
+        outs = [model(x[i : i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)]
     if not outs:
         raise ValueError("predict() got an empty input (N = 0)")
     return torch.cat(outs)
@@ -346,13 +340,19 @@ class Timing:
         )
 
 
-def timed(fn: Callable[[], Any], *, repeat: int = 5, warmup: int = 1) -> Timing:
+def timed(
+    fn: Callable[[], Any], *, repeat: int = 5, warmup: int = 1, device: torch.device | str | None = None
+) -> Timing:
     """Time ``fn()`` the one way the course times things: ``warmup`` untimed calls, then ``repeat``
     timed calls; report the median and the min-max spread.
 
     Use it for every speed number (a notebook never calls ``time.perf_counter`` itself), so that
     two methods are always compared with the same protocol. The return value of ``fn`` is dropped;
     compute results outside the timing.
+
+    GPU work is asynchronous: on a CUDA ``device`` (or, when ``device`` is None, whenever CUDA is
+    initialised in this process) the device is synchronised before each clock reading, so a
+    time covers the kernels ``fn`` launched, not only their launch.
 
     Returns:
         Timing with ``.median``, ``.min``, ``.max`` (seconds) and ``.times``.
@@ -362,11 +362,27 @@ def timed(fn: Callable[[], Any], *, repeat: int = 5, warmup: int = 1) -> Timing:
     for name, value, low in (("repeat", repeat, 1), ("warmup", warmup, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    sync = _synchronizer(device)
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeat):
+        sync()
         start = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - start)
     return Timing(tuple(times), warmup)
+
+
+def _synchronizer(device: torch.device | str | None) -> Callable[[], None]:
+    """What ``timed`` calls before reading the clock: ``torch.cuda.synchronize`` on a CUDA device
+    (``device`` None: the current one, if CUDA is initialised), else nothing."""
+    if device is None:
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            return torch.cuda.synchronize
+        return lambda: None
+    device = torch.device(device)
+    if device.type == "cuda":
+        return functools.partial(torch.cuda.synchronize, device)
+    return lambda: None

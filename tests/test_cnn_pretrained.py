@@ -23,10 +23,10 @@ def test_random_weights_offline_and_the_explorer_path():
 
 def test_weights_names_are_checked():
     with pytest.raises(
-        ValueError, match=r"weights must be None, 'DEFAULT' or one of \['IMAGENET1K_V1'.*got True"
+        TypeError, match=r"weights must be 'DEFAULT', None or one of \['IMAGENET1K_V1'.*got bool True"
     ):
         imagenet_classifier("resnet18", weights=True)
-    with pytest.raises(ValueError, match="weights must be None, 'DEFAULT' or one of.*got 'IMAGENET'"):
+    with pytest.raises(ValueError, match="weights must be 'DEFAULT', None or one of.*got 'IMAGENET'"):
         imagenet_classifier("resnet18", weights="IMAGENET")
     with pytest.raises(ValueError, match="arch must be a torchvision classifier name.*got 'resnet7'"):
         imagenet_classifier("resnet7", weights=None)

@@ -29,12 +29,26 @@ def test_identity_changes_the_face_at_fixed_nuisance():
     assert torch.allclose(same[0], same[1], atol=1e-6)
 
 
-def test_splits_have_disjoint_identities():
-    train, test = faces.face_splits(20, 8, train_images=3, test_images=2, seed=0, size=16)
+def test_parts_have_disjoint_identities():
+    d = faces.face_parts({"train": (20, 3), "test": (8, 2)}, seed=0, size=16)
+    train, test = d["train"], d["test"]
     assert set(train.labels.tolist()) == set(range(20)) and set(test.labels.tolist()) == set(range(20, 28))
     # no test person has the identity parameters of a train person
     assert not any(torch.isclose(test.identity["eye_dx"][:, None], train.identity["eye_dx"][None]).any(1))
     assert len(train) == 60 and len(test) == 16
+
+
+def test_parts_labels_follow_the_spec_and_each_part_is_its_own():
+    spec = {"train": (6, 2), "val": (3, 2), "test": (4, 1)}
+    d = faces.face_parts(spec, seed=5, size=16, parts=("test", "train"))
+    assert list(d) == ["test", "train"]  # the order asked for; labels by the spec's order
+    assert set(d["test"].labels.tolist()) == set(range(9, 13))
+    alone = faces.face_split("test", 4, 1, seed=5, first_label=9, size=16)
+    assert torch.equal(d["test"].images, alone.images)  # a part does not depend on the others
+    with pytest.raises(
+        ValueError, match=r"parts must be among the spec's \['train', 'val', 'test'\], got \['dev'\]"
+    ):
+        faces.face_parts(spec, seed=5, parts=("dev",))
 
 
 def test_attributes_are_labels():

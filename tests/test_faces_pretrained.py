@@ -88,9 +88,9 @@ def test_resnet_face_offline(num_classes):
     torch.testing.assert_close(e.norm(dim=1), torch.ones(2))
 
 
-@pytest.mark.parametrize("weights", [True, "IMAGENET1K_V9"])
-def test_resnet_face_bad_weights(weights):
-    with pytest.raises(ValueError, match="weights must be"):
+@pytest.mark.parametrize("weights, error", [(True, TypeError), ("IMAGENET1K_V9", ValueError)])
+def test_resnet_face_bad_weights(weights, error):
+    with pytest.raises(error, match=r"weights must be 'DEFAULT', None or one of \['IMAGENET1K_V1'\]"):
         pretrained.resnet_face(weights=weights)
 
 

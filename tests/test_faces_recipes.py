@@ -3,7 +3,7 @@
 import torch
 
 from lecture_lib.checkpoints import build_model
-from lecture_lib.datasets.faces import face_splits
+from lecture_lib.datasets.faces import face_split
 from lecture_lib.faces import embed, recipes
 
 TINY_DATA = dict(
@@ -48,9 +48,10 @@ def test_miniature_builds_have_what_the_notebook_reads():
         assert set(ckpt["margins"]) == set(names)
 
 
-def test_face_data_parts_match_face_splits_and_are_disjoint():
+def test_face_data_parts_match_face_split_and_are_disjoint():
     d = recipes.face_data(**TINY_DATA)
-    train, test = face_splits(12, 20, train_images=4, test_images=3, seed=1, size=16, strength=0.6)
+    train = face_split("train", 12, 4, seed=1, size=16, strength=0.6)
+    test = face_split("test", 20, 3, seed=1, first_label=12, size=16, strength=0.6)
     assert torch.equal(d["train"].images, train.images) and torch.equal(d["test"].images, test.images)
     only_test = recipes.face_data(**TINY_DATA, parts=("test",))
     assert torch.equal(only_test["test"].images, test.images)  # test set independent of train

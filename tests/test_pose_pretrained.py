@@ -32,9 +32,11 @@ def test_names_match_torchvision_metadata():
 
 
 def test_bad_inputs():
-    with pytest.raises(ValueError, match=r"unknown weights 'IMAGENET'"):
+    with pytest.raises(
+        ValueError, match=r"weights must be 'DEFAULT', None or one of \[.*'COCO_V1'.*got 'IMAGENET'"
+    ):
         P.keypoint_rcnn("IMAGENET")
-    with pytest.raises(ValueError, match=r"weights must be 'DEFAULT', a weights name or None, got True"):
+    with pytest.raises(TypeError, match=r"weights must be 'DEFAULT', None or one of .*got bool True"):
         P.keypoint_rcnn(True)
     with pytest.raises(ValueError, match=r"shape \(3, H, W\).*got \(64, 64\)"):
         P.detect_keypoints(None, torch.zeros(64, 64))

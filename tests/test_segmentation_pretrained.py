@@ -65,7 +65,8 @@ def test_pretrained_without_network_is_one_clear_error(monkeypatch):
 def test_bad_inputs():
     with pytest.raises(ValueError, match="arch must be one of"):
         segp.load_segmenter("unet")
-    with pytest.raises(ValueError, match="weights must be None or one of"):
+    expected = r"weights must be 'DEFAULT', None or one of \['COCO_WITH_VOC_LABELS_V1'\], got 'IMAGENET'"
+    with pytest.raises(ValueError, match=expected):
         segp.load_segmenter("fcn_resnet50", weights="IMAGENET")
     with pytest.raises(ValueError, match=r"RGB \[H, W, 3\]"):
         segp.pair_to_tensors(np.zeros((4, 4), dtype=np.uint8))

@@ -145,3 +145,28 @@ def test_timed_protocol_counts_calls_and_reports_spread():
         train.timed(lambda: None, repeat=0)
     with pytest.raises(TypeError, match="callable"):
         train.timed(3)
+
+
+@pytest.mark.parametrize("device", [None, "cuda:0"])
+def test_timed_synchronizes_cuda_before_reading_the_clock(monkeypatch, device):
+    events = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: events.append("sync"))
+    clock = iter(range(100))
+    monkeypatch.setattr(train.time, "perf_counter", lambda: events.append("clock") or float(next(clock)))
+    t = train.timed(lambda: events.append("fn"), repeat=2, warmup=1, device=device)
+    # the warm-up's kernels finish before the first reading; each fn()'s before the next
+    assert events == ["fn"] + ["sync", "clock", "fn", "sync", "clock"] * 2
+    assert t.times == (1.0, 1.0)
+
+
+def test_timed_does_not_synchronize_on_cpu(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: calls.append(device))
+    train.timed(lambda: None, repeat=2, device="cpu")
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)  # CUDA present but unused
+    train.timed(lambda: None, repeat=2)
+    assert calls == []

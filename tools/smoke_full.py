@@ -61,6 +61,8 @@ def execute_one(src: str, dest: str, timeout: int, guard: bool = True) -> None:
     import nbformat
     from nbclient import NotebookClient
 
+    from lecture_lib.runtime import peak_memory_mb
+
     nb = nbformat.read(src, as_version=4)
     if guard:
         nb.cells.insert(0, nbformat.v4.new_code_cell(GUARD_CELL, metadata={"tags": ["smoke-guard"]}))
@@ -74,7 +76,9 @@ def execute_one(src: str, dest: str, timeout: int, guard: bool = True) -> None:
         # the kernel (our child) has exited: its CPU time and peak memory
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         Path(dest).with_suffix(".usage.json").write_text(
-            json.dumps({"cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024})
+            json.dumps(
+                {"cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": peak_memory_mb(children=True)}
+            )
         )
 
 

@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from lecture_lib.cnn.models import deep_net
+from lecture_lib.runtime import evaluating
 from lecture_lib.train import fit
 
 
@@ -102,15 +103,13 @@ def activation_maps(model: nn.Module, layer: str, x: Tensor) -> Tensor:
         raise _StopForward  # the layers after `layer` are not needed (and may not fit x's size)
 
     handle = names[layer].register_forward_hook(grab)
-    was_training = model.training
     try:
-        model.eval()
-        model(x)
+        with evaluating(model):
+            model(x)
     except _StopForward:
         pass
     finally:
         handle.remove()
-        model.train(was_training)
     return captured[0]
 
 

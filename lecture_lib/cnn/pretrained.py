@@ -15,6 +15,7 @@ import torchvision
 from torch import Tensor, nn
 
 from lecture_lib.data import pretrained
+from lecture_lib.weights import resolve_weights
 
 __all__ = ["image_transform", "imagenet_classifier"]
 
@@ -36,15 +37,10 @@ def imagenet_classifier(
     if not isinstance(arch, str) or arch not in torchvision.models.list_models(torchvision.models):
         raise ValueError(f"arch must be a torchvision classifier name like 'resnet18', got {arch!r}")
     enum = torchvision.models.get_model_weights(arch)
-    if weights is not None and (
-        not isinstance(weights, str) or weights not in enum.__members__ and weights != "DEFAULT"
-    ):
-        raise ValueError(
-            f"weights must be None, 'DEFAULT' or one of {list(enum.__members__)}, got {weights!r}"
-        )
-    entry = enum.DEFAULT if weights in (None, "DEFAULT") else enum[weights]
+    chosen = resolve_weights(weights, enum)
+    entry = enum.DEFAULT if chosen is None else chosen
     builder = getattr(torchvision.models, arch)
-    model = builder(weights=None) if weights is None else pretrained(builder, weights=entry)
+    model = builder(weights=None) if chosen is None else pretrained(builder, weights=entry)
     return model.eval(), entry
 
 

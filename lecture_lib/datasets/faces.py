@@ -14,7 +14,7 @@ A face is drawn from two sets of numbers:
 
 ``render_faces(identity, nuisance, size=32)`` draws them (soft-edged shapes on a coordinate grid,
 vectorised over the batch). ``make_faces`` renders ``images_per_identity`` images of each of a set
-of identities; ``face_split`` / ``face_splits`` make train, test and val sets of *disjoint* identities (face
+of identities; ``face_split`` / ``face_parts`` make train, test and val sets of *disjoint* identities (face
 verification is judged on people never seen in training); ``verification_pairs`` draws same /
 different pairs in identity-disjoint folds, the layout of LFW's 10-fold ``pairs.txt``.
 
@@ -25,6 +25,7 @@ are returned as labels (``FaceSet.attributes``).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -34,8 +35,8 @@ __all__ = [
     "HAIR_COLOURS",
     "PARTS",
     "FaceSet",
+    "face_parts",
     "face_split",
-    "face_splits",
     "make_faces",
     "render_faces",
     "sample_identities",
@@ -374,23 +375,40 @@ def face_split(
     )
 
 
-def face_splits(
-    n_train: int,
-    n_test: int,
+def face_parts(
+    spec: Mapping[str, tuple[int, int]],
     *,
-    train_images: int,
-    test_images: int,
     seed: int,
+    parts: Sequence[str] | None = None,
     size: int = 32,
     strength: float = 1.0,
-) -> tuple[FaceSet, FaceSet]:
-    """Train and test faces of *disjoint* identities: labels ``0..n_train-1`` (train) and
-    ``n_train..n_train+n_test-1`` (test); see ``face_split``."""
-    train = face_split("train", n_train, train_images, seed=seed, size=size, strength=strength)
-    test = face_split(
-        "test", n_test, test_images, seed=seed, first_label=n_train, size=size, strength=strength
-    )
-    return train, test
+) -> dict[str, FaceSet]:
+    """Faces of several parts of one data set, no person in two parts (``face_split`` each).
+
+    Args:
+        spec: ``{part: (n_identities, images_per_identity)}`` for every part of the data set, in
+            label order: a part's labels follow those of the parts before it in ``spec``
+            (``{"train": (20, 3), "test": (8, 2)}``: train ``0..19``, test ``20..27``).
+        seed: the data set's seed (each part's people and images come from it, see ``face_split``).
+        parts: the parts to make, in this order (default: all of ``spec``); the others are skipped,
+            and the labels stay those of the whole data set.
+
+    Returns:
+        ``{part: FaceSet}`` in the order of ``parts``.
+    """
+    parts = list(spec) if parts is None else list(parts)
+    unknown = [p for p in parts if p not in spec]
+    if unknown:
+        raise ValueError(f"parts must be among the spec's {list(spec)}, got {unknown}")
+    first_label, start = {}, 0
+    for part, (n_identities, _) in spec.items():
+        first_label[part], start = start, start + n_identities
+    return {
+        p: face_split(
+            p, spec[p][0], spec[p][1], seed=seed, first_label=first_label[p], size=size, strength=strength
+        )
+        for p in parts
+    }
 
 
 def verification_pairs(

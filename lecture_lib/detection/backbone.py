@@ -10,9 +10,6 @@ detector.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -104,18 +101,6 @@ def load_pretrained(detector: nn.Module, classifier: CropClassifier) -> None:
         )
     detector.get_submodule("backbone").load_state_dict(classifier.backbone.state_dict())
     detector.get_submodule("roi_head.head").load_state_dict(classifier.head.state_dict())
-
-
-@contextmanager
-def evaluating(model: nn.Module) -> Iterator[None]:
-    """Test-time block: eval mode and ``torch.inference_mode``, the caller's train/eval state restored."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            yield
-    finally:
-        model.train(was_training)
 
 
 def warp_crops(image: Tensor, boxes: Tensor, size: int = 64, context: float = 0.0) -> Tensor:

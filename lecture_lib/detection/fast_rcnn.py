@@ -13,8 +13,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from lecture_lib.detection.backbone import Backbone, evaluating
+from lecture_lib.detection.backbone import Backbone
 from lecture_lib.detection.roi_heads import RoIHead
+from lecture_lib.runtime import evaluating
 
 
 class FastRCNN(nn.Module):
@@ -79,7 +80,7 @@ class FastRCNN(nn.Module):
     def detect(self, images: Tensor, proposals_per_image: list[Tensor]) -> list[dict[str, Tensor]]:
         """Detections ``{"boxes", "scores", "labels"}`` for each image (eval mode, inference mode;
         the caller's train/eval state is kept)."""
-        with evaluating(self):
+        with evaluating(self), torch.inference_mode():
             logits, deltas = self(images, proposals_per_image)
             size = (int(images.shape[-2]), int(images.shape[-1]))
             return self.roi_head.postprocess(logits, deltas, proposals_per_image, size)

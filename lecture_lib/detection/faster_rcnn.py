@@ -14,9 +14,10 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from lecture_lib.detection.backbone import Backbone, evaluating
+from lecture_lib.detection.backbone import Backbone
 from lecture_lib.detection.roi_heads import RoIHead
 from lecture_lib.detection.rpn import RegionProposalNetwork
+from lecture_lib.runtime import evaluating
 
 ANCHOR_SIZES = (16, 32, 64)
 ASPECT_RATIOS = (0.5, 1.0, 2.0)
@@ -128,13 +129,13 @@ class FasterRCNN(nn.Module):
         """RPN proposals and objectness scores for each image (what replaces Selective Search);
         eval and inference mode, the caller's train/eval state kept."""
         self._check(images)
-        with evaluating(self):
+        with evaluating(self), torch.inference_mode():
             return self.rpn.propose(self.backbone(images), (int(images.shape[-2]), int(images.shape[-1])))
 
     def detect(self, images: Tensor) -> list[dict[str, Tensor]]:
         """Detections ``{"boxes", "scores", "labels"}`` for each image, in one pass of the shared backbone."""
         self._check(images)
-        with evaluating(self):
+        with evaluating(self), torch.inference_mode():
             size = (int(images.shape[-2]), int(images.shape[-1]))
             features = self.backbone(images)
             proposals, _ = self.rpn.propose(features, size)

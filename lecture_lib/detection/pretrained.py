@@ -11,6 +11,7 @@ import torchvision
 from torch import Tensor
 
 from lecture_lib.data import full_profile_dataset, pretrained
+from lecture_lib.weights import resolve_weights
 
 # VOC class name -> COCO category id (torchvision's COCO detection models use these ids)
 VOC_TO_COCO = {
@@ -41,14 +42,11 @@ def coco_faster_rcnn(weights: str | None = "DEFAULT", **kwargs) -> torch.nn.Modu
     """``fasterrcnn_resnet50_fpn_v2`` in eval mode; ``weights=None`` builds it untrained (offline tests)."""
     from torchvision.models.detection import FasterRCNN_ResNet50_FPN_V2_Weights, fasterrcnn_resnet50_fpn_v2
 
-    if weights is None:
+    entry = resolve_weights(weights, FasterRCNN_ResNet50_FPN_V2_Weights)
+    if entry is None:
         model = fasterrcnn_resnet50_fpn_v2(weights=None, weights_backbone=None, **kwargs)
     else:
-        model = pretrained(
-            fasterrcnn_resnet50_fpn_v2,
-            weights=FasterRCNN_ResNet50_FPN_V2_Weights[weights] if isinstance(weights, str) else weights,
-            **kwargs,
-        )
+        model = pretrained(fasterrcnn_resnet50_fpn_v2, weights=entry, **kwargs)
     return model.eval()
 
 

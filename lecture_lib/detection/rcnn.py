@@ -23,8 +23,9 @@ from sklearn.svm import LinearSVC
 from torch import Tensor, nn
 
 from lecture_lib import boxes as box_ops
-from lecture_lib.detection.backbone import POOL5, CropClassifier, evaluating, warp_crops
+from lecture_lib.detection.backbone import POOL5, CropClassifier, warp_crops
 from lecture_lib.detection.coder import BoxCoder
+from lecture_lib.runtime import evaluating
 
 
 def extract_features(
@@ -38,7 +39,7 @@ def extract_features(
         (pool5 Tensor[N, C*4*4], fc7 Tensor[N, D]): the features of each proposal.
     """
     pool5, fc7 = [], []
-    with evaluating(model):
+    with evaluating(model), torch.inference_mode():
         for start in range(0, len(proposals), batch):
             crops = warp_crops(image, proposals[start : start + batch], warp)  # (n, 3, warp, warp)
             p5 = model.pool5(crops)
@@ -279,7 +280,7 @@ class RCNN(nn.Module):
         """
         if len(proposals) == 0:
             return _empty()
-        with evaluating(self):
+        with evaluating(self), torch.inference_mode():
             scores = self.scores(fc7)  # (N, C-1)
             all_boxes, all_scores, all_labels = [], [], []
             for c in range(1, scores.shape[1] + 1):

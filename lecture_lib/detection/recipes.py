@@ -26,6 +26,7 @@ from lecture_lib.detection.fast_rcnn import FastRCNN
 from lecture_lib.detection.faster_rcnn import ANCHOR_SIZES, ASPECT_RATIOS, FasterRCNN
 from lecture_lib.detection.selective_search import selective_search
 from lecture_lib.metrics import bootstrap_map
+from lecture_lib.runtime import single_thread
 from lecture_lib.train import timed
 
 TRAIN_SEED, VAL_SEED, TEST_SEED = 100, 7, 1
@@ -118,13 +119,13 @@ def test_scenes_proposals() -> list[torch.Tensor]:
     return [p.round().to(torch.int16) for p in _proposals(test.images)[0]]
 
 
+@single_thread()
 def build_backbone(depth: str, *, epochs: int, n_train: int = 240, n_val: int = 40) -> dict:
     """Pretrain a detection backbone as a crop classifier (the stand-in for an ImageNet CNN).
 
     ``WARP x WARP`` warped crops of scene objects (jittered ground-truth boxes, their class) and of
     background (IoU < 0.3 with every object), on training scenes; validation on other scenes.
     """
-    torch.set_num_threads(1)
     train, val = make_scenes(n_train, seed=TRAIN_SEED), make_scenes(n_val, seed=VAL_SEED)
     x, y = training.sample_training_crops(
         train.images, train.boxes, train.labels, per_image=6, size=WARP, seed=0
@@ -146,6 +147,7 @@ def build_backbone(depth: str, *, epochs: int, n_train: int = 240, n_val: int = 
     }
 
 
+@single_thread()
 def build_rcnn(depth: str = "small", *, n_train: int = N_TRAIN, timing_images: int = 4) -> dict:
     """R-CNN's two later stages on the pretrained CNN: per-class SVMs (hard negatives) and box regressors.
 
@@ -157,7 +159,6 @@ def build_rcnn(depth: str = "small", *, n_train: int = N_TRAIN, timing_images: i
     and Selective Search on the first ``timing_images`` test scenes, through ``train.timed``
     (one warm-up, five repeats) in the same process.
     """
-    torch.set_num_threads(1)
     cnn = _pretrained_cnn(depth)
     train = make_scenes(n_train, seed=TRAIN_SEED)
     proposals, ss_seconds = _proposals(train.images)
@@ -262,9 +263,9 @@ def evaluate_on_test_set(model: rcnn.RCNN, paper_regressors: tuple, *, timing_im
     }
 
 
+@single_thread()
 def build_fast_rcnn(*, n_train: int = N_TRAIN, epochs: int = FAIR_EPOCHS) -> dict:
     """Fast R-CNN (small backbone, Selective Search proposals) trained end to end."""
-    torch.set_num_threads(1)
     train = make_scenes(n_train, seed=TRAIN_SEED)
     proposals, ss_seconds = _proposals(train.images)
     model = _init(FastRCNN, **FAST_RCNN)
@@ -282,11 +283,11 @@ def build_fast_rcnn(*, n_train: int = N_TRAIN, epochs: int = FAIR_EPOCHS) -> dic
     }
 
 
+@single_thread()
 def build_faster_rcnn(
     depth: str, *, n_train: int = 800, epochs: int = 7, batch_size: int = 8, lr: float = 3e-3
 ) -> dict:
     """Faster R-CNN on a pretrained backbone: RPN + Fast R-CNN head, four losses jointly."""
-    torch.set_num_threads(1)
     train = make_scenes(n_train, seed=TRAIN_SEED)
     kwargs = {**FASTER_RCNN, "depth": depth}
     model = _init(FasterRCNN, **kwargs)

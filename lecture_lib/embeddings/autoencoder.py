@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from lecture_lib.runtime import evaluating
 from lecture_lib.train import predict
 
 __all__ = ["FaceAutoencoder", "check_images", "decode", "encode", "positive_int", "reconstruction_loss"]
@@ -124,12 +125,8 @@ def _device(model: nn.Module) -> torch.device:
 def encode(model: FaceAutoencoder, images: Tensor, *, batch_size: int = 512) -> Tensor:
     """Latents Tensor[N, D] of images Tensor[N, 3, S, S] (eval mode, no gradients)."""
     check_images(images, model.image_size)
-    was = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         return predict(model.encode, images, batch_size=batch_size, device=_device(model))
-    finally:
-        model.train(was)
 
 
 def decode(model: FaceAutoencoder, latents: Tensor, *, batch_size: int = 512) -> Tensor:
@@ -137,9 +134,5 @@ def decode(model: FaceAutoencoder, latents: Tensor, *, batch_size: int = 512) ->
     if not isinstance(latents, Tensor) or latents.ndim != 2 or latents.shape[1] != model.latent_dim:
         got = tuple(latents.shape) if isinstance(latents, Tensor) else type(latents).__name__
         raise ValueError(f"latents must be a Tensor[N, {model.latent_dim}], got {got}")
-    was = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         return predict(model.decode, latents, batch_size=batch_size, device=_device(model))
-    finally:
-        model.train(was)

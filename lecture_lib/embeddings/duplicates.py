@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from contextlib import nullcontext
 
 import numpy as np
 import torch
@@ -31,6 +32,7 @@ from torch.nn import functional as F
 
 from lecture_lib.faces.models import FaceEmbedder
 from lecture_lib.metrics.verification import tar_at_far
+from lecture_lib.runtime import evaluating
 from lecture_lib.train import predict
 
 __all__ = [
@@ -150,19 +152,13 @@ def embed_for_search(
     module = owner if isinstance(owner, torch.nn.Module) else None  # a net, or a bound method of one
     first = next(iter(module.parameters()), None) if module is not None else None
     device = first.device if first is not None else torch.device("cpu")
-    was = module.training if module is not None else False
-    if module is not None:
-        module.eval()
-    try:
+    with evaluating(module) if module is not None else nullcontext():
         e = predict(embed_fn, images, batch_size=batch_size, device=device).flatten(1).float()
         if mirror_invariant:
             e = (
                 e
                 + predict(embed_fn, images.flip(-1), batch_size=batch_size, device=device).flatten(1).float()
             )
-    finally:
-        if module is not None:
-            module.train(was)
     return F.normalize(e, dim=1)
 
 

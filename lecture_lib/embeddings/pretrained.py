@@ -19,6 +19,7 @@ from torch import Tensor
 
 from lecture_lib import smoke
 from lecture_lib.data import OFFLINE_HINT, OfflineError
+from lecture_lib.weights import resolve_weights
 
 GLOVE_NAMES = (
     "glove-wiki-gigaword-50",
@@ -35,11 +36,7 @@ DEFAULT = "glove-wiki-gigaword-100"
 
 def glove_path(weights: str = "DEFAULT") -> Path:
     """Download (once, MD5-checked by gensim) and return the path of a GloVe set's ``.gz`` file."""
-    if not isinstance(weights, str):
-        raise TypeError(f"weights must be 'DEFAULT' or one of {GLOVE_NAMES}, got {type(weights).__name__}")
-    name = DEFAULT if weights == "DEFAULT" else weights
-    if name not in GLOVE_NAMES:
-        raise ValueError(f"weights must be 'DEFAULT' or one of {GLOVE_NAMES}, got {weights!r}")
+    name = resolve_weights(weights, GLOVE_NAMES, default=DEFAULT, allow_none=False)
     import gensim.downloader as api
 
     fixture = smoke.fixture("gensim_data_dir")  # smoke mode: the fixture folder, read at call time

@@ -37,7 +37,7 @@ from collections.abc import Callable
 import torch
 
 from lecture_lib.checkpoints import model_entry
-from lecture_lib.datasets.faces import FaceSet, face_split
+from lecture_lib.datasets.faces import FaceSet, face_parts, face_split
 from lecture_lib.datasets.text import wiki_sentences
 from lecture_lib.embeddings.analogies import evaluate_analogies
 from lecture_lib.embeddings.attributes import AttributeClassifier
@@ -50,6 +50,7 @@ from lecture_lib.embeddings.training import (
     train_copy_detector,
     train_sgns,
 )
+from lecture_lib.runtime import single_thread
 
 SETTINGS = dict(
     dim=100, window=5, negative=5, epochs=15, min_count=5, sample=1e-3, alpha=0.025, min_alpha=1e-4
@@ -69,6 +70,7 @@ def _outcome(vectors: torch.Tensor, words: list[str], seconds: float) -> dict:
     }
 
 
+@single_thread()
 def build_words(
     sizes: tuple[int | None, ...] = CURVE_WORDS, settings: dict | None = None, progress: bool = True
 ) -> dict:
@@ -76,7 +78,6 @@ def build_words(
 
     The largest size's vectors and history are kept; ``settings`` default to ``SETTINGS``.
     """
-    torch.set_num_threads(1)
     settings = dict(SETTINGS if settings is None else settings)
     curve: list[dict] = []
     full: dict = {}
@@ -134,31 +135,14 @@ def face_sets(
     """``{part: FaceSet}`` of 07's faces (people disjoint across parts; none of them is one of 06's
     people: other seeds). Labels: train 0.., then val, then test."""
     d = {**DATA, **(data or {})}
-    spec = {
-        "train": (d["n_train"], d["train_images"], 0),
-        "val": (d["n_val"], d["val_images"], d["n_train"]),
-        "test": (d["n_test"], d["test_images"], d["n_train"] + d["n_val"]),
-    }
-    return {
-        p: face_split(
-            p,
-            spec[p][0],
-            spec[p][1],
-            seed=d["seed"],
-            first_label=spec[p][2],
-            size=d["size"],
-            strength=d["strength"],
-        )
-        for p in parts
-    }
+    spec = {part: (d[f"n_{part}"], d[f"{part}_images"]) for part in ("train", "val", "test")}
+    return face_parts(spec, seed=d["seed"], parts=parts, size=d["size"], strength=d["strength"])
 
 
 def build_faces(data: dict | None = None, ae: dict | None = None, classifier: dict | None = None) -> dict:
     """Train the autoencoder and the attribute classifier (tests pass smaller settings)."""
     d, a, c = {**DATA, **(data or {})}, {**AE, **(ae or {})}, {**CLASSIFIER, **(classifier or {})}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with single_thread():
         train = face_sets(("train",), d)["train"]
         kw = dict(latent_dim=a["latent_dim"], width=a["width"], image_size=d["size"], seed=a["seed"])
         model, hist = train_autoencoder(
@@ -179,8 +163,6 @@ def build_faces(data: dict | None = None, ae: dict | None = None, classifier: di
             seed=c["seed"],
             width=c["width"],
         )
-    finally:
-        torch.set_num_threads(threads)
     return {
         "autoencoder": model_entry(FaceAutoencoder, model, **kw),
         "classifier": model_entry(
@@ -212,9 +194,7 @@ def build_copies(settings: dict | None = None, data: dict | None = None) -> dict
     """Train the copy-detection embedding on faces of its own people (seed ``COPIES["seed"]``): none
     of them is in the index that 07 searches (07's training faces), so nothing is memorised."""
     s, d = {**COPIES, **(settings or {})}, {**DATA, **(data or {})}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with single_thread():
         faces = face_split(
             "train", s["n_ids"], s["images"], seed=s["seed"], size=d["size"], strength=d["strength"]
         )
@@ -229,8 +209,6 @@ def build_copies(settings: dict | None = None, data: dict | None = None) -> dict
             input_size=s["input_size"],
             seed=0,
         )
-    finally:
-        torch.set_num_threads(threads)
     kw = dict(embedding_dim=s["embedding_dim"], width=s["width"], input_size=s["input_size"], seed=0)
     return {"model": model_entry(CopyDetector, model, **kw), "history": hist.as_dict(), "settings": s}
 

@@ -29,6 +29,7 @@ from lecture_lib.datasets.faces import HAIR_COLOURS
 from lecture_lib.datasets.scenes import CLASSES
 from lecture_lib.detection.backbone import CropClassifier
 from lecture_lib.embeddings.attributes import BINARY_ATTRIBUTES, AttributeClassifier
+from lecture_lib.runtime import evaluating
 
 __all__ = ["Tagger", "course_taggers", "face_tagger", "imagenet_tagger", "shape_tagger", "tag", "top_k"]
 
@@ -79,13 +80,8 @@ def tag(tagger: Tagger, image, k: int = 5) -> list[tuple[str, float]]:
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"image must be an RGB array [H, W, 3] uint8, got shape {image.shape} {image.dtype}")
-    was = tagger.model.training
-    tagger.model.eval()
-    try:
-        with torch.inference_mode():
-            logits = tagger.model(tagger.preprocess(image))
-    finally:
-        tagger.model.train(was)
+    with evaluating(tagger.model), torch.inference_mode():
+        logits = tagger.model(tagger.preprocess(image))
     return top_k(tagger.scores(logits), tagger.categories, k)[0]
 
 

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lecture_lib.layers import conv_stage
+from lecture_lib.runtime import evaluating
 from lecture_lib.train import predict
 
 __all__ = ["FaceClassifier", "FaceEmbedder", "embed", "pair_distances"]
@@ -127,12 +128,8 @@ def embed(model: nn.Module, images: Tensor, *, batch_size: int = 500) -> Tensor:
     ``embed`` if it has one (``FaceClassifier``, ``ResNetFace``), else its ``forward``
     (``FaceEmbedder``); in eval mode, without gradients."""
     fn = embedding_fn(model)
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         return predict(fn, images, batch_size=batch_size)
-    finally:
-        model.train(was_training)
 
 
 def pair_distances(embeddings: Tensor, i: Tensor, j: Tensor) -> Tensor:

@@ -37,6 +37,8 @@ from lecture_lib.faces.models import embedding_fn
 from lecture_lib.faces.recipes import MARGIN, TRAIN
 from lecture_lib.faces.training import train_softmax, train_triplet
 from lecture_lib.paths import cache_dir
+from lecture_lib.runtime import evaluating
+from lecture_lib.weights import IMAGENET_MEAN, IMAGENET_STD, resolve_weights
 
 __all__ = [
     "LFW_FILES",
@@ -176,7 +178,7 @@ def lfw_transform(size: int = 112):
             T.CenterCrop(150),
             T.Resize(size),
             T.ToTensor(),
-            T.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]),
+            T.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD),
         ]
     )
 
@@ -213,17 +215,8 @@ def resnet_face(
     ``ResNet18_Weights`` name such as "IMAGENET1K_V1", or ``None`` for random init, offline)."""
     from torchvision.models import ResNet18_Weights, resnet18
 
-    if weights is None:
-        trunk = resnet18(weights=None)
-    elif isinstance(weights, str):
-        if weights not in ResNet18_Weights.__members__ and weights != "DEFAULT":
-            raise ValueError(
-                f"weights must be 'DEFAULT', one of {list(ResNet18_Weights.__members__)} or None, "
-                f"got {weights!r}"
-            )
-        trunk = pretrained(resnet18, weights=ResNet18_Weights[weights])
-    else:
-        raise ValueError(f"weights must be a str or None (never a bool), got {weights!r}")
+    entry = resolve_weights(weights, ResNet18_Weights)
+    trunk = resnet18(weights=None) if entry is None else pretrained(resnet18, weights=entry)
     return ResNetFace(trunk, embedding_dim=embedding_dim, num_classes=num_classes)
 
 
@@ -244,17 +237,13 @@ def lfw_pair_distances(
     """Squared L2 distances between the embeddings of every LFW pair (``model.embed`` if it has
     one, else its forward). Returns ``(distances Tensor[P], same Tensor[P] bool, folds Tensor[P])``."""
     fn = embedding_fn(model)
-    was_training = model.training
-    model.eval()
     out = []
-    try:
+    with evaluating(model):
         for start in range(0, len(pairs), batch_size):
             items = [pairs[k] for k in range(start, min(start + batch_size, len(pairs)))]
             a = fn(torch.stack([it[0] for it in items]).to(device))
             b = fn(torch.stack([it[1] for it in items]).to(device))
             out.append((a - b).pow(2).sum(1).cpu())
-    finally:
-        model.train(was_training)
     return torch.cat(out), torch.tensor(pairs.targets, dtype=torch.bool), pairs.folds
 
 
@@ -312,5 +301,5 @@ def photo_tensor(image, size: int, *, imagenet: bool = True) -> Tensor:
         x[None, :, top : top + side, left : left + side], size=(size, size), mode="bilinear", antialias=True
     )[0]
     if imagenet:
-        x = torchvision.transforms.functional.normalize(x, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+        x = torchvision.transforms.functional.normalize(x, IMAGENET_MEAN, IMAGENET_STD)
     return x

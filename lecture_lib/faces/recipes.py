@@ -16,12 +16,11 @@ own, disjoint from train and test (``face_data``). All randomness comes from ``s
 
 from __future__ import annotations
 
-import torch
-
 from lecture_lib.checkpoints import model_entry
-from lecture_lib.datasets.faces import FaceSet, face_split, verification_pairs
+from lecture_lib.datasets.faces import FaceSet, face_parts, verification_pairs
 from lecture_lib.faces.models import FaceClassifier, FaceEmbedder
 from lecture_lib.faces.training import model_kwargs, train_softmax, train_triplet
+from lecture_lib.runtime import single_thread
 
 DATA = dict(
     n_train=500,
@@ -51,19 +50,10 @@ def face_data(
     seed: int,
     parts=("train", "test", "val"),
 ) -> dict[str, FaceSet]:
-    """``{part: FaceSet}`` for the requested parts, people disjoint across parts (``face_split``);
+    """``{part: FaceSet}`` for the requested parts, people disjoint across parts (``face_parts``);
     labels: train ``0..n_train-1``, then test, then val."""
-    spec = {
-        "train": (n_train, train_images, 0),
-        "test": (n_test, test_images, n_train),
-        "val": (n_val, val_images, n_train + n_test),
-    }
-    return {
-        p: face_split(
-            p, spec[p][0], spec[p][1], seed=seed, first_label=spec[p][2], size=size, strength=strength
-        )
-        for p in parts
-    }
+    spec = {"train": (n_train, train_images), "test": (n_test, test_images), "val": (n_val, val_images)}
+    return face_parts(spec, seed=seed, parts=parts, size=size, strength=strength)
 
 
 def test_pairs(test: FaceSet, seed: int) -> dict:
@@ -71,9 +61,9 @@ def test_pairs(test: FaceSet, seed: int) -> dict:
     return verification_pairs(test.labels, pairs_per_fold=300, folds=10, seed=seed + 3)
 
 
+@single_thread()
 def _runs(specs: dict[str, tuple[str, float]], data: dict | None = None, train: dict | None = None) -> dict:
     d, t = {**DATA, **(data or {})}, {**TRAIN, **(train or {})}
-    torch.set_num_threads(1)
     sets = face_data(**d, parts=("train", "val"))
     train_set, val = sets["train"], sets["val"]
     out: dict = {"data": d, "train": t, "histories": {}, "margins": {}, "strategies": {}}

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from lecture_lib.data import pretrained
+from lecture_lib.weights import resolve_weights
 
 COCO_KEYPOINTS: tuple[str, ...] = (
     "nose",
@@ -94,16 +95,10 @@ def keypoint_rcnn(weights: str | None = "DEFAULT", **kwargs) -> nn.Module:
     """
     from torchvision.models.detection import KeypointRCNN_ResNet50_FPN_Weights, keypointrcnn_resnet50_fpn
 
-    if weights is None:
+    entry = resolve_weights(weights, KeypointRCNN_ResNet50_FPN_Weights)
+    if entry is None:
         return keypointrcnn_resnet50_fpn(weights=None, weights_backbone=None, **kwargs).eval()
-    if isinstance(weights, bool) or not isinstance(weights, (str, KeypointRCNN_ResNet50_FPN_Weights)):
-        raise ValueError(f"weights must be 'DEFAULT', a weights name or None, got {weights!r}")
-    if isinstance(weights, str):
-        names = [w.name for w in KeypointRCNN_ResNet50_FPN_Weights]
-        if weights not in ("DEFAULT", *names):
-            raise ValueError(f"unknown weights {weights!r}; choose 'DEFAULT' or one of {names}")
-        weights = KeypointRCNN_ResNet50_FPN_Weights[weights]
-    return pretrained(keypointrcnn_resnet50_fpn, weights=weights, **kwargs).eval()
+    return pretrained(keypointrcnn_resnet50_fpn, weights=entry, **kwargs).eval()
 
 
 @torch.no_grad()

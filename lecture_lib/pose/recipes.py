@@ -30,6 +30,7 @@ from lecture_lib.checkpoints import model_entry
 from lecture_lib.datasets.people import make_people
 from lecture_lib.pose.models import PoseFCN, PoseRegressor
 from lecture_lib.pose.training import heatmap_loss, regression_loss, train_pose
+from lecture_lib.runtime import single_thread
 
 DATA = {
     "size": 64,
@@ -65,11 +66,11 @@ def training_data(data_cfg: dict = DATA):
     return (images, train.keypoints, train.inside), val
 
 
+@single_thread()
 def _build(
     kinds: tuple[str, ...], data_cfg: dict, arch: dict, train_cfg: dict, targets: dict, progress: bool
 ) -> dict:
     """Train each of ``kinds`` ("disk", "gaussian", "regression") on the same data and budget."""
-    torch.set_num_threads(1)
     data, val = training_data(data_cfg)
     epochs, steps = train_cfg["epochs"], train_cfg["steps_per_epoch"]
     out = {
@@ -131,6 +132,7 @@ def build_regression(
     return _build(("regression",), data_cfg, arch, train_cfg, targets, progress)
 
 
+@single_thread()
 def build_radius_sweep(
     data_cfg: dict = DATA,
     arch: dict = ARCH,
@@ -141,7 +143,6 @@ def build_radius_sweep(
     progress: bool = False,
 ) -> dict:
     """``PoseFCN`` on disk targets of each radius in ``sweep["radii"]``, equal budgets."""
-    torch.set_num_threads(1)
     data, val = training_data(data_cfg)
     out = {
         "data": dict(data_cfg),

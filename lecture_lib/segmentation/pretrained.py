@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from lecture_lib.data import full_profile_dataset
 from lecture_lib.data import pretrained as fetch_pretrained
 from lecture_lib.metrics.segmentation import iou_from_confusion, segmentation_confusions
+from lecture_lib.weights import IMAGENET_MEAN, IMAGENET_STD, resolve_weights
 
 __all__ = [
     "ARCHS",
@@ -54,7 +55,6 @@ VOC_CLASSES = (
     "train",
     "tvmonitor",
 )
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
 def _builders() -> dict:
@@ -89,13 +89,8 @@ def load_segmenter(
         raise ValueError(f"arch must be one of {ARCHS}, got {arch!r}")
     builder, weights_enum = _builders()[arch]
     meta: dict[str, Any]
-    if weights is not None:
-        try:
-            entry = weights_enum[weights]
-        except KeyError:
-            raise ValueError(
-                f"weights must be None or one of {['DEFAULT', *weights_enum.__members__]}, got {weights!r}"
-            ) from None
+    entry = resolve_weights(weights, weights_enum)
+    if entry is not None:
         model = fetch_pretrained(builder, weights=entry)
         meta = {"categories": tuple(entry.meta["categories"]), "weights": str(entry)}
     else:

@@ -20,10 +20,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import torch
-
 from lecture_lib.checkpoints import model_entry
 from lecture_lib.datasets.scenes import make_scenes
+from lecture_lib.runtime import single_thread
 from lecture_lib.segmentation.models import FCN, window_classifier
 from lecture_lib.segmentation.training import train_classifier, train_fcn
 
@@ -49,9 +48,7 @@ SETTINGS: dict[str, Any] = {
 def build(settings: dict | None = None, *, progress: bool = False) -> dict:
     """Train both nets with ``settings`` (default ``SETTINGS``; tests pass smaller ones) on one CPU thread."""
     s = copy.deepcopy(SETTINGS if settings is None else settings)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # two threads on a busy 2-core machine are many times slower than one
-    try:
+    with single_thread():  # two threads on a busy 2-core machine are many times slower than one
         sc = s["scenes"]
         train = make_scenes(sc["n_train"], seed=sc["train_seed"], **sc["kwargs"])  # the classifier's crops
         val = make_scenes(
@@ -59,8 +56,6 @@ def build(settings: dict | None = None, *, progress: bool = False) -> dict:
         )  # monitoring only; test is separate
         clf, clf_hist = train_classifier(s, train, progress=progress)
         fcn, fcn_hist = train_fcn(s, val, progress=progress)
-    finally:
-        torch.set_num_threads(threads)
     return {
         "model": model_entry(FCN, fcn, num_classes=val.num_classes, variant="all", **s["arch"]),
         "classifier": model_entry(

@@ -17,6 +17,8 @@ from typing import Any, overload
 import torch
 from torch import Tensor, nn
 
+from lecture_lib.runtime import evaluating
+
 _STAGE = re.compile(r"^layer\d+$")
 
 
@@ -158,14 +160,12 @@ def stage_features(
     hooks = [
         getattr(model, s).register_forward_hook(lambda _m, _i, o, s=s: out.__setitem__(s, o)) for s in stages
     ]
-    was_training = model.training
     try:
-        model.eval()
-        model(images)
+        with evaluating(model):
+            model(images)
     finally:
         for h in hooks:
             h.remove()
-        model.train(was_training)
     if pool is not None:
         out = {s: torch.flatten(nn.functional.adaptive_avg_pool2d(v, pool), 1) for s, v in out.items()}
     return {s: out[s] for s in stages}

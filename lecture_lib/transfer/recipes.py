@@ -16,6 +16,7 @@ import torch
 
 from lecture_lib.checkpoints import model_entry
 from lecture_lib.datasets.glyphs import glyph_dataset
+from lecture_lib.runtime import single_thread
 from lecture_lib.train import RandomBatches, accuracy, fit
 from lecture_lib.transfer.experiment import run_transfer_experiment
 from lecture_lib.transfer.models import SmallResNet
@@ -37,12 +38,8 @@ SETTINGS = {
 def build(settings: dict | None = None, *, progress: bool = False) -> dict:
     """Train the source network with ``settings`` (default ``SETTINGS``; tests pass smaller ones) on one
     CPU thread (the committed weights are reproducible bit for bit only with the same thread count)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with single_thread():
         return _build(dict(SETTINGS if settings is None else settings), progress)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _build(s: dict, progress: bool) -> dict:
@@ -96,17 +93,13 @@ def build_experiment(settings: dict | None = None) -> dict:
         python tools/make_checkpoints.py transfer_experiment     # about 3 minutes on one CPU thread
     """
     s = dict(EXPERIMENT_SETTINGS if settings is None else settings)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with single_thread():
         task = load_task(s["task"])
         runs = run_transfer_experiment(
             task.make_model, task.source_net, task.train_x, task.train_y, task.test_x, task.test_y,
             per_class=tuple(s["per_class"]), seeds=tuple(s["seeds"]), keep_models=True, progress=False,
             **s["budget"],
         )  # fmt: skip
-    finally:
-        torch.set_num_threads(threads)
     kept = next(
         r for r in runs if r.method == "finetune all" and r.per_class is None and r.seed == s["seeds"][0]
     )
