@@ -11,7 +11,8 @@ from lecture_lib.datasets.faces import HAIR_COLOURS, face_split
 from lecture_lib.embeddings import attributes as A
 from lecture_lib.embeddings import duplicates as dup
 from lecture_lib.embeddings import recipes as image_recipes
-from lecture_lib.embeddings.autoencoder import FaceAutoencoder, decode, encode, train_autoencoder
+from lecture_lib.embeddings.autoencoder import FaceAutoencoder, decode, encode
+from lecture_lib.embeddings.training import train_attribute_classifier, train_autoencoder, train_copy_detector
 from lecture_lib.faces.models import FaceEmbedder
 
 
@@ -158,7 +159,7 @@ def test_attribute_targets_and_classifier(faces):
     y = A.attribute_targets(faces.attributes)
     assert y.shape == (len(faces), 3)
     assert y[:, 0].tolist() == faces.attributes["glasses"].long().tolist()
-    model, hist = A.train_attribute_classifier(faces.images, faces.attributes, steps=3, batch_size=8, width=4)
+    model, hist = train_attribute_classifier(faces.images, faces.attributes, steps=3, batch_size=8, width=4)
     assert len(hist.batch_loss) == 3
     scores = A.attribute_scores(model, faces.images)
     assert scores["glasses"].shape == (len(faces),)
@@ -167,7 +168,7 @@ def test_attribute_targets_and_classifier(faces):
     with pytest.raises(ValueError, match=r"attributes lack \['smiling', 'hair_colour'\]"):
         A.attribute_targets({"glasses": faces.attributes["glasses"]})
     with pytest.raises(ValueError, match="one per label row"):
-        A.train_attribute_classifier(faces.images[:5], faces.attributes, steps=1)
+        train_attribute_classifier(faces.images[:5], faces.attributes, steps=1)
 
 
 # ----------------------------------------------------------------------------- copy detector
@@ -199,7 +200,7 @@ def test_random_perturbation_rows_and_seeding():
 
 
 def test_train_copy_detector_tiny(faces):
-    model, hist = dup.train_copy_detector(faces.images, steps=2, batch_size=8, embedding_dim=8, width=4)
+    model, hist = train_copy_detector(faces.images, steps=2, batch_size=8, embedding_dim=8, width=4)
     assert isinstance(model, dup.CopyDetector) and isinstance(model.net, FaceEmbedder)
     assert len(hist.batch_loss) == 2
     e = dup.embed_for_search(model, faces.images[:4])

@@ -5,7 +5,7 @@ import torch
 
 from lecture_lib.checkpoints import build_model
 from lecture_lib.datasets.people import make_people
-from lecture_lib.pose import PoseFCN, PoseRegressor, recipes
+from lecture_lib.pose import PoseFCN, PoseRegressor, recipes, training
 
 TINY_DATA = {**recipes.DATA, "n_train": 12, "n_val": 6}
 TINY_TRAIN = {**recipes.TRAIN, "epochs": 1, "steps_per_epoch": 2, "batch_size": 4}
@@ -53,8 +53,8 @@ def test_radius_sweep_checkpoint():
 def test_flipped_batches_mirror_keypoints_and_are_seeded():
     p = make_people(6, seed=0)
     imgs = (p.images * 255).round().to(torch.uint8)
-    a = list(recipes.FlippedBatches(imgs, p.keypoints, p.inside, batch_size=4, steps=3, seed=1))
-    b = list(recipes.FlippedBatches(imgs, p.keypoints, p.inside, batch_size=4, steps=3, seed=1))
+    a = list(training.FlippedBatches(imgs, p.keypoints, p.inside, batch_size=4, steps=3, seed=1))
+    b = list(training.FlippedBatches(imgs, p.keypoints, p.inside, batch_size=4, steps=3, seed=1))
     assert all(torch.equal(u, v) for x, y in zip(a, b) for u, v in zip(x, y))
     for x, kp, inside in a:
         assert x.dtype == torch.float32 and x.shape == (4, 3, 64, 64) and kp.shape == (4, 14, 2)
@@ -77,15 +77,15 @@ def test_flipped_batches_mirror_keypoints_and_are_seeded():
 
 def test_losses_are_finite_and_targets_match_the_api():
     p = make_people(3, seed=2)
-    t = recipes.batch_targets(p.keypoints, p.inside, 64, "disk", 2.0)
+    t = training.batch_targets(p.keypoints, p.inside, 64, "disk", 2.0)
     from lecture_lib.pose import disk_heatmaps
 
     torch.testing.assert_close(t[1], disk_heatmaps(p.keypoints[1], (64, 64), 2.0, p.inside[1]))
     model = PoseFCN(**TINY_ARCH)
     batch = (p.images, p.keypoints, p.inside)
-    for loss_fn in (recipes.heatmap_loss("disk", 2.0, 10.0), recipes.heatmap_loss("gaussian", 1.5)):
+    for loss_fn in (training.heatmap_loss("disk", 2.0, 10.0), training.heatmap_loss("gaussian", 1.5)):
         assert torch.isfinite(loss_fn(model, batch))
     reg = PoseRegressor(**{k: v for k, v in TINY_ARCH.items() if k != "refine"})
-    assert torch.isfinite(recipes.regression_loss(reg, batch))
+    assert torch.isfinite(training.regression_loss(reg, batch))
     with pytest.raises(ValueError, match="multiple of 32"):
         PoseRegressor(image_size=50)

@@ -7,8 +7,9 @@ slide's box-regression formulas) are in the shared core, ``lecture_lib.boxes``.
 
 Modules and their public API:
 
-- ``selective_search`` (not imported here: the function has the module's name): ``selective_search``,
-  ``proposal_recall`` (the proposals of R-CNN/Fast R-CNN).
+- ``selective_search`` (not imported here: the function has the module's name, so notebooks import
+  it from ``lecture_lib.detection.selective_search``): ``selective_search``, ``proposal_recall``
+  (the proposals of R-CNN/Fast R-CNN).
 - ``anchors``: ``make_anchors``, ``cell_anchors`` (torchvision's ``AnchorGenerator`` order).
 - ``coder``: ``BoxCoder(weights=(10, 10, 5, 5), bbox_xform_clip=log(1000/16))`` (``encode``, ``decode``).
 - ``matching``: ``match``, ``sample`` (torchvision's ``Matcher``/sampler), ``sample_rois`` (the RoI
@@ -17,15 +18,15 @@ Modules and their public API:
 - ``rcnn``: ``RCNN`` (CNN + per-class SVMs + box regressors), ``extract_features``, ``train_svms``,
   ``train_box_regressors``, ``regressor_examples``, ``region_statistics``, ``cache_bytes``.
 - ``roi_heads``: ``RoIHead`` (RoI pooling -> fc6/fc7 -> scores and deltas), ``fastrcnn_loss``.
-- ``fast_rcnn``: ``FastRCNN``. ``rpn``: ``RegionProposalNetwork``. ``faster_rcnn``: ``FasterRCNN``.
-- ``training`` (not imported here): ``fit_fast_rcnn``, ``fit_faster_rcnn``, ``pretrain_backbone``
-  (through ``train.fit``).
-- ``recipes`` (not imported here): ``CHECKPOINTS`` (how ``data/*detection*``, ``rcnn_detector.pt``,
-  ``fast_rcnn_detector.pt`` and ``faster_rcnn_{small,deep,fair}.pt`` are trained; load them with
-  ``checkpoints.load_model``); ``N_TEST``, ``TEST_SEED``: the one test set of 03a-03c, whose
-  Selective Search proposals, R-CNN detections and timings ``rcnn_detector.pt`` stores.
-- ``pretrained`` (not imported here): full profile, torchvision's COCO Faster R-CNN
-  (``coco_faster_rcnn(weights="DEFAULT")``).
+- ``fast_rcnn``: ``FastRCNN``. ``rpn``: ``RegionProposalNetwork``. ``faster_rcnn``: ``FasterRCNN``,
+  ``ANCHOR_SIZES``, ``ASPECT_RATIOS``.
+- ``training``: ``fit_fast_rcnn``, ``fit_faster_rcnn``, ``pretrain_backbone`` (through ``train.fit``).
+- ``recipes``: ``N_TEST``, ``TEST_SEED`` (imported here): the one test set of 03a-03c, whose
+  Selective Search proposals, R-CNN detections and timings ``rcnn_detector.pt`` stores;
+  ``recipes.CHECKPOINTS`` (how ``data/*detection*``, ``rcnn_detector.pt``, ``fast_rcnn_detector.pt``
+  and ``faster_rcnn_{small,deep,fair}.pt`` are trained; load them with ``checkpoints.load_model``).
+- ``pretrained``: full profile, torchvision's COCO Faster R-CNN: ``coco_faster_rcnn(weights="DEFAULT")``,
+  ``coco_category_names``, ``voc_subset``, ``detect_voc_classes``.
 - ``plots``: ``draw_boxes``, ``show_boxes``, ``show_detections`` (after threshold and NMS, with a legend).
 """
 
@@ -33,14 +34,34 @@ from lecture_lib.detection.anchors import cell_anchors, make_anchors
 from lecture_lib.detection.backbone import Backbone, BoxHead, CropClassifier, load_pretrained, warp_crops
 from lecture_lib.detection.coder import BoxCoder
 from lecture_lib.detection.fast_rcnn import FastRCNN
-from lecture_lib.detection.faster_rcnn import FasterRCNN
+from lecture_lib.detection.faster_rcnn import ANCHOR_SIZES, ASPECT_RATIOS, FasterRCNN
 from lecture_lib.detection.matching import match, sample, sample_rois
-from lecture_lib.detection.plots import draw_boxes, show_boxes
+from lecture_lib.detection.plots import draw_boxes, show_boxes, show_detections
+from lecture_lib.detection.pretrained import (
+    coco_category_names,
+    coco_faster_rcnn,
+    detect_voc_classes,
+    voc_subset,
+)
 from lecture_lib.detection.rcnn import RCNN
+from lecture_lib.detection.recipes import N_TEST, TEST_SEED
 from lecture_lib.detection.roi_heads import RoIHead, fastrcnn_loss
 from lecture_lib.detection.rpn import RegionProposalNetwork
+from lecture_lib.detection.training import fit_fast_rcnn, fit_faster_rcnn, pretrain_backbone
 
 __all__ = [
+    "ANCHOR_SIZES",
+    "ASPECT_RATIOS",
+    "N_TEST",
+    "TEST_SEED",
+    "coco_category_names",
+    "coco_faster_rcnn",
+    "detect_voc_classes",
+    "fit_fast_rcnn",
+    "fit_faster_rcnn",
+    "pretrain_backbone",
+    "show_detections",
+    "voc_subset",
     "RCNN",
     "Backbone",
     "BoxCoder",

@@ -12,17 +12,19 @@ Public API, words:
   test per section, semantic, syntactic and total, out-of-vocabulary questions counted
   (``analogies.py``; ``Score``).
 - ``sgns_loss(centre, context, noise)``, ``SkipGram``, ``SkipGramBatches``, ``Vocab``,
-  ``train_sgns(sentences, ...)``: word2vec's skip-gram with negative sampling (``sgns.py``).
+  ``keep_probability``: word2vec's skip-gram with negative sampling (``sgns.py``); its loop
+  ``train_sgns(sentences, ...)`` (``training.py``, with every other training loop of the package).
 - ``ppmi_svd_vectors(sentences, ...)``: the count-based baseline, PPMI + truncated SVD (``counts.py``).
-- ``plots.plot_relations(vectors, vocab, pairs)``: relation arrows (male → female, country → capital)
-  in a 2-D PCA.
+- ``plot_relations(vectors, vocab, pairs)``: relation arrows (``MALE_FEMALE``, ``COUNTRY_CAPITAL``)
+  in a 2-D PCA (``plots.py``).
 - ``recipes.CHECKPOINTS``: ``data/embeddings_words.pt`` (own SGNS and gensim on the full corpus,
   the learning curve); ``pretrained.glove(...)``: GloVe through gensim's downloader (full profile).
 - The text and the questions: ``lecture_lib.datasets.text`` (files shipped in gensim's wheel).
 
 Public API, images (on notebook 06's drawn faces; CelebA in the full profile):
 
-- ``FaceAutoencoder``, ``train_autoencoder``, ``encode``, ``decode`` (``autoencoder.py``).
+- ``FaceAutoencoder``, ``encode``, ``decode`` (``autoencoder.py``); ``train_autoencoder``,
+  ``train_attribute_classifier``, ``train_copy_detector`` (``training.py``).
 - ``attribute_vector(latents, has)`` = mean latent with minus without; ``apply_attribute(latents,
   vector, strength)``; ``AttributeClassifier`` (the judge), ``flip_rate``, ``choose_strength``,
   ``identity_kept`` (06's face embedding), ``retrieve`` (``attributes.py``).
@@ -30,7 +32,9 @@ Public API, images (on notebook 06's drawn faces; CelebA in the full profile):
   ``embed_for_search``, ``nearest_neighbours``, ``choose_threshold``, ``duplicate_rates``
   (``duplicates.py``).
 - Recognition services: ``Tagger``, ``tag``, ``course_taggers()`` (quick), ``imagenet_tagger``
-  (full) (``tagging.py``); ``celeba.load_celeba`` (full profile, verified download).
+  (full) (``tagging.py``); ``load_celeba`` (full profile, verified download; ``celeba.py``).
+- Modules notebook 07 uses by name: ``attributes``, ``duplicates``, ``tagging``, ``pretrained``,
+  ``recipes`` (settings and builders: ``face_sets``, ``DATA`` ...), ``sgns``, ``words``.
 - ``recipes.CHECKPOINTS`` also builds ``data/embeddings_faces.pt`` and ``data/embeddings_copies.pt``.
 """
 
@@ -44,7 +48,8 @@ from lecture_lib.embeddings.attributes import (
     identity_kept,
     retrieve,
 )
-from lecture_lib.embeddings.autoencoder import FaceAutoencoder, decode, encode, train_autoencoder
+from lecture_lib.embeddings.autoencoder import FaceAutoencoder, decode, encode
+from lecture_lib.embeddings.celeba import load_celeba
 from lecture_lib.embeddings.counts import ppmi_svd_vectors
 from lecture_lib.embeddings.duplicates import (
     CopyDetector,
@@ -54,11 +59,25 @@ from lecture_lib.embeddings.duplicates import (
     nearest_neighbours,
     perturb,
 )
-from lecture_lib.embeddings.sgns import SkipGram, SkipGramBatches, Vocab, sgns_loss, train_sgns
+from lecture_lib.embeddings.plots import COUNTRY_CAPITAL, MALE_FEMALE, plot_relations
+from lecture_lib.embeddings.sgns import SkipGram, SkipGramBatches, Vocab, keep_probability, sgns_loss
 from lecture_lib.embeddings.tagging import Tagger, course_taggers, imagenet_tagger, tag
+from lecture_lib.embeddings.training import (
+    train_attribute_classifier,
+    train_autoencoder,
+    train_copy_detector,
+    train_sgns,
+)
 from lecture_lib.embeddings.words import analogy, nearest
 
 __all__ = [
+    "COUNTRY_CAPITAL",
+    "MALE_FEMALE",
+    "keep_probability",
+    "load_celeba",
+    "plot_relations",
+    "train_attribute_classifier",
+    "train_copy_detector",
     "AnalogyReport",
     "AttributeClassifier",
     "CopyDetector",

@@ -24,8 +24,9 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lecture_lib.datasets.faces import HAIR_COLOURS
+from lecture_lib.embeddings.autoencoder import check_images
 from lecture_lib.layers import conv_stage
-from lecture_lib.train import History, RandomBatches, fit, predict
+from lecture_lib.train import predict
 
 __all__ = [
     "BINARY_ATTRIBUTES",
@@ -38,7 +39,7 @@ __all__ = [
     "flip_rate",
     "identity_kept",
     "retrieve",
-    "train_attribute_classifier",
+    "attribute_loss",
 ]
 
 BINARY_ATTRIBUTES = ("glasses", "smiling")  # then one softmax over HAIR_COLOURS
@@ -104,8 +105,6 @@ class AttributeClassifier(nn.Module):
             self.head = nn.Linear(4 * width, len(BINARY_ATTRIBUTES) + len(HAIR_COLOURS))
 
     def forward(self, x: Tensor) -> Tensor:
-        from lecture_lib.embeddings.autoencoder import check_images
-
         return self.head(self.body(check_images(x, self.image_size)).mean(dim=(2, 3)))
 
 
@@ -118,52 +117,13 @@ def attribute_targets(attributes: dict[str, Tensor]) -> Tensor:
     return torch.stack(cols, dim=1)
 
 
-def _attribute_loss(model: nn.Module, batch) -> Tensor:
+def attribute_loss(model: nn.Module, batch) -> Tensor:
+    """``loss_fn`` for ``fit``: BCE on glasses and smiling, cross-entropy over the hair colours."""
     x, y = batch
     logits = model(x)
     nb = len(BINARY_ATTRIBUTES)
     binary = F.binary_cross_entropy_with_logits(logits[:, :nb], y[:, :nb].float())
     return binary + F.cross_entropy(logits[:, nb:], y[:, nb])
-
-
-def train_attribute_classifier(
-    images: Tensor,
-    attributes: dict[str, Tensor],
-    *,
-    steps: int,
-    epochs: int = 1,
-    batch_size: int = 64,
-    lr: float = 3e-3,
-    width: int = 16,
-    seed: int = 0,
-    device: torch.device | str = "cpu",
-    progress: bool = False,
-) -> tuple[AttributeClassifier, History]:
-    """Train an ``AttributeClassifier`` on faces Tensor[N, 3, S, S] and their ``FaceSet.attributes``
-    (``steps`` seeded random batches per epoch, Adam with a cosine decay)."""
-    y = attribute_targets(attributes)
-    if not isinstance(images, Tensor) or images.ndim != 4 or images.shape[0] != y.shape[0]:
-        got = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
-        raise ValueError(
-            f"images must be a Tensor[N, 3, S, S] with N = {y.shape[0]} (one per label row), got {got}"
-        )
-    model = AttributeClassifier(width=width, image_size=images.shape[-1], seed=seed)
-    loader = RandomBatches(images, y, batch_size=batch_size, steps=steps, seed=seed + 1)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps * epochs)
-    hist = fit(
-        model,
-        loader,
-        epochs=epochs,
-        optimizer=opt,
-        scheduler=sched,
-        scheduler_step="batch",
-        loss_fn=_attribute_loss,
-        device=device,
-        progress=progress,
-        desc="attribute classifier",
-    )
-    return model, hist
 
 
 def attribute_scores(model: nn.Module, images: Tensor) -> dict[str, Tensor]:

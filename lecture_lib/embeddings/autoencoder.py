@@ -8,7 +8,7 @@ can be looked at. The faces come from ``lecture_lib.datasets.faces`` (not copied
 
 - ``FaceAutoencoder``: conv encoder (stride-2 stages S -> S/8) -> linear -> D; linear -> mirrored
   transposed-conv decoder -> sigmoid image in [0, 1].
-- ``train_autoencoder``: mean squared pixel error through ``lecture_lib.train.fit``, seeded batches.
+- ``training.train_autoencoder``: mean squared pixel error through ``lecture_lib.train.fit``, seeded batches.
 - ``encode`` / ``decode``: batched, in eval mode, without gradients (``train.predict``).
 """
 
@@ -18,12 +18,13 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from lecture_lib.train import History, RandomBatches, fit, predict
+from lecture_lib.train import predict
 
-__all__ = ["FaceAutoencoder", "decode", "encode", "train_autoencoder"]
+__all__ = ["FaceAutoencoder", "check_images", "decode", "encode", "positive_int", "reconstruction_loss"]
 
 
-def _positive_int(value, name: str) -> int:
+def positive_int(value, name: str) -> int:
+    """Raise unless ``value`` is an int >= 1; returns it."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
     if value < 1:
@@ -71,9 +72,9 @@ class FaceAutoencoder(nn.Module):
 
     def __init__(self, *, latent_dim: int = 48, width: int = 32, image_size: int = 32, seed: int = 0):
         super().__init__()
-        _positive_int(latent_dim, "latent_dim")
-        _positive_int(width, "width")
-        if _positive_int(image_size, "image_size") % 8:
+        positive_int(latent_dim, "latent_dim")
+        positive_int(width, "width")
+        if positive_int(image_size, "image_size") % 8:
             raise ValueError(f"image_size must be a multiple of 8, got {image_size}")
         self.latent_dim, self.image_size = latent_dim, image_size
         w, cells = width, image_size // 8
@@ -113,58 +114,6 @@ def reconstruction_loss(model: nn.Module, batch) -> Tensor:
     """``loss_fn`` for ``fit``: mean squared pixel error between a batch and its reconstruction."""
     x = batch[0]
     return F.mse_loss(model(x), x)
-
-
-def train_autoencoder(
-    images: Tensor,
-    *,
-    steps: int,
-    batch_size: int = 64,
-    lr: float = 2e-3,
-    epochs: int = 1,
-    model: FaceAutoencoder | None = None,
-    seed: int = 0,
-    device: torch.device | str = "cpu",
-    progress: bool = False,
-) -> tuple[FaceAutoencoder, History]:
-    """Train (or go on training) an autoencoder on ``images`` Tensor[N, 3, S, S].
-
-    ``epochs`` passes of ``steps`` random batches (``RandomBatches`` seeded with ``seed``), Adam with
-    a cosine decay of ``lr`` over all ``epochs · steps`` batches, mean squared error.
-
-    Returns:
-        ``(model, history)``; the history's ``metrics["mse"]`` is the error on the first 512 images
-        after each epoch.
-    """
-    _positive_int(steps, "steps")
-    _positive_int(batch_size, "batch_size")
-    _positive_int(epochs, "epochs")
-    if model is None:
-        model = FaceAutoencoder(image_size=check_images(images, images.shape[-1]).shape[-1], seed=seed)
-    check_images(images, model.image_size)
-    labels = torch.zeros(images.shape[0], dtype=torch.long)
-    loader = RandomBatches(images, labels, batch_size=batch_size, steps=steps, seed=seed + 1)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps * epochs)
-    probe = images[:512]
-
-    def eval_fn(m: nn.Module) -> dict[str, float]:
-        return {"mse": F.mse_loss(predict(m, probe.to(device)), probe.cpu()).item()}
-
-    hist = fit(
-        model,
-        loader,
-        epochs=epochs,
-        optimizer=opt,
-        scheduler=sched,
-        scheduler_step="batch",
-        loss_fn=reconstruction_loss,
-        eval_fn=eval_fn,
-        device=device,
-        progress=progress,
-        desc="autoencoder",
-    )
-    return model, hist
 
 
 def _device(model: nn.Module) -> torch.device:

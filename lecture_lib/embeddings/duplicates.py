@@ -29,6 +29,7 @@ from PIL import Image
 from torch import Tensor
 from torch.nn import functional as F
 
+from lecture_lib.faces.models import FaceEmbedder
 from lecture_lib.metrics.verification import tar_at_far
 from lecture_lib.train import predict
 
@@ -38,7 +39,7 @@ __all__ = [
     "crop_views",
     "info_nce",
     "random_perturbation",
-    "train_copy_detector",
+    "check_image_batch",
     "choose_threshold",
     "duplicate_rates",
     "embed_for_search",
@@ -56,7 +57,8 @@ COLOUR_GAIN = 0.25  # per-channel gain 2 ** U(-g, g)
 COLOUR_OFFSET = 0.08  # brightness offset U(-o, o)
 
 
-def _check_images(x, name: str = "images") -> Tensor:
+def check_image_batch(x, name: str = "images") -> Tensor:
+    """Raise unless ``x`` is a float Tensor[N, 3, H, W]; returns it."""
     if not isinstance(x, Tensor) or x.ndim != 4 or x.shape[1] != 3:
         got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
         raise ValueError(f"{name} must be a Tensor[N, 3, H, W] in [0, 1], got {got}")
@@ -73,7 +75,7 @@ def jpeg_roundtrip(images: Tensor, quality: int | Tensor) -> Tensor:
     """Encode every image as JPEG at ``quality`` (int, or Tensor[N] ints in 1..100) and decode it.
 
     Returns Tensor[N, 3, H, W] float in [0, 1] (8-bit levels)."""
-    _check_images(images)
+    check_image_batch(images)
     q = torch.as_tensor(quality).expand(images.shape[0]) if not isinstance(quality, Tensor) else quality
     if q.shape != (images.shape[0],) or ((q < 1) | (q > 100)).any():
         raise ValueError(f"quality must be in 1..100 (an int or Tensor[{images.shape[0]}]), got {quality!r}")
@@ -100,7 +102,7 @@ def perturb(images: Tensor, kind: str, *, generator: torch.Generator | None = No
     ``"colour"`` (per-channel gain 2^U(−0.25, 0.25) plus a brightness offset U(−0.08, 0.08)),
     ``"flip"`` (mirror left-right). The random draws come from ``generator``.
     """
-    _check_images(images)
+    check_image_batch(images)
     if kind not in PERTURBATIONS:
         raise ValueError(f"kind must be one of {PERTURBATIONS}, got {kind!r}")
     n, _, h, w = images.shape
@@ -143,7 +145,7 @@ def embed_for_search(
     ``mirror_invariant`` the descriptor is f(x) + f(flip(x)), normalised: a mirrored copy gets
     exactly the same vector.
     """
-    _check_images(images)
+    check_image_batch(images)
     owner = embed_fn if isinstance(embed_fn, torch.nn.Module) else getattr(embed_fn, "__self__", None)
     module = owner if isinstance(owner, torch.nn.Module) else None  # a net, or a bound method of one
     first = next(iter(module.parameters()), None) if module is not None else None
@@ -168,7 +170,7 @@ def crop_views(images: Tensor, keep: float = 0.88) -> list[Tensor]:
     """The image and five crops of it (four corners and the centre, ``keep`` of each side, scaled
     back up): indexed together, a cropped copy finds a view it resembles. A list of six
     Tensor[N, 3, H, W]; row i of every view comes from image i."""
-    _check_images(images)
+    check_image_batch(images)
     if not 0.0 < keep <= 1.0:
         raise ValueError(f"keep must be a fraction of the side in (0, 1], got {keep}")
     h, w = images.shape[-2:]
@@ -245,7 +247,7 @@ def random_perturbation(
     images: Tensor, *, generator: torch.Generator | None = None, kinds: tuple[str, ...] = PERTURBATIONS
 ) -> Tensor:
     """Every image edited by one kind drawn uniformly from ``kinds`` (drawn per image)."""
-    _check_images(images)
+    check_image_batch(images)
     bad = [k for k in kinds if k not in PERTURBATIONS]
     if not kinds or bad:
         raise ValueError(f"kinds must be a non-empty subset of {PERTURBATIONS}, got {kinds!r}")
@@ -285,69 +287,12 @@ class CopyDetector(torch.nn.Module):
 
     def __init__(self, *, embedding_dim: int = 64, width: int = 16, input_size: int = 16, seed: int = 0):
         super().__init__()
-        from lecture_lib.faces.models import FaceEmbedder
-
         self.input_size = input_size
         self.net = FaceEmbedder(embedding_dim=embedding_dim, width=width, image_size=input_size, seed=seed)
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_images(x)
+        check_image_batch(x)
         x = _resize(x, (self.input_size, self.input_size))
         # each channel standardised per image: a colour gain and offset (a colour shift) cancel out
         mean, std = x.mean(dim=(2, 3), keepdim=True), x.std(dim=(2, 3), keepdim=True)
         return self.net((x - mean) / (std + 1e-2))
-
-
-def train_copy_detector(
-    images: Tensor,
-    *,
-    steps: int,
-    epochs: int = 1,
-    batch_size: int = 128,
-    lr: float = 2e-3,
-    temperature: float = 0.1,
-    embedding_dim: int = 64,
-    width: int = 16,
-    input_size: int = 16,
-    seed: int = 0,
-    progress: bool = False,
-):
-    """A copy-detection embedding (in the spirit of SSCD, Pizzi et al., CVPR 2022): a ``CopyDetector``
-    (notebook 06's ``FaceEmbedder`` on shrunk images) trained so that a training image and an edited
-    copy of it (one or two random edits among crop, resize, jpeg, colour; mirrors are handled by
-    ``embed_for_search``) are nearer than any two different images of the batch (``info_nce``).
-
-    Returns:
-        ``(model, history)``: the ``CopyDetector`` (unit embeddings) and its History.
-    """
-    from lecture_lib.train import RandomBatches, fit
-
-    _check_images(images)
-    kinds = tuple(k for k in PERTURBATIONS if k != "flip")
-    g = torch.Generator().manual_seed(seed + 2)
-    model = CopyDetector(embedding_dim=embedding_dim, width=width, input_size=input_size, seed=seed)
-    loader = RandomBatches(
-        images, torch.zeros(images.shape[0]), batch_size=batch_size, steps=steps, seed=seed + 1
-    )
-
-    def loss_fn(m, batch):
-        x = batch[0]
-        edited = random_perturbation(x, generator=g, kinds=kinds)
-        twice = torch.rand(x.shape[0], generator=g) < 0.5
-        edited[twice] = random_perturbation(edited[twice], generator=g, kinds=kinds)
-        return info_nce(m(x), m(edited), temperature)
-
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps * epochs)
-    hist = fit(
-        model,
-        loader,
-        epochs=epochs,
-        optimizer=opt,
-        scheduler=sched,
-        scheduler_step="batch",
-        loss_fn=loss_fn,
-        progress=progress,
-        desc="copy detector",
-    )
-    return model, hist

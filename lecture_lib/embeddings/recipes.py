@@ -5,7 +5,7 @@ prefixes of the Wikipedia text in gensim's wheel (``CURVE_WORDS`` tokens, the la
 with word2vec's settings ``SETTINGS`` (skip-gram, 100-d, window 5, 5 negatives, 15 epochs,
 min_count 5, sample 1e-3, learning rate 0.025 → 0.0001), two trainers:
 
-- our SGNS (``sgns.train_sgns``, through ``train.fit``, seeded generators, one thread);
+- our SGNS (``training.train_sgns``, through ``train.fit``, seeded generators, one thread);
 - gensim's ``Word2Vec`` (the C-speed reference; one worker thread, ``seed=0``; its random
   initialisation uses Python's ``hash``, so the run is reproducible with ``PYTHONHASHSEED=0``,
   which ``make checkpoints`` sets).
@@ -21,11 +21,12 @@ The image half, on notebook 06's faces (``python tools/make_checkpoints.py embed
 - ``embeddings_faces.pt``: a ``FaceAutoencoder`` on notebook 06's procedural faces (``DATA``:
   600 people x 16 photos, 32 px, nuisance strength 0.6 as in 06) and the ``AttributeClassifier``
   that judges glasses / smile / hair colour, on the same training faces.
-- ``embeddings_copies.pt``: the copy-detection embedding (``duplicates.train_copy_detector``), a
+- ``embeddings_copies.pt``: the copy-detection embedding (``training.train_copy_detector``), a
   ``CopyDetector`` (06's ``FaceEmbedder`` on 16 px copies) trained on faces of other people than
   the index it searches.
 
-Everything through ``lecture_lib.train.fit``, seeded by explicit generators, on one CPU thread.
+Everything through ``lecture_lib.train.fit`` (the loops: ``training.py``), seeded by explicit
+generators, on one CPU thread.
 """
 
 from __future__ import annotations
@@ -39,30 +40,22 @@ from lecture_lib.checkpoints import model_entry
 from lecture_lib.datasets.faces import FaceSet, face_split
 from lecture_lib.datasets.text import wiki_sentences
 from lecture_lib.embeddings.analogies import evaluate_analogies
-from lecture_lib.embeddings.attributes import AttributeClassifier, train_attribute_classifier
-from lecture_lib.embeddings.autoencoder import FaceAutoencoder, train_autoencoder
-from lecture_lib.embeddings.duplicates import CopyDetector, train_copy_detector
-from lecture_lib.embeddings.sgns import train_sgns
+from lecture_lib.embeddings.attributes import AttributeClassifier
+from lecture_lib.embeddings.autoencoder import FaceAutoencoder
+from lecture_lib.embeddings.duplicates import CopyDetector
+from lecture_lib.embeddings.training import (
+    gensim_word2vec,
+    train_attribute_classifier,
+    train_autoencoder,
+    train_copy_detector,
+    train_sgns,
+)
 
 SETTINGS = dict(
     dim=100, window=5, negative=5, epochs=15, min_count=5, sample=1e-3, alpha=0.025, min_alpha=1e-4
 )
 BATCH_SIZE = 1024
 CURVE_WORDS = (50_000, 100_000, 200_000, None)  # None: the whole text (452,944 tokens)
-
-
-def gensim_word2vec(sentences: list[list[str]], settings: dict | None = None, seed: int = 0):
-    """gensim's ``Word2Vec`` with ``settings`` (default ``SETTINGS``; skip-gram, negative sampling, one
-    worker thread): its KeyedVectors."""
-    from gensim.models import Word2Vec
-
-    s = SETTINGS if settings is None else settings
-    model = Word2Vec(
-        sentences, sg=1, hs=0, vector_size=s["dim"], window=s["window"], negative=s["negative"],
-        epochs=s["epochs"], min_count=s["min_count"], sample=s["sample"], alpha=s["alpha"],
-        min_alpha=s["min_alpha"], workers=1, seed=seed,
-    )  # fmt: skip
-    return model.wv
 
 
 def _outcome(vectors: torch.Tensor, words: list[str], seconds: float) -> dict:

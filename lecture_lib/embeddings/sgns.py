@@ -9,7 +9,7 @@ The pieces, each one idea of the paper:
   (word2vec's "dynamic window"), make all (centre, context) pairs, shuffle, and add ``negative``
   noise words per pair drawn from the unigram distribution to the power 3/4.
 - ``sgns_loss``: −log σ(v_c · u_o) − Σ_k log σ(−v_c · u_k), averaged over the batch.
-- ``train_sgns``: plain SGD on sparse gradients with word2vec's linearly decaying learning rate
+- ``training.train_sgns``: plain SGD on sparse gradients with word2vec's linearly decaying learning rate
   (0.025 per pair), through ``lecture_lib.train.fit``.
 """
 
@@ -23,8 +23,6 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-
-from lecture_lib.train import History, fit
 
 
 @dataclass(frozen=True)
@@ -202,41 +200,3 @@ class SkipGram(nn.Module):
 def sgns_batch_loss(model: nn.Module, batch: Sequence[Tensor]) -> Tensor:
     """``loss_fn`` for ``fit``: the model's SGNS loss on one ``(centre, context, noise)`` batch."""
     return model(*batch)
-
-
-def train_sgns(
-    sentences: Sequence[Sequence[str]],
-    *,
-    dim: int = 100,
-    window: int = 5,
-    negative: int = 5,
-    epochs: int = 15,
-    min_count: int = 5,
-    sample: float = 1e-3,
-    alpha: float = 0.025,
-    min_alpha: float = 1e-4,
-    batch_size: int = 1024,
-    seed: int = 0,
-    progress: bool = True,
-) -> tuple[Vocab, SkipGram, History]:
-    """Train skip-gram with negative sampling on tokenised ``sentences`` (gensim's argument names).
-
-    SGD on the mean loss of a batch with learning rate ``alpha · batch_size``, i.e. ``alpha`` per
-    pair as in word2vec, decaying linearly to ``min_alpha`` over the run.
-
-    Returns:
-        (vocab, model, history): ``model.vectors`` is Tensor[V, D], row i for ``vocab.words[i]``.
-    """
-    vocab = Vocab.build(sentences, min_count)
-    ids, sentence = vocab.encode(sentences)
-    loader = SkipGramBatches(ids, sentence, vocab.counts, window=window, negative=negative, sample=sample,
-                             batch_size=batch_size, seed=seed + 1)  # fmt: skip
-    model = SkipGram(len(vocab), dim, seed=seed)
-    optimizer = torch.optim.SGD(model.parameters(), lr=alpha * batch_size)
-    total = epochs * len(loader)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: max(min_alpha / alpha, 1 - step / total)
-    )
-    history = fit(model, loader, epochs=epochs, optimizer=optimizer, loss_fn=sgns_batch_loss,
-                  scheduler=schedule, scheduler_step="batch", progress=progress, desc="SGNS")  # fmt: skip
-    return vocab, model, history

@@ -12,7 +12,10 @@ Public API:
 - ``pairwise_sq_distances``, ``PKBatches`` (P identities × K images per batch).
 - ``FaceEmbedder`` (normalised embeddings), ``FaceClassifier`` (DeepFace-style, ``models.py``).
 - ``embed(model, images)``: test embeddings of either model; ``pair_distances``.
-- ``recipes.CHECKPOINTS``: how ``data/faces_*.pt`` are trained; ``pretrained``: LFW + ResNet (full profile).
+- ``training`` (module): ``train_softmax``, ``train_triplet``, ``triplet_loss_fn`` (through ``train.fit``).
+- ``recipes`` (module): the settings (``DATA``, ``TRAIN``, ``MARGIN``), the data (``face_data``,
+  ``test_pairs``) and ``CHECKPOINTS`` (how ``data/faces_*.pt`` are trained; its builders call
+  ``training``); ``pretrained`` (module): LFW + ResNet (full profile).
 - Verification metrics live in ``lecture_lib.metrics.verification`` (shared with notebook 07);
   the face renderer in ``lecture_lib.datasets.faces``.
 """

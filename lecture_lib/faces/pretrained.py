@@ -13,8 +13,8 @@
 - ``lfw_transform(size)``: centre crop of the 250×250 funneled image, resize, ImageNet normalisation;
   ``load_images(paths, transform)``; ``lfw_pair_distances(model, pairs)`` -> distances, same, folds
   for ``metrics.kfold_accuracy`` (LFW's 10-fold protocol).
-- ``lfw_finetune(method, pairs)``: the quick profile's two trainings (``recipes``) on the LFW people
-  who appear in no test pair, starting from ImageNet weights.
+- ``lfw_finetune(method, pairs)``: the quick profile's two trainings (``training``, budget
+  ``recipes.TRAIN``) on the LFW people who appear in no test pair, starting from ImageNet weights.
 
 All of it is tested offline on a tiny fixture in LFW's folder layout (``weights=None``).
 """
@@ -32,7 +32,10 @@ from torch.nn import functional as F
 
 from lecture_lib.config import cache_dir
 from lecture_lib.data import download, extract_archive, full_profile_dataset, pretrained, sha256_file
+from lecture_lib.datasets.faces import FaceSet
 from lecture_lib.faces.models import embedding_fn
+from lecture_lib.faces.recipes import MARGIN, TRAIN
+from lecture_lib.faces.training import train_softmax, train_triplet
 
 __all__ = [
     "LFW_FILES",
@@ -264,9 +267,6 @@ def lfw_finetune(
     """Finetune an ImageNet ResNet-18 on LFW people who are in *no* test pair (``pairs``), the same
     two ways as the quick profile (``method``: "softmax" or "semi-hard"); ``val_people`` of them are
     held out for the validation curve. Returns ``(model, History)``."""
-    from lecture_lib.datasets.faces import FaceSet
-    from lecture_lib.faces import recipes
-
     if method not in ("softmax", "semi-hard"):
         raise ValueError(f"method must be 'softmax' or 'semi-hard', got {method!r}")
     in_pairs = {name for pair in pairs.pair_names for name in pair}
@@ -275,17 +275,17 @@ def lfw_finetune(
     is_val = labels >= int(labels.max()) + 1 - val_people
     train = FaceSet(images[~is_val], labels[~is_val], {}, {})
     val = FaceSet(images[is_val], labels[is_val], {}, {})
-    t = {**recipes.TRAIN, "steps": steps, "evals": 4, "lr": lr, "P": P, "K": K}
+    t = {**TRAIN, "steps": steps, "evals": 4, "lr": lr, "P": P, "K": K}
     if method == "softmax":
         model = resnet_face(weights, num_classes=int(train.labels.max()) + 1)
-        return recipes.train_softmax(train, val, t, image_size=size, model=model, device=device)
+        return train_softmax(train, val, t, image_size=size, model=model, device=device)
     model = resnet_face(weights)
-    return recipes.train_triplet(
+    return train_triplet(
         train,
         val,
         t,
         strategy="semi-hard",
-        margin=recipes.MARGIN,
+        margin=MARGIN,
         image_size=size,
         model=model,
         device=device,

@@ -17,14 +17,11 @@ own, disjoint from train and test (``face_data``). All randomness comes from ``s
 from __future__ import annotations
 
 import torch
-from torch.nn import functional as F
 
 from lecture_lib.checkpoints import model_entry
 from lecture_lib.datasets.faces import FaceSet, face_split, verification_pairs
-from lecture_lib.faces.models import FaceClassifier, FaceEmbedder, embed
-from lecture_lib.faces.triplets import PKBatches, mine_triplets, pairwise_sq_distances, triplet_loss
-from lecture_lib.metrics.verification import verification_auc
-from lecture_lib.train import History, RandomBatches, fit
+from lecture_lib.faces.models import FaceClassifier, FaceEmbedder
+from lecture_lib.faces.training import model_kwargs, train_softmax, train_triplet
 
 DATA = dict(
     n_train=500,
@@ -74,115 +71,6 @@ def test_pairs(test: FaceSet, seed: int) -> dict:
     return verification_pairs(test.labels, pairs_per_fold=300, folds=10, seed=seed + 3)
 
 
-def _val_metrics(val: FaceSet, seed: int):
-    pairs = verification_pairs(val.labels, pairs_per_fold=100, folds=2, seed=seed + 5)
-
-    def eval_fn(model) -> dict[str, float]:
-        e = embed(model, val.images)
-        d = (e[pairs["i"]] - e[pairs["j"]]).pow(2).sum(1)
-        return {
-            "val_auc": verification_auc(d, pairs["same"]),
-            "spread": pairwise_sq_distances(e).mean().item(),
-        }
-
-    return eval_fn
-
-
-def _schedule(model, lr: float, steps: int):
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    return opt, torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-
-
-def _model_kwargs(t: dict) -> dict:
-    return dict(
-        width=t["width"],
-        hidden=t["hidden"],
-        embedding_dim=t["embedding_dim"],
-        image_size=DATA["size"],
-        seed=t["seed"],
-    )
-
-
-def train_softmax(
-    train: FaceSet, val: FaceSet, t: dict, *, image_size: int, model=None, device="cpu"
-) -> tuple[FaceClassifier, History]:
-    """DeepFace-style: cross-entropy over the training identities, random batches of P·K faces.
-    ``model``: any net whose forward gives logits over the training labels and which has ``embed``
-    (default: a new ``FaceClassifier`` as ``t`` says; the full profile passes a ``ResNetFace``)."""
-    if model is None:
-        model = FaceClassifier(
-            num_classes=int(train.labels.max()) + 1, **dict(_model_kwargs(t), image_size=image_size)
-        )
-    per_eval = t["steps"] // t["evals"]
-    loader = RandomBatches(
-        train.images, train.labels, batch_size=t["P"] * t["K"], steps=per_eval, seed=t["seed"] + 1
-    )
-    opt, sched = _schedule(model, t["lr"], per_eval * t["evals"])
-    hist = fit(
-        model,
-        loader,
-        epochs=t["evals"],
-        optimizer=opt,
-        scheduler=sched,
-        scheduler_step="batch",
-        loss_fn=lambda m, b: F.cross_entropy(m(b[0]), b[1]),
-        eval_fn=_val_metrics(val, t["seed"]),
-        progress=False,
-        desc="softmax",
-        device=device,
-    )
-    return model, hist
-
-
-def triplet_loss_fn(strategy: str, margin: float, seed: int = 0):
-    """``loss_fn(model, (x, y))`` for ``fit``: embed the batch, mine triplets, FaceNet's loss (mean
-    over the mined triplets; 0 with a gradient path when none is mined)."""
-    g = torch.Generator().manual_seed(seed)
-
-    def loss_fn(model, batch):
-        e = model(batch[0])
-        a, p, n = mine_triplets(e, batch[1], margin, strategy, generator=g)
-        if a.numel() == 0:
-            return e.sum() * 0.0
-        return triplet_loss(e[a], e[p], e[n], margin)
-
-    return loss_fn
-
-
-def train_triplet(
-    train: FaceSet,
-    val: FaceSet,
-    t: dict,
-    *,
-    strategy: str,
-    margin: float,
-    image_size: int,
-    model=None,
-    device="cpu",
-) -> tuple[FaceEmbedder, History]:
-    """FaceNet-style: triplet loss on P identities × K images per batch, online mining.
-    ``model``: any net whose forward gives normalised embeddings (default: a new ``FaceEmbedder``)."""
-    if model is None:
-        model = FaceEmbedder(**dict(_model_kwargs(t), image_size=image_size))
-    per_eval = t["steps"] // t["evals"]
-    loader = PKBatches(train.images, train.labels, P=t["P"], K=t["K"], steps=per_eval, seed=t["seed"] + 1)
-    opt, sched = _schedule(model, t["lr"], per_eval * t["evals"])
-    hist = fit(
-        model,
-        loader,
-        epochs=t["evals"],
-        optimizer=opt,
-        scheduler=sched,
-        scheduler_step="batch",
-        loss_fn=triplet_loss_fn(strategy, margin, t["seed"] + 2),
-        eval_fn=_val_metrics(val, t["seed"]),
-        progress=False,
-        desc=f"triplet {strategy}",
-        device=device,
-    )
-    return model, hist
-
-
 def _runs(specs: dict[str, tuple[str, float]], data: dict | None = None, train: dict | None = None) -> dict:
     d, t = {**DATA, **(data or {})}, {**TRAIN, **(train or {})}
     torch.set_num_threads(1)
@@ -196,13 +84,13 @@ def _runs(specs: dict[str, tuple[str, float]], data: dict | None = None, train: 
                 FaceClassifier,
                 classifier,
                 num_classes=classifier.classifier.out_features,
-                **dict(_model_kwargs(t), image_size=d["size"]),
+                **model_kwargs(t, d["size"]),
             )
         else:
             model, hist = train_triplet(
                 train_set, val, t, strategy=strategy, margin=margin, image_size=d["size"]
             )
-            out[name] = model_entry(FaceEmbedder, model, **dict(_model_kwargs(t), image_size=d["size"]))
+            out[name] = model_entry(FaceEmbedder, model, **model_kwargs(t, d["size"]))
         out["histories"][name] = hist.as_dict()
         out["margins"][name], out["strategies"][name] = float(margin), strategy
     return out

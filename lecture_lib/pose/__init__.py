@@ -16,7 +16,12 @@ Public API (pixel convention: (x, y) = (column, row), pixel centres at integers)
 - ``pck(pred [N, K, 2], target [N, K, 2], visible [N, K], threshold, normalize [N]) -> float``
   (metrics.py), with ``torso_size``, ``pck_per_joint``, ``pck_curve``, ``correct_keypoints``.
 - ``PoseFCN`` (FCN-8s heatmaps), ``PoseRegressor`` (the same encoder regressing (x, y) directly)
-  (models.py); how the committed ones were trained: ``recipes.py``.
+  (models.py).
+- ``training`` (module): ``FlippedBatches``, ``batch_targets``, ``heatmap_loss``, ``regression_loss``,
+  ``decode(model, images, kind)``, ``train_pose`` (the loop, through ``train.fit``).
+- ``recipes`` (module): the committed checkpoints' settings (``DATA``, ``ARCH``, ``TARGETS``, ``TRAIN``,
+  ``SWEEP``) and builders (``CHECKPOINTS``). ``plots`` (module): ``show_pose``, ``show_heatmap``,
+  ``draw_skeleton``.
 - Full profile: ``pretrained.keypoint_rcnn(weights="DEFAULT" | name | None)`` (torchvision's
   COCO-pretrained Keypoint R-CNN) and ``pretrained.detect_keypoints``.
 

@@ -21,19 +21,15 @@ twenty on one CPU thread (``python tools/make_checkpoints.py pose_heatmaps``, ..
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 
 from lecture_lib.checkpoints import model_entry
 from lecture_lib.datasets.people import make_people
-from lecture_lib.pose.heatmaps import disk_heatmaps, gaussian_heatmaps, heatmaps_to_keypoints
-from lecture_lib.pose.metrics import pck, torso_size
 from lecture_lib.pose.models import PoseFCN, PoseRegressor
-from lecture_lib.train import fit, predict
+from lecture_lib.pose.training import heatmap_loss, regression_loss, train_pose
 
 DATA = {
     "size": 64,
@@ -53,108 +49,6 @@ TARGETS = {"radius": 3.0, "sigma": 1.75, "pos_weight": 20.0}
 # Small batches learned far more per image seen than batch 32 in pilot runs (one CPU thread).
 TRAIN = {"epochs": 12, "steps_per_epoch": 200, "batch_size": 8, "lr": 5e-3, "weight_decay": 1e-4, "seed": 0}
 SWEEP: dict[str, Any] = {"radii": [1.0, 2.0, 4.0, 8.0], "epochs": 5, "steps_per_epoch": 100}
-
-
-class FlippedBatches:
-    """``steps`` random batches ``(images [B, 3, S, S], keypoints [B, K, 2], inside [B, K])`` per pass,
-    each image mirrored left-right with probability 1/2 (keypoints x -> S - 1 - x), seeded."""
-
-    def __init__(
-        self, images: Tensor, keypoints: Tensor, inside: Tensor, *, batch_size: int, steps: int, seed: int
-    ):
-        self.images, self.keypoints, self.inside = images, keypoints, inside
-        self.batch_size, self.steps = batch_size, steps
-        self.g = torch.Generator().manual_seed(seed)
-
-    def __len__(self) -> int:
-        return self.steps
-
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
-        n, size = self.images.shape[0], self.images.shape[-1]
-        for _ in range(self.steps):
-            idx = torch.randint(n, (self.batch_size,), generator=self.g)
-            x, kp = self.images[idx].float() / 255.0, self.keypoints[idx].clone()
-            flip = torch.rand(self.batch_size, generator=self.g) < 0.5
-            x[flip] = x[flip].flip(-1)
-            kp[flip, :, 0] = size - 1 - kp[flip, :, 0]
-            yield x, kp, self.inside[idx]
-
-
-def batch_targets(keypoints: Tensor, inside: Tensor, size: int, kind: str, value: float) -> Tensor:
-    """Target maps Tensor[B, K, S, S] for a batch.
-
-    ``kind`` is "disk" (radius ``value``) or "gaussian" (sigma ``value``).
-    """
-    b, k = keypoints.shape[:2]
-    make = disk_heatmaps if kind == "disk" else gaussian_heatmaps
-    return make(keypoints.reshape(b * k, 2), (size, size), value, inside.reshape(b * k)).reshape(
-        b, k, size, size
-    )
-
-
-def heatmap_loss(kind: str, value: float, pos_weight: float = 1.0) -> Callable:
-    """``loss_fn(model, batch)`` for ``fit``: BCE with logits on disks, MSE on Gaussians."""
-
-    def loss(model: nn.Module, batch) -> Tensor:
-        x, kp, inside = batch
-        target = batch_targets(kp, inside, x.shape[-1], kind, value)
-        out = model(x)
-        if kind == "disk":
-            return F.binary_cross_entropy_with_logits(out, target, pos_weight=torch.tensor(pos_weight))
-        return F.mse_loss(out, target)
-
-    return loss
-
-
-def regression_loss(model: nn.Module, batch) -> Tensor:
-    """MSE of the (x, y) of the joints inside the image, in fractions of the image side."""
-    x, kp, inside = batch
-    err = (model(x) - kp) / x.shape[-1]  # (B, K, 2)
-    return (err.pow(2).sum(-1) * inside).sum() / inside.sum().clamp(min=1)
-
-
-def decode(model: nn.Module, images: Tensor, kind: str, *, batch_size: int = 100) -> Tensor:
-    """Predicted joints Tensor[N, K, 2] (pixels) of a heatmap ("disk", "gaussian") or "regression" model."""
-    out = predict(model, images, batch_size=batch_size)
-    if kind == "regression":
-        return out
-    return heatmaps_to_keypoints(out.sigmoid() if kind == "disk" else out)[0]
-
-
-def _eval_fn(val, kind: str) -> Callable[[nn.Module], dict[str, float]]:
-    norm = torso_size(val.keypoints)
-    return lambda m: {"val_pck": pck(decode(m, val.images, kind), val.keypoints, val.visible, 0.2, norm)}
-
-
-def _train(
-    model: nn.Module,
-    kind: str,
-    loss_fn: Callable,
-    data,
-    val,
-    train_cfg: dict,
-    *,
-    epochs: int,
-    steps: int,
-    progress: bool = False,
-):
-    loader = FlippedBatches(*data, batch_size=train_cfg["batch_size"], steps=steps, seed=train_cfg["seed"])
-    opt = torch.optim.AdamW(model.parameters(), lr=train_cfg["lr"], weight_decay=train_cfg["weight_decay"])
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=train_cfg["lr"], total_steps=epochs * steps, pct_start=0.2
-    )
-    return fit(
-        model,
-        loader,
-        epochs=epochs,
-        optimizer=opt,
-        loss_fn=loss_fn,
-        eval_fn=_eval_fn(val, kind),
-        scheduler=sched,
-        scheduler_step="batch",
-        progress=progress,
-        desc=kind,
-    )
 
 
 def _fresh(builder: type, seed: int, **kwargs) -> nn.Module:
@@ -202,7 +96,7 @@ def _build(
         else:
             kw = dict(arch)
             model = _fresh(PoseFCN, train_cfg["seed"], **kw)
-        hist = _train(
+        hist = train_pose(
             model, kind, losses[kind], data, val, train_cfg, epochs=epochs, steps=steps, progress=progress
         )
         out[kind] = model_entry(type(model), model, **kw)
@@ -259,7 +153,7 @@ def build_radius_sweep(
     }
     for r in sweep["radii"]:
         model = _fresh(PoseFCN, train_cfg["seed"], **arch)
-        hist = _train(
+        hist = train_pose(
             model,
             "disk",
             heatmap_loss("disk", r, targets["pos_weight"]),

@@ -8,8 +8,9 @@ connections add. Every epoch sees freshly generated scenes (``lecture_lib.datase
 so the network never sees the same scene twice and the test seed is never used. The window
 classifier (centre-pixel class of 28 x 28 windows) is the "CNN" that the notebook convolutionalises.
 
-Both train through ``lecture_lib.train.fit``; the checkpoint holds the model entries ``"model"``
-(the FCN, ``variant="all"``) and ``"classifier"``, their histories and the settings below.
+Both train through ``lecture_lib.train.fit`` (``training.py``); the checkpoint holds the model
+entries ``"model"`` (the FCN, ``variant="all"``) and ``"classifier"``, their histories and the
+settings below.
 
     python tools/make_checkpoints.py fcn_scenes      # about 30 minutes on one CPU thread
 """
@@ -20,14 +21,11 @@ import copy
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from lecture_lib.checkpoints import model_entry
-from lecture_lib.datasets.scenes import FreshScenes, make_scenes
-from lecture_lib.metrics.segmentation import iou_from_confusion, segmentation_confusions
+from lecture_lib.datasets.scenes import make_scenes
 from lecture_lib.segmentation.models import FCN, window_classifier
-from lecture_lib.segmentation.windows import sample_crops
-from lecture_lib.train import fit, predict
+from lecture_lib.segmentation.training import train_classifier, train_fcn
 
 # ``make_scenes`` keyword arguments of the segmentation scenes. Cross arms 10..16 px wide (ring
 # thickness scaled alike) and objects of 25..55 % of the image: thin next to FCN-32s's 32 px output
@@ -46,66 +44,6 @@ SETTINGS: dict[str, Any] = {
     "train": {"epochs": 40, "batch_size": 16, "lr": 4e-3, "weight_decay": 1e-4, "pct_start": 0.2, "seed": 0},
     "classifier_cfg": {"crop": 28, "n_crops": 60000, "epochs": 20, "batch_size": 128, "lr": 2e-3},
 }
-
-
-def train_fcn(s: dict, val, *, progress: bool = False) -> tuple[FCN, dict]:
-    """The FCN with all three decoders, trained on fresh scenes; validated on ``val`` every epoch."""
-    sc, tr = s["scenes"], s["train"]
-    with torch.random.fork_rng():  # seeded initialisation; the caller's RNG is untouched
-        torch.manual_seed(tr["seed"])
-        model = FCN(val.num_classes, variant="all", **s["arch"])
-    loader = FreshScenes(
-        sc["n_train"],
-        sc["train_seed"],
-        tr["batch_size"],
-        torch.Generator().manual_seed(tr["seed"]),
-        **sc["kwargs"],
-    )
-    opt = torch.optim.AdamW(model.parameters(), lr=tr["lr"], weight_decay=tr["weight_decay"])
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=tr["lr"], total_steps=tr["epochs"] * len(loader), pct_start=tr["pct_start"]
-    )
-
-    def losses(m, batch):  # one encoder pass, the three decoders' losses (summed by fit)
-        x, y = batch
-        return {v: F.cross_entropy(out, y) for v, out in m(x).items()}
-
-    def evaluate(m):
-        metrics = {}
-        for v in FCN.VARIANTS:
-            pred = predict(m.head(v), val.images, batch_size=32).argmax(1)
-            cm, cb = segmentation_confusions(pred, val.masks, val.num_classes)
-            metrics[f"val_miou_{v}"] = iou_from_confusion(cm)["miou"]
-            metrics[f"val_boundary_miou_{v}"] = iou_from_confusion(cb)["miou"]
-        return metrics
-
-    hist = fit(
-        model,
-        loader,
-        epochs=tr["epochs"],
-        optimizer=opt,
-        scheduler=sched,
-        scheduler_step="batch",
-        loss_fn=losses,
-        eval_fn=evaluate,
-        progress=progress,
-    )
-    return model, hist.as_dict()
-
-
-def train_classifier(s: dict, train, *, progress: bool = False) -> tuple[torch.nn.Module, dict]:
-    """The window classifier, trained on crops of ``train`` labelled by their centre pixel."""
-    cfg = s["classifier_cfg"]
-    g = torch.Generator().manual_seed(1)
-    crops, labels = sample_crops(train.images, train.masks, cfg["n_crops"], cfg["crop"], generator=g)
-    with torch.random.fork_rng():
-        torch.manual_seed(1)
-        model = window_classifier(train.num_classes, crop=cfg["crop"])
-    loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(crops, labels), batch_size=cfg["batch_size"], shuffle=True, generator=g
-    )
-    hist = fit(model, loader, epochs=cfg["epochs"], lr=cfg["lr"], progress=progress)
-    return model, hist.as_dict()
 
 
 def build(settings: dict | None = None, *, progress: bool = False) -> dict:
