@@ -93,3 +93,13 @@ def test_execute_measured_saves_the_copy_and_the_kernels_usage(tmp_path):
         broken, tmp_path / "out" / "broken.ipynb", env=notebook_runner.ci_env()
     )
     assert proc.returncode == 1 and "ZeroDivisionError" in proc.stderr
+
+
+def test_longest_first_orders_by_measured_cost_unmeasured_first(tmp_path):
+    costs = tmp_path / "costs.json"
+    rows = [{"notebook": "a.ipynb", "cpu_s": 10.0}, {"notebook": "b.ipynb", "cpu_s": 60.0}]
+    costs.write_text(json.dumps({"notebooks": rows}))
+    order = notebook_runner.longest_first(["x/a.ipynb", "x/b.ipynb", "x/new.ipynb"], costs)
+    assert [p.name for p in order] == ["new.ipynb", "b.ipynb", "a.ipynb"]
+    unmeasured = notebook_runner.longest_first(["b.ipynb", "a.ipynb"], tmp_path / "missing.json")
+    assert [p.name for p in unmeasured] == ["a.ipynb", "b.ipynb"]

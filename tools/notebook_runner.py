@@ -25,6 +25,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +36,7 @@ from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+COSTS = ROOT / "docs" / "notebook-resources.json"  # measured by tools/measure_notebooks.py
 ONE_THREAD = {"LECTURE_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 CI_ENV = {"LECTURE_PROFILE": "quick", "LECTURE_STATIC_WIDGETS": "1", "PYTHONHASHSEED": "0", **ONE_THREAD}
 
@@ -147,6 +149,17 @@ def execute(
     except CellExecutionError as exc:
         error = str(exc)
     return Run(nb, time.perf_counter() - start, error)
+
+
+def longest_first(paths: Iterable[str | os.PathLike], costs: str | os.PathLike = COSTS) -> list[Path]:
+    """``paths`` in the order that lets a pool of workers finish soonest: the costliest first (each
+    notebook's measured quick-profile CPU time in ``costs``; notebooks not measured yet first of all,
+    then ties by name). With two workers, alphabetical order left one core idle while the last
+    long notebook (07) ran alone."""
+    path = Path(costs)
+    rows = json.loads(path.read_text())["notebooks"] if path.is_file() else []
+    cpu = {r["notebook"]: float(r["cpu_s"]) for r in rows}
+    return sorted((Path(p) for p in paths), key=lambda p: (-cpu.get(p.name, float("inf")), p.name))
 
 
 def usage_path(dest: str | os.PathLike) -> Path:

@@ -26,7 +26,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from notebook_runner import ci_env, execute  # noqa: E402
+from notebook_runner import ci_env, execute, longest_first  # noqa: E402
 
 from lecture_lib.exercises import STUDENT_STUB  # noqa: E402
 
@@ -87,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print(f"no notebooks in {args.folder}: run `make student` first", file=sys.stderr)
         return 2
+    order = longest_first(paths)  # the costliest first; reported by name below
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(pool.map(lambda p: run_one(p, args.cwd), paths))
+        done = dict(zip(order, pool.map(lambda p: run_one(p, args.cwd), order)))
+    results = [done[p] for p in paths]
     failed = 0
     for path, (found, seconds) in zip(paths, results):
         status = "ok" if not found else f"{len(found)} problem(s)"
