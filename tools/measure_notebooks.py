@@ -19,9 +19,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from notebook_runner import ci_env, execute_measured
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))  # also when a test imports this file by its path
+
+from notebook_runner import ci_env, execute_measured  # noqa: E402
+
 JSON = ROOT / "docs" / "notebook-resources.json"
 PAGE = ROOT / "docs" / "teaching.md"
 BEGIN, END = "<!-- measured:begin -->", "<!-- measured:end -->"
