@@ -103,3 +103,11 @@ def test_longest_first_orders_by_measured_cost_unmeasured_first(tmp_path):
     assert [p.name for p in order] == ["new.ipynb", "b.ipynb", "a.ipynb"]
     unmeasured = notebook_runner.longest_first(["b.ipynb", "a.ipynb"], tmp_path / "missing.json")
     assert [p.name for p in unmeasured] == ["a.ipynb", "b.ipynb"]
+
+
+def test_the_makefiles_nbval_environment_is_the_runners():
+    """``make notebooks`` (nbval) cannot call the runner; its NB_ENV must say the same."""
+    text = (ROOT / "Makefile").read_text().replace("\\\n", " ")
+    line = next(ln for ln in text.splitlines() if ln.startswith("NB_ENV"))
+    pairs = dict(word.split("=", 1) for word in line.split(":=", 1)[1].split())
+    assert pairs == notebook_runner.CI_ENV
