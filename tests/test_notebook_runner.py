@@ -111,3 +111,18 @@ def test_the_makefiles_nbval_environment_is_the_runners():
     line = next(ln for ln in text.splitlines() if ln.startswith("NB_ENV"))
     pairs = dict(word.split("=", 1) for word in line.split(":=", 1)[1].split())
     assert pairs == notebook_runner.CI_ENV
+
+
+def test_nb_run_saves_clean_outputs_and_keeps_a_failing_notebook_as_it_was(tmp_path):
+    import nb as nbtools
+
+    path = _notebook(tmp_path / "ok.ipynb", "import os\nprint(os.environ['LECTURE_PROFILE'])")
+    assert nbtools.run(path) > 0
+    saved = nbformat.read(path, as_version=4)
+    assert _printed(saved.cells[0]) == "quick\n" and saved.cells[0]["id"] == "cell-000"
+    assert "execution" not in saved.cells[0].metadata
+    broken = _notebook(tmp_path / "broken.ipynb", "raise ValueError('no')")
+    before = broken.read_text()
+    with pytest.raises(RuntimeError, match="stopped with an error"):
+        nbtools.run(broken)
+    assert broken.read_text() == before
