@@ -12,9 +12,13 @@ would record them). What is left for a training script:
   stacked tensors do not fit;
 - ``freeze_batchnorm(model)``: BatchNorm layers with their running statistics frozen (torchvision's
   ``FrozenBatchNorm2d``), as torchvision's detectors already are: with a few images per GPU batch
-  statistics are noise, and frozen ones make N processes compute what one process would.
+  statistics are noise, and frozen ones make N processes compute what one process would;
+- ``finetune(build, dataset, loss_fn, ...)``: the loop all of the above serve: the same initial
+  weights in every process, BatchNorm frozen, SGD with momentum on ``GlobalBatches`` through ``fit``.
 
-Used by ``tools/train_full.py``; tested with two gloo processes in ``tests/test_train_full.py``.
+The concept packages hold what is specific to a model (``segmentation.training.finetune_fcn``,
+``detection.training.finetune_detector``); ``tools/train_full.py`` parses arguments and calls them.
+Tested with two gloo processes in ``tests/test_train_full.py``.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lecture_lib.train import rank, world_size
+from lecture_lib.train import History, fit, rank, world_size
 
 
 def init_from_env() -> torch.device:
@@ -110,3 +114,48 @@ def freeze_batchnorm(model: nn.Module) -> nn.Module:
         else:
             freeze_batchnorm(child)
     return model
+
+
+def finetune(
+    build: Callable[[], nn.Module],
+    dataset,
+    loss_fn: Callable[[nn.Module, Any], dict[str, torch.Tensor]],
+    *,
+    steps: int = 100,
+    batch_size: int = 8,
+    lr: float = 0.01,
+    seed: int = 0,
+    dropout: float | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[nn.Module, History]:
+    """Finetune ``build()`` for ``steps`` global batches of ``batch_size`` items of ``dataset``, in
+    this process's share (``init_from_env``); returns ``(model, History)``.
+
+    Args:
+        build: the model to finetune (called under ``torch.manual_seed(seed)``, so every process
+            starts from the same weights; the caller's random state is left as it was).
+        loss_fn: ``loss_fn(model, batch) -> {name: loss}`` for ``train.fit`` (batches as
+            ``GlobalBatches`` collates them, moved to the model's device and dtype by ``loss_fn``).
+        steps, batch_size, seed: the ``GlobalBatches``; ``batch_size`` is the global batch.
+        lr: SGD's learning rate (momentum 0.9, weight decay 1e-4, as torchvision's references).
+        dropout: if given, every ``nn.Dropout``'s rate (0 makes runs with different process counts
+            comparable step by step: dropout masks are drawn per process).
+        dtype: the parameters' dtype (float64 lets tests compare process counts at 1e-7).
+    """
+    if dropout is not None and not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be None or in [0, 1), got {dropout!r}")
+    device = init_from_env()
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)  # the same initial weights in every process
+        model = freeze_batchnorm(build().train()).to(device=device, dtype=dtype)
+    if dropout is not None:
+        for m in model.modules():
+            if isinstance(m, nn.Dropout):
+                m.p = dropout
+    batches = GlobalBatches(dataset, batch_size=batch_size, steps=steps, seed=seed)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=1e-4)
+    history = fit(
+        model, batches, epochs=1, optimizer=optimizer, loss_fn=loss_fn, device=device, progress=rank() == 0
+    )
+    return model, history

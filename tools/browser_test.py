@@ -26,6 +26,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from notebook_runner import ci_env
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "build" / "browser"
 NBS = OUT / "nbs"  # the copies JupyterLab serves (and autosaves)
@@ -85,15 +87,13 @@ def start_lab(port: int) -> subprocess.Popen:
     (settings / "notification.jupyterlab-settings").write_text(
         '{"fetchNews": "false", "checkForUpdates": false}'
     )
-    env = dict(
-        os.environ,
-        LECTURE_PROFILE="quick",
-        PYTHONHASHSEED="0",
+    env = ci_env(  # live widgets and the machine's threads: this is what a student sees
+        "quick",
+        static_widgets=False,
+        one_thread=False,
         JUPYTER_RUNTIME_DIR=str(OUT / "runtime"),
         JUPYTERLAB_SETTINGS_DIR=str(OUT / "settings"),
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     )
-    env.pop("LECTURE_STATIC_WIDGETS", None)  # live widgets: this is what a student sees
     args = [
         sys.executable,
         "-m",

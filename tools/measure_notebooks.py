@@ -15,42 +15,24 @@ import json
 import math
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))  # also when a test imports this file by its path
+
+from notebook_runner import ci_env, execute_measured  # noqa: E402
+
 JSON = ROOT / "docs" / "notebook-resources.json"
 PAGE = ROOT / "docs" / "teaching.md"
 BEGIN, END = "<!-- measured:begin -->", "<!-- measured:end -->"
 
 
 def measure(nb: Path, work: Path) -> dict:
-    env = dict(
-        os.environ,
-        LECTURE_PROFILE="quick",
-        LECTURE_THREADS="1",
-        LECTURE_STATIC_WIDGETS="1",
-        PYTHONHASHSEED="0",
-        OMP_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    )
-    out = work / nb.name
-    cmd = [
-        sys.executable,
-        str(ROOT / "tools" / "smoke_full.py"),
-        "--one",
-        str(nb),
-        str(out),
-        "900",
-        "--no-guard",
-    ]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
+    proc, usage = execute_measured(nb, work / nb.name, env=ci_env("quick"), timeout=900)
     if proc.returncode != 0:
         raise RuntimeError(f"{nb.name} failed:\n{proc.stderr[-2000:]}")
-    usage = json.loads(out.with_suffix(".usage.json").read_text())
     return {
         "notebook": nb.name,
         "cpu_s": round(usage["cpu_s"], 1),

@@ -11,15 +11,15 @@ Every notebook starts with the same three cells (a test checks them):
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 from pathlib import Path
 
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from notebook_runner import ci_env, execute  # noqa: E402
 
 from lecture_lib.config import REPO_BRANCH, REPO_URL  # noqa: E402
 
@@ -91,33 +91,13 @@ def clean(nb) -> None:
 
 def run(path: str | Path, timeout: int = 600) -> float:
     """Execute a notebook in place in the quick profile (as CI does) and return its wall time."""
-    from nbclient import NotebookClient
-
     path = Path(path)
-    nb = nbformat.read(path, as_version=4)
-    env_before = dict(os.environ)
-    os.environ.update(
-        {
-            "LECTURE_PROFILE": "quick",
-            "PYTHONHASHSEED": "0",
-            "LECTURE_THREADS": "1",
-            "LECTURE_STATIC_WIDGETS": "1",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-        }
-    )
-    try:
-        start = time.perf_counter()
-        NotebookClient(
-            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-        ).execute()
-        seconds = time.perf_counter() - start
-    finally:
-        os.environ.clear()
-        os.environ.update(env_before)
-    clean(nb)
-    nbformat.write(nb, path)
-    return seconds
+    result = execute(path, env=ci_env("quick"), cwd=path.parent, timeout=timeout)
+    if result.error is not None:
+        raise RuntimeError(f"{path} stopped with an error (not saved):\n{result.error}")
+    clean(result.notebook)
+    nbformat.write(result.notebook, path)
+    return result.seconds
 
 
 def rewrite_header(path: str | Path) -> None:

@@ -17,9 +17,7 @@ The executed copies are not written anywhere; only a summary line per notebook i
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,17 +26,11 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from notebook_runner import ci_env, execute, longest_first  # noqa: E402
+
 from lecture_lib.exercises import STUDENT_STUB  # noqa: E402
 
 NOT_YET = "[not yet]"
-QUICK_ENV = {
-    "LECTURE_PROFILE": "quick",
-    "LECTURE_THREADS": "1",
-    "LECTURE_STATIC_WIDGETS": "1",
-    "PYTHONHASHSEED": "0",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-}
 
 
 def count_stubs(nb) -> int:
@@ -79,20 +71,10 @@ def problems(nb, expected_not_yet: int) -> list[str]:
 
 def run_one(path: str | Path, cwd: str | Path, timeout: int = 600) -> tuple[list[str], float]:
     """Execute one student notebook (errors do not stop it) and return ``(problems, seconds)``."""
-    from nbclient import NotebookClient
-
     nb = nbformat.read(path, as_version=4)
     expected = count_stubs(nb)
-    start = time.perf_counter()
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        allow_errors=True,
-        resources={"metadata": {"path": str(cwd)}},
-    )
-    client.execute()
-    return problems(nb, expected), time.perf_counter() - start
+    result = execute(nb, env=ci_env("quick"), cwd=cwd, timeout=timeout, allow_errors=True)
+    return problems(result.notebook, expected), result.seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,9 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     if not paths:
         print(f"no notebooks in {args.folder}: run `make student` first", file=sys.stderr)
         return 2
-    os.environ.update(QUICK_ENV)  # inherited by every kernel
+    order = longest_first(paths)  # the costliest first; reported by name below
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        results = list(pool.map(lambda p: run_one(p, args.cwd), paths))
+        done = dict(zip(order, pool.map(lambda p: run_one(p, args.cwd), order)))
+    results = [done[p] for p in paths]
     failed = 0
     for path, (found, seconds) in zip(paths, results):
         status = "ok" if not found else f"{len(found)} problem(s)"

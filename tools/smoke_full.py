@@ -18,16 +18,21 @@ from __future__ import annotations
 import json
 import os
 import re
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import nbformat
+from notebook_runner import ci_env, execute_measured, longest_first, slowest_cells
+
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lecture_lib.datasets import fixtures  # noqa: E402
+
 GUARD_CELL = (
     "import lecture_lib.smoke\n\nlecture_lib.smoke.guard_network()  # smoke-full: no network from here on"
 )
@@ -36,67 +41,27 @@ BUDGET_S = float(os.environ.get("SMOKE_NB_BUDGET_S", "120"))
 
 def smoke_env(work: Path, log: Path) -> dict[str, str]:
     """The environment of one notebook's kernel in the smoke run."""
-    env = dict(os.environ)
-    env.update(
-        LECTURE_PROFILE="full",
+    return ci_env(
+        "full",
         LECTURE_SMOKE="1",
         LECTURE_SMOKE_LOG=str(log),
         LECTURE_CACHE=str(work / "cache"),
-        LECTURE_THREADS="1",
-        LECTURE_STATIC_WIDGETS="1",
         TORCH_HOME=str(work / "torch"),
-        PYTHONHASHSEED="0",
-        OMP_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
         MPLBACKEND="Agg",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        LECTURE_DATA_DIR=None,
     )
-    env.pop("LECTURE_DATA_DIR", None)
-    return env
-
-
-def execute_one(src: str, dest: str, timeout: int, guard: bool = True) -> None:
-    """(In the child process) execute ``src`` (with the guard cell first), save to ``dest``, and its
-    kernel's CPU time and peak RSS to ``dest`` with suffix ``.usage.json``."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    from lecture_lib.runtime import peak_memory_mb
-
-    nb = nbformat.read(src, as_version=4)
-    if guard:
-        nb.cells.insert(0, nbformat.v4.new_code_cell(GUARD_CELL, metadata={"tags": ["smoke-guard"]}))
-    client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(Path(src).parent)}}
-    )
-    try:
-        client.execute()
-    finally:
-        nbformat.write(nb, dest)
-        # the kernel (our child) has exited: its CPU time and peak memory
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        Path(dest).with_suffix(".usage.json").write_text(
-            json.dumps(
-                {"cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": peak_memory_mb(children=True)}
-            )
-        )
 
 
 def run_one(nb: Path, work: Path) -> dict:
     """Run one notebook in a child process; returns its record (ok, seconds, floors, network, error)."""
     log = work / f"{nb.stem}.log"
     out = work / "executed" / nb.name
-    cmd = [sys.executable, __file__, "--one", str(nb), str(out), str(int(max(600, BUDGET_S * 3)))]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=smoke_env(work, log), capture_output=True, text=True, cwd=ROOT)
+    proc, usage = execute_measured(
+        nb, out, env=smoke_env(work, log), timeout=int(max(600, BUDGET_S * 3)), first_cell=GUARD_CELL
+    )
     seconds = time.perf_counter() - start
     slowest = _slowest_cells(out) if out.is_file() else []
-    usage_file = out.with_suffix(".usage.json")
-    usage = (
-        json.loads(usage_file.read_text())
-        if usage_file.is_file()
-        else {"cpu_s": float("nan"), "peak_rss_mb": 0}
-    )
     events = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
     network = [e["detail"] for e in events if e["kind"] == "network"]
     floors = [e["detail"] for e in events if e["kind"] == "floor"]
@@ -122,26 +87,12 @@ def run_one(nb: Path, work: Path) -> dict:
 
 def _slowest_cells(executed: Path, n: int = 3) -> list[tuple[float, int]]:
     """``[(seconds, cell index in the committed notebook)]`` of the ``n`` slowest cells."""
-    from datetime import datetime
-
-    import nbformat
-
     nb = nbformat.read(executed, as_version=4)
-    times = []
-    for i, cell in enumerate(nb.cells[1:]):  # [0] is the injected guard cell
-        t = cell.get("metadata", {}).get("execution", {})
-        if "iopub.execute_input" in t and "shell.execute_reply" in t:
-            a, b = (
-                datetime.fromisoformat(t[k].replace("Z", "+00:00"))
-                for k in ("iopub.execute_input", "shell.execute_reply")
-            )
-            times.append(((b - a).total_seconds(), i))
-    return sorted(times, reverse=True)[:n]
+    nb.cells = nb.cells[1:]  # [0] is the injected guard cell
+    return slowest_cells(nb, n)
 
 
 def main(paths: list[str]) -> int:
-    from lecture_lib.datasets import fixtures
-
     notebooks = [Path(p) for p in paths] or sorted((ROOT / "notebooks").glob("*.ipynb"))
     jobs = int(os.environ.get("SMOKE_JOBS", "2"))
     with tempfile.TemporaryDirectory(prefix="smoke-full-") as tmp:
@@ -149,8 +100,11 @@ def main(paths: list[str]) -> int:
         (work / "executed").mkdir()
         fixtures.write_all(work / "cache" / "datasets")  # once, before the kernels share them
         start = time.perf_counter()
+        # the costliest first (the quick profile's measured CPU time as the proxy); reported by name
+        order = longest_first(notebooks)
         with ThreadPoolExecutor(jobs) as pool:
-            results = list(pool.map(lambda nb: run_one(nb, work), notebooks))
+            done = dict(zip(order, pool.map(lambda nb: run_one(nb, work), order)))
+        results = [done[nb] for nb in notebooks]
         total = time.perf_counter() - start
         keep = os.environ.get("SMOKE_KEEP")  # a folder for the executed copies (to look at them)
         if keep:
@@ -174,7 +128,4 @@ def main(paths: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--one"]:
-        execute_one(sys.argv[2], sys.argv[3], int(sys.argv[4]), guard="--no-guard" not in sys.argv[5:])
-    else:
-        sys.exit(main(sys.argv[1:]))
+    sys.exit(main(sys.argv[1:]))

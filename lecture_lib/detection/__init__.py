@@ -20,13 +20,15 @@ Modules and their public API:
 - ``roi_heads``: ``RoIHead`` (RoI pooling -> fc6/fc7 -> scores and deltas), ``fastrcnn_loss``.
 - ``fast_rcnn``: ``FastRCNN``. ``rpn``: ``RegionProposalNetwork``. ``faster_rcnn``: ``FasterRCNN``,
   ``ANCHOR_SIZES``, ``ASPECT_RATIOS``.
-- ``training``: ``fit_fast_rcnn``, ``fit_faster_rcnn``, ``pretrain_backbone`` (through ``train.fit``).
+- ``training``: ``fit_fast_rcnn``, ``fit_faster_rcnn``, ``pretrain_backbone`` (through ``train.fit``);
+  ``finetune_detector``, ``detector_to_finetune``, ``detection_loss`` (full profile,
+  ``tools/train_full.py``, torchrun).
 - ``recipes``: ``N_TEST``, ``TEST_SEED`` (imported here): the one test set of 03a-03c, whose
   Selective Search proposals, R-CNN detections and timings ``rcnn_detector.pt`` stores;
   ``recipes.CHECKPOINTS`` (how ``data/*detection*``, ``rcnn_detector.pt``, ``fast_rcnn_detector.pt``
   and ``faster_rcnn_{small,deep,fair}.pt`` are trained; load them with ``checkpoints.load_model``).
 - ``pretrained``: full profile, torchvision's COCO Faster R-CNN: ``coco_faster_rcnn(weights="DEFAULT")``,
-  ``coco_category_names``, ``voc_subset``, ``detect_voc_classes``.
+  ``coco_category_names``, ``voc_subset``, ``detect_voc_classes``, ``VOCDetectionTensors``.
 - ``plots``: ``draw_boxes``, ``show_boxes``, ``show_detections`` (after threshold and NMS, with a legend).
 """
 

@@ -81,6 +81,23 @@ def voc_target(annotation: dict) -> dict[str, Tensor]:
     }
 
 
+class VOCDetectionTensors(torch.utils.data.Dataset):
+    """PASCAL VOC detection pairs for finetuning (``training.finetune_detector``):
+    ``(image Tensor[3, H, W] in [0, 1], {"boxes": Tensor[M, 4] xyxy, "labels": COCO ids})``."""
+
+    def __init__(self, root=None, image_set: str = "trainval", year: str = "2007"):
+        self.voc = full_profile_dataset(
+            torchvision.datasets.VOCDetection, root, year=year, image_set=image_set
+        )
+
+    def __len__(self) -> int:
+        return len(self.voc)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, dict[str, Tensor]]:
+        image, annotation = self.voc[i]
+        return torchvision.transforms.functional.pil_to_tensor(image).float() / 255, voc_target(annotation)
+
+
 def voc_subset(root, n: int, year: str = "2007", image_set: str = "test") -> list[tuple[Tensor, dict]]:
     """The first ``n`` images of a VOC split as ``(image Tensor[3, H, W] in [0, 1], target)`` pairs."""
     ds = full_profile_dataset(torchvision.datasets.VOCDetection, root, year=year, image_set=image_set)

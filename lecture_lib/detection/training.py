@@ -4,6 +4,8 @@
 - ``sample_training_crops``: object and background crops to pretrain the backbone as a classifier.
 - ``pretrain_backbone``: the crop classifier that stands in for the slides' ImageNet CNN.
 - ``fit_fast_rcnn``, ``fit_faster_rcnn``: end-to-end multi-task training of the two detectors.
+- ``finetune_detector(root, ...)`` (full profile, ``tools/train_full.py``; one process or
+  ``torchrun``): torchvision's COCO Faster R-CNN finetuned on VOC 2007 with its own loss dict.
 
 R-CNN's SVMs and regressors are fit with scikit-learn (``lecture_lib.detection.rcnn``). Used by
 ``lecture_lib.detection.recipes`` (the committed checkpoints) and the live runs of 03b/03c.
@@ -19,9 +21,11 @@ import torch
 from torch import Tensor, nn
 
 from lecture_lib import boxes as box_ops
+from lecture_lib import distributed
 from lecture_lib.detection.backbone import CropClassifier, warp_crops
 from lecture_lib.detection.fast_rcnn import FastRCNN
 from lecture_lib.detection.faster_rcnn import FasterRCNN
+from lecture_lib.detection.pretrained import VOCDetectionTensors, coco_faster_rcnn
 from lecture_lib.train import History, fit
 
 
@@ -211,3 +215,38 @@ def curve(history: History) -> dict:
         "parts": {k: list(v) for k, v in history.batch_parts.items()},
         "seconds": float(history.seconds),
     }
+
+
+def detection_loss(model: nn.Module, batch) -> dict[str, Tensor]:
+    """torchvision's detector in train mode returns its multi-task loss dict. ``batch``:
+    ``([image Tensor[3, H, W]], [{"boxes", "labels"}])`` as ``GlobalBatches`` gives."""
+    images, targets = batch
+    p = next(model.parameters())
+    return model(
+        [x.to(p.device, p.dtype) for x in images],
+        [{k: v.to(p.device) for k, v in t.items()} for t in targets],
+    )
+
+
+def detector_to_finetune(weights: str | None = "DEFAULT", size: int = 800) -> nn.Module:
+    """``fasterrcnn_resnet50_fpn_v2`` (``weights=None``: untrained) at input side ``size``
+    (torchvision's ``min_size``; 800 as its COCO training, ``max_size`` scaled alike)."""
+    return coco_faster_rcnn(weights, min_size=size, max_size=max(size, 1333 * size // 800))
+
+
+def finetune_detector(
+    root=None,
+    *,
+    image_set: str = "trainval",
+    size: int = 800,
+    weights: str | None = "DEFAULT",
+    **kwargs,
+) -> tuple[nn.Module, History]:
+    """torchvision's COCO Faster R-CNN finetuned on VOC 2007 ``image_set`` (the VOC classes as their
+    COCO ids); ``kwargs`` (steps, batch_size, lr, seed, dropout, dtype) as
+    ``lecture_lib.distributed.finetune``. Returns ``(model, History)``.
+
+    The RPN and RoI head sample anchors and proposals with each process's own random stream, so
+    N processes train the same weights but not one process's trajectory step by step."""
+    data = VOCDetectionTensors(root, image_set)
+    return distributed.finetune(lambda: detector_to_finetune(weights, size), data, detection_loss, **kwargs)

@@ -10,12 +10,13 @@ Public API:
 - ``windows`` (CNN -> FCN): ``convolutionalize``, ``classify_windows`` (the slow reference),
   ``fcn_output_size``, ``sample_crops`` (windows labelled by their centre pixel).
 - ``upsampling``: ``bilinear_kernel``, ``BilinearUpsample``, ``ideal_coarse_labels``.
-- ``training``: ``train_fcn``, ``train_classifier`` (the loops, through ``train.fit``).
+- ``training``: ``train_fcn``, ``train_classifier`` (the loops, through ``train.fit``);
+  ``finetune_fcn``, ``segmentation_loss`` (full profile, ``tools/train_full.py``, torchrun).
 - ``recipes``: ``SETTINGS``, ``CHECKPOINTS`` (how ``data/fcn_scenes.pt`` is trained;
   ``load_model("fcn_scenes.pt")`` gives the FCN, ``load_model("fcn_scenes.pt", "classifier")`` the
   window classifier).
 - ``pretrained`` (full profile): ``load_segmenter(arch, weights="DEFAULT")``, ``segment``,
-  ``evaluate_segmenter``, ``pair_to_tensors``, ``VOC_CLASSES``.
+  ``evaluate_segmenter``, ``pair_to_tensors``, ``VOC_CLASSES``, ``VOCSegmentationTensors``.
 
 Metrics (mIoU, boundary IoU) live in ``lecture_lib.metrics``; the scenes in ``lecture_lib.datasets.scenes``.
 """

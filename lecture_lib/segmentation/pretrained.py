@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+import torchvision
 from torch import Tensor, nn
 
 from lecture_lib.data import full_profile_dataset
@@ -25,6 +26,7 @@ from lecture_lib.weights import IMAGENET_MEAN, IMAGENET_STD, resolve_weights
 __all__ = [
     "ARCHS",
     "VOC_CLASSES",
+    "VOCSegmentationTensors",
     "evaluate_on_voc",
     "evaluate_segmenter",
     "load_segmenter",
@@ -195,8 +197,6 @@ def evaluate_on_voc(
     if not archs:
         return {}
     if dataset_cls is None:
-        import torchvision
-
         dataset_cls = torchvision.datasets.VOCSegmentation
     voc = full_profile_dataset(dataset_cls, root, year="2012", image_set="val")
     results = {}
@@ -204,3 +204,31 @@ def evaluate_on_voc(
         model, _ = load_segmenter(arch, weights=weights)
         results[arch] = evaluate_segmenter(model.to(device), voc, max_images=max_images)
     return results
+
+
+class VOCSegmentationTensors(torch.utils.data.Dataset):
+    """PASCAL VOC 2012 segmentation pairs for finetuning (``training.finetune_fcn``):
+    ``(image Tensor[3, S, S] ImageNet-normalised, mask Tensor[S, S] int64, void = 255)``.
+
+    Images are resized to ``size`` x ``size`` (bilinear, antialiased), masks with nearest neighbour;
+    the dataset comes through ``lecture_lib.data.full_profile_dataset`` (``root``: default the cache).
+    """
+
+    def __init__(self, root=None, image_set: str = "train", size: int = 320):
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"size must be a positive int, got {size!r}")
+        self.voc = full_profile_dataset(
+            torchvision.datasets.VOCSegmentation, root, year="2012", image_set=image_set
+        )
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.voc)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
+        to_tensor = torchvision.transforms.functional.pil_to_tensor
+        image, mask = self.voc[i]
+        side = (self.size, self.size)
+        x = F.interpolate(to_tensor(image).float()[None] / 255, size=side, mode="bilinear", antialias=True)[0]
+        m = F.interpolate(to_tensor(mask)[None].float(), size=side, mode="nearest")[0, 0].long()
+        return torchvision.transforms.functional.normalize(x, IMAGENET_MEAN, IMAGENET_STD), m

@@ -3,6 +3,8 @@
 - ``train_fcn(s, val)``: the FCN with all three decoders on fresh scenes (``FreshScenes``), the sum
   of the three cross-entropy losses, validation mIoU and boundary mIoU of each decoder per epoch.
 - ``train_classifier(s, train)``: the window classifier on crops labelled by their centre pixel.
+- ``finetune_fcn(root, ...)`` (full profile, ``tools/train_full.py``; one process or ``torchrun``):
+  torchvision's ``fcn_resnet50`` finetuned on VOC 2012 with ``segmentation_loss``.
 
 ``s`` is a settings dict shaped as ``recipes.SETTINGS`` (the committed checkpoint's).
 """
@@ -12,11 +14,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from lecture_lib import distributed
 from lecture_lib.datasets.scenes import FreshScenes
 from lecture_lib.metrics.segmentation import iou_from_confusion, segmentation_confusions
 from lecture_lib.segmentation.models import FCN, window_classifier
+from lecture_lib.segmentation.pretrained import VOCSegmentationTensors, load_segmenter
 from lecture_lib.segmentation.windows import sample_crops
-from lecture_lib.train import fit, predict
+from lecture_lib.train import History, fit, predict
 
 
 def train_fcn(s: dict, val, *, progress: bool = False) -> tuple[FCN, dict]:
@@ -77,3 +81,33 @@ def train_classifier(s: dict, train, *, progress: bool = False) -> tuple[torch.n
     )
     hist = fit(model, loader, epochs=cfg["epochs"], lr=cfg["lr"], progress=progress)
     return model, hist.as_dict()
+
+
+def segmentation_loss(model: torch.nn.Module, batch) -> dict[str, torch.Tensor]:
+    """Pixel-wise cross-entropy (void 255 ignored) of torchvision's segmenter, + 0.5 x its auxiliary
+    head's. ``batch``: ``([image Tensor[3, S, S]], [mask Tensor[S, S]])`` as ``GlobalBatches`` gives."""
+    images, masks = batch
+    p = next(model.parameters())
+    x, y = torch.stack(images).to(p.device, p.dtype), torch.stack(masks).to(p.device)
+    out = model(x)
+    losses = {"pixels": F.cross_entropy(out["out"], y, ignore_index=255)}
+    if out.get("aux") is not None:
+        losses["aux"] = 0.5 * F.cross_entropy(out["aux"], y, ignore_index=255)
+    return losses
+
+
+def finetune_fcn(
+    root=None,
+    *,
+    image_set: str = "train",
+    size: int = 320,
+    weights: str | None = "DEFAULT",
+    **kwargs,
+) -> tuple[torch.nn.Module, History]:
+    """torchvision's ``fcn_resnet50`` (``weights``; None: untrained, nothing downloaded) finetuned on
+    VOC 2012 ``image_set`` squares of ``size`` px; ``kwargs`` (steps, batch_size, lr, seed, dropout,
+    dtype) as ``lecture_lib.distributed.finetune``. Returns ``(model, History)``."""
+    data = VOCSegmentationTensors(root, image_set, size)
+    return distributed.finetune(
+        lambda: load_segmenter("fcn_resnet50", weights=weights)[0], data, segmentation_loss, **kwargs
+    )
