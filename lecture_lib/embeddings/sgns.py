@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lecture_lib.checks import check_tensor
 from lecture_lib.train import History, fit
 
 
@@ -171,6 +172,9 @@ def sgns_loss(centre: Tensor, context: Tensor, noise: Tensor) -> Tensor:
             f"noise must have shape (B, K, D) = ({centre.shape[0]}, K, {centre.shape[1]}), "
             f"got {tuple(noise.shape)}"
         )
+    check_tensor(centre, "centre", "(B, D)", dtype="float")
+    if centre.shape[0] == 0:  # an empty batch: a loss of 0 with a gradient, not the nan of an empty mean
+        return (centre.sum() + context.sum() + noise.sum()) * 0.0
     positive = (centre * context).sum(dim=1)  # (B,) v · u_o
     negative = torch.bmm(noise, centre.unsqueeze(2)).squeeze(2)  # (B, K) v · u_k
     return -(F.logsigmoid(positive) + F.logsigmoid(-negative).sum(dim=1)).mean()
