@@ -128,7 +128,7 @@ def check_tensor(
         x: the argument.
         name: how the message calls it.
         shape: dimensions separated by commas: a number is a fixed size, a name any size (the
-            same name twice: the same size), ``...`` any number of leading dimensions.
+            same name twice: the same size), ``...`` first or last: any number of leading or trailing dimensions.
         dtype: ``"float"``, ``"int"``, ``"bool"`` or ``"number"`` (int or float, no bool).
         finite: refuse NaN and inf (float tensors).
         sizes: sizes already known for some names (``{"N": 3}``).
@@ -143,10 +143,12 @@ def check_tensor(
     if shape is not None:
         dims = _parse_shape(shape)
         lead = bool(dims) and dims[0] == "..."
-        dims = dims[1:] if lead else dims
-        ok = x.ndim >= len(dims) if lead else x.ndim == len(dims)
+        trail = not lead and bool(dims) and dims[-1] == "..."
+        dims = dims[1:] if lead else dims[:-1] if trail else dims
+        ok = x.ndim >= len(dims) if lead or trail else x.ndim == len(dims)
         if ok:
-            for dim, size in zip(dims, x.shape[x.ndim - len(dims) :]):
+            shown = x.shape[: len(dims)] if trail else x.shape[x.ndim - len(dims) :]
+            for dim, size in zip(dims, shown):
                 if re.fullmatch(r"\d+", dim):
                     ok = ok and size == int(dim)
                 elif dim in known:
