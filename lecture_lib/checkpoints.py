@@ -200,7 +200,9 @@ def build_model(entry: dict) -> nn.Module:
             f"(lecture_lib.checkpoints.BUILDERS: {sorted(BUILDERS)})"
         )
     if not isinstance(entry["kwargs"], dict) or not all(isinstance(k, str) for k in entry["kwargs"]):
-        raise ValueError(f"a model entry's kwargs must be a dict of keyword arguments, got {entry['kwargs']!r}")
+        raise ValueError(
+            f"a model entry's kwargs must be a dict of keyword arguments, got {entry['kwargs']!r}"
+        )
     builder = getattr(importlib.import_module(module_name), attr)
     model = builder(**entry["kwargs"])
     model.load_state_dict(entry["state_dict"])

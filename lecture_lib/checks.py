@@ -128,7 +128,8 @@ def check_tensor(
         x: the argument.
         name: how the message calls it.
         shape: dimensions separated by commas: a number is a fixed size, a name any size (the
-            same name twice: the same size), ``...`` first or last: any number of leading or trailing dimensions.
+            same name twice: the same size), ``...`` first or last: any number of leading or
+            trailing dimensions.
         dtype: ``"float"``, ``"int"``, ``"bool"`` or ``"number"`` (int or float, no bool).
         finite: refuse NaN and inf (float tensors).
         sizes: sizes already known for some names (``{"N": 3}``).

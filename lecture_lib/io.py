@@ -41,7 +41,9 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         arr = np.asarray(img, dtype=np.float64)
         if not np.isfinite(arr).all():  # a NaN pixel would make the whole image black
             bad = int((~np.isfinite(arr)).sum())
-            raise ValueError(f"the image holds {bad} NaN or infinite pixel(s) (mode {img.mode}); expected finite values")
+            raise ValueError(
+                f"the image holds {bad} NaN or infinite pixel(s) (mode {img.mode}); expected finite values"
+            )
         lo, hi = float(arr.min()), float(arr.max())
         if img.mode.startswith("I;16"):  # full 16-bit range, as a viewer maps it
             lo, hi = 0.0, 65535.0

@@ -108,7 +108,9 @@ def is_true(text: str) -> Criterion:
 
     def judge(value: Any) -> str:
         # NumPy 1's numpy.bool_ and NumPy 2's numpy.bool (its __name__ is "bool")
-        if not isinstance(value, bool) and not (type(value).__module__ == "numpy" and type(value).__name__ in ("bool_", "bool")):
+        if not isinstance(value, bool) and not (
+            type(value).__module__ == "numpy" and type(value).__name__ in ("bool_", "bool")
+        ):
             raise TypeError(f"is_true needs a bool, got {type(value).__name__} ({value!r})")
         return HOLDS if bool(value) else FAILS
 

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from lecture_lib.checks import check_int, check_number, check_tensor
+from lecture_lib.checks import check_int, check_memory, check_number, check_tensor
 
 Batch = tuple[Tensor, ...] | list[Tensor]
 
@@ -269,9 +269,10 @@ class RandomBatches:
             raise ValueError(
                 f"x and y must hold the same, non-zero number of examples, got {x.shape[0]} and {y.shape[0]}"
             )
+        batch_size, steps = check_int(batch_size, "batch_size", low=None), check_int(steps, "steps", low=None)
         if batch_size < 1 or steps < 1:
             raise ValueError(f"batch_size and steps must be >= 1, got {batch_size} and {steps}")
-        batch_size, steps = check_int(batch_size, "batch_size", low=1), check_int(steps, "steps", low=1)
+        check_memory(batch_size * 8, f"a batch of batch_size = {batch_size} indices")
         seed = check_int(seed, "seed", low=None)
         self.x, self.y, self.batch_size, self.steps, self.device = x, y, batch_size, steps, device
         self.generator = torch.Generator().manual_seed(seed)
@@ -314,7 +315,9 @@ def predict(
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     if not callable(model):
-        raise TypeError(f"model must be an nn.Module or a callable Tensor -> Tensor, got {type(model).__name__}")
+        raise TypeError(
+            f"model must be an nn.Module or a callable Tensor -> Tensor, got {type(model).__name__}"
+        )
     module = model if isinstance(model, nn.Module) else None
     if device is None:
         first = next(iter(module.parameters()), None) if module is not None else None

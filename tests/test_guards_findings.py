@@ -70,7 +70,9 @@ def test_fast_rcnn_nan_proposals_refused_not_segfault():
 
 
 def test_fast_rcnn_two_proposal_lists_for_one_image():
-    with pytest.raises(ValueError, match=r"proposals_per_image must hold exactly one .* per image \(1\), got 2"):
+    with pytest.raises(
+        ValueError, match=r"proposals_per_image must hold exactly one .* per image \(1\), got 2"
+    ):
         FastRCNN(3).detect(torch.rand(1, 3, 64, 64), [t([[0, 0, 30, 30]])] * 2)
 
 
@@ -161,7 +163,13 @@ def test_correct_keypoints_shape_checked():
 
 
 def _one_image():
-    pred = [{"boxes": t([[0, 0, 10, 10], [20, 20, 30, 30]]), "scores": t([0.9, 0.8]), "labels": torch.tensor([1, 1])}]
+    pred = [
+        {
+            "boxes": t([[0, 0, 10, 10], [20, 20, 30, 30]]),
+            "scores": t([0.9, 0.8]),
+            "labels": torch.tensor([1, 1]),
+        }
+    ]
     target = [{"boxes": t([[0, 0, 10, 10], [20, 20, 30, 30]]), "labels": torch.tensor([1, 1])}]
     return pred, target
 
@@ -420,5 +428,7 @@ def test_semi_hard_mining_chunked_equals_the_unchunked(monkeypatch):
 
 def test_confusion_matrix_of_a_million_classes_refused():
     pred = torch.zeros(1, 2, 2, dtype=torch.int64)
-    with pytest.raises(ValueError, match=r"confusion matrix of num_classes = 1000000 would need 7.45e\+03 GiB"):
+    with pytest.raises(
+        ValueError, match=r"confusion matrix of num_classes = 1000000 would need 7.45e\+03 GiB"
+    ):
         confusion_matrix(pred, pred, 10**6)

@@ -36,7 +36,6 @@ import torch
 from torch import Tensor
 
 from lecture_lib.checks import check_int, check_memory, check_number
-
 from lecture_lib.datasets.scenes import _background, _draw_clutter
 
 JOINTS: tuple[str, ...] = (

@@ -354,7 +354,9 @@ def make_scenes(
     check_int(max_clutter, "max_clutter", low=0, high=MAX_CLUTTER)
     check_int(max_objects, "max_objects", low=1, high=MAX_OBJECTS)
     check_int(image_size, "image_size", low=32, high=MAX_IMAGE_SIZE)
-    check_memory(int(n) * int(image_size) ** 2 * (3 * 4 + 2 * 8), f"make_scenes({n}, image_size={image_size})")
+    check_memory(
+        int(n) * int(image_size) ** 2 * (3 * 4 + 2 * 8), f"make_scenes({n}, image_size={image_size})"
+    )
     lo, hi = scale_range
     if not 0 < lo <= hi <= 1:
         raise ValueError(f"scale_range must satisfy 0 < low <= high <= 1, got {scale_range}")

@@ -15,7 +15,6 @@ import torch
 from torch import Tensor, nn
 
 from lecture_lib.checks import check_int
-
 from lecture_lib.detection.backbone import Backbone, evaluating
 from lecture_lib.detection.roi_heads import RoIHead, check_images, check_targets
 from lecture_lib.detection.rpn import RegionProposalNetwork

@@ -15,7 +15,13 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lecture_lib import boxes as box_ops
-from lecture_lib.checks import check_boxes, check_int, check_option, check_probability, check_tensor, check_tensor_list
+from lecture_lib.checks import (
+    check_boxes,
+    check_int,
+    check_probability,
+    check_tensor,
+    check_tensor_list,
+)
 from lecture_lib.detection.backbone import POOL5, BoxHead
 from lecture_lib.detection.coder import BoxCoder
 from lecture_lib.detection.matching import sample_rois
@@ -27,7 +33,9 @@ def check_images(images: Tensor, name: str = "images") -> tuple[int, int, int]:
     return dims["B"], dims["H"], dims["W"]
 
 
-def check_proposals(proposals_per_image: list[Tensor], images: Tensor, name: str = "proposals_per_image") -> None:
+def check_proposals(
+    proposals_per_image: list[Tensor], images: Tensor, name: str = "proposals_per_image"
+) -> None:
     """Exactly one finite xyxy ``Tensor[N_i, 4]`` per image, none farther than one image size outside it.
 
     Guards torchvision's ``roi_align``/``roi_pool``, which read out of bounds (and crash the
@@ -55,7 +63,9 @@ def check_targets(targets: list[dict], batch: int, num_classes: int) -> None:
         if not isinstance(t, dict) or not {"boxes", "labels"} <= set(t):
             got = sorted(t) if isinstance(t, dict) else type(t).__name__
             raise ValueError(f"targets[{i}] must be a dict with keys 'boxes' and 'labels', got {got}")
-        check_boxes(t["boxes"].float() if isinstance(t["boxes"], Tensor) else t["boxes"], f"targets[{i}]['boxes']")
+        check_boxes(
+            t["boxes"].float() if isinstance(t["boxes"], Tensor) else t["boxes"], f"targets[{i}]['boxes']"
+        )
         m = {"M": t["boxes"].shape[0]}
         check_tensor(t["labels"], f"targets[{i}]['labels']", "(M,)", dtype="int", sizes=m)
         labels = t["labels"]

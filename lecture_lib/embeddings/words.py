@@ -23,7 +23,9 @@ def check_vectors(vectors: Tensor, name: str = "vectors") -> None:
         raise TypeError(f"{name} must be floating point, got dtype {vectors.dtype}")
     if not torch.isfinite(vectors).all():  # a NaN row would otherwise come out as the best answer
         rows = (~torch.isfinite(vectors)).any(dim=1).nonzero().flatten()
-        raise ValueError(f"{name} must be finite, got NaN/inf in {len(rows)} row(s), first row {int(rows[0])}")
+        raise ValueError(
+            f"{name} must be finite, got NaN/inf in {len(rows)} row(s), first row {int(rows[0])}"
+        )
 
 
 def _check_k(k: int, limit: int, name: str, what: str) -> int:
@@ -107,7 +109,9 @@ def analogy(
         raise ValueError(f"vocab must be a list of V = {vectors.shape[0]} words (one per row), got {got}")
     index = word_index(vocab)
     rows = [_row_of(index, w, name) for w, name in ((a, "a"), (b, "b"), (c, "c"))]
-    topn = _check_k(topn, vectors.shape[0] - len(set(rows)), "topn", "the vocabulary minus the question words")
+    topn = _check_k(
+        topn, vectors.shape[0] - len(set(rows)), "topn", "the vocabulary minus the question words"
+    )
     unit = unit_rows(vectors)
     query = F.normalize(unit[rows[1]] - unit[rows[0]] + unit[rows[2]], dim=0)  # b̂ − â + ĉ, unit length
     cosines = unit @ query  # (V,)

@@ -151,5 +151,7 @@ def pair_distances(embeddings: Tensor, i: Tensor, j: Tensor) -> Tensor:
     for name, idx in (("i", i), ("j", j)):
         check_tensor(idx, name, "(P,)", dtype="int")
         if idx.numel() and (idx.min() < 0 or idx.max() >= n):  # a negative index would wrap around
-            raise ValueError(f"{name} must hold row indices in 0..{n - 1}, got min {idx.min()} max {idx.max()}")
+            raise ValueError(
+                f"{name} must hold row indices in 0..{n - 1}, got min {idx.min()} max {idx.max()}"
+            )
     return (embeddings[i] - embeddings[j]).pow(2).sum(dim=1)

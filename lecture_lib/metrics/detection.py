@@ -199,7 +199,7 @@ def detection_ap(
     _check_inputs(predictions, targets)
     if not 0.0 <= iou_threshold <= 1.0:
         raise ValueError(f"iou_threshold must be in [0, 1], got {iou_threshold}")
-    if not isinstance(max_detections, int) or max_detections < 1:
+    if not isinstance(max_detections, int) or isinstance(max_detections, bool) or max_detections < 1:
         raise ValueError(f"max_detections must be a positive int, got {max_detections!r}")
     check_probability(iou_threshold, "iou_threshold")
     gt_labels = sorted({int(v) for t in targets for v in torch.as_tensor(t["labels"]).tolist()})

@@ -110,7 +110,9 @@ def heatmaps_to_keypoints(heatmaps: Tensor, *, subpixel: bool = True) -> tuple[T
     # one NaN pixel would win the argmax and send the joint to (0, 0)
     check_tensor(heatmaps, "heatmaps", "(..., K, H, W)", dtype="number", finite=True)
     if heatmaps.numel() == 0:  # no images (or no joints): no keypoints
-        return heatmaps.new_zeros((*lead, 2), dtype=torch.float32), heatmaps.new_zeros(lead, dtype=torch.float32)
+        return heatmaps.new_zeros((*lead, 2), dtype=torch.float32), heatmaps.new_zeros(
+            lead, dtype=torch.float32
+        )
     flat = heatmaps.reshape(-1, h, w).float()  # (M, H, W), M = prod(lead)
     conf, idx = flat.reshape(flat.shape[0], -1).max(dim=1)
     row, col = idx // w, idx % w

@@ -10,7 +10,6 @@ from __future__ import annotations
 from torch import Tensor
 
 from lecture_lib.checks import check_tensor
-
 from lecture_lib.datasets.people import JOINTS
 
 LEFT_SHOULDER, RIGHT_HIP = JOINTS.index("left shoulder"), JOINTS.index("right hip")
