@@ -130,14 +130,14 @@ class RoIHead(nn.Module):
         check_int(stride, "stride", low=1)
         check_int(box_batch_size_per_image, "box_batch_size_per_image", low=1)
         check_int(box_detections_per_img, "box_detections_per_img", low=0)
-        for arg, value in (
+        for arg, thresh in (
             ("box_fg_iou_thresh", box_fg_iou_thresh),
             ("box_bg_iou_thresh", box_bg_iou_thresh),
             ("box_positive_fraction", box_positive_fraction),
             ("box_score_thresh", box_score_thresh),
             ("box_nms_thresh", box_nms_thresh),
         ):
-            check_probability(value, arg)
+            check_probability(thresh, arg)
         self.head = BoxHead(in_channels, dim)
         self.cls_score = nn.Linear(dim, num_classes)
         self.bbox_pred = nn.Linear(dim, 4 * num_classes)

@@ -75,13 +75,13 @@ class RegionProposalNetwork(nn.Module):
             ("batch_size_per_image", batch_size_per_image),
         ):
             check_int(value, arg, low=1)
-        for arg, value in (
+        for arg, thresh in (
             ("nms_thresh", nms_thresh),
             ("fg_iou_thresh", fg_iou_thresh),
             ("bg_iou_thresh", bg_iou_thresh),
             ("positive_fraction", positive_fraction),
         ):
-            check_probability(value, arg)
+            check_probability(thresh, arg)
         check_number(min_size, "min_size", low=0.0)
         num_anchors = len(anchor_sizes) * len(aspect_ratios)
         self.conv = nn.Conv2d(in_channels, hidden, 3, padding=1)
