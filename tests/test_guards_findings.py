@@ -417,13 +417,19 @@ def test_pairwise_distances_chunked_equal_the_unchunked(monkeypatch):
     assert torch.all(torch.diagonal(whole) == 0)
 
 
-def test_semi_hard_mining_chunked_equals_the_unchunked(monkeypatch):
-    g = torch.Generator().manual_seed(1)
-    x, labels = torch.randn(40, 8, generator=g), torch.randint(0, 5, (40,), generator=g)
-    whole = triplets.mine_triplets(x, labels, 1.0, "semi-hard")
-    monkeypatch.setattr(triplets, "CHUNK_BYTES", 3 * 40 * 40)  # 3 anchors at a time
-    chunked = triplets.mine_triplets(x, labels, 1.0, "semi-hard")
-    assert all(torch.equal(a, b) for a, b in zip(whole, chunked)) and whole[0].numel() > 0
+@pytest.mark.parametrize("classes", [2, 5, 40])
+def test_semi_hard_mining_equals_the_n_cubed_definition(monkeypatch, classes):
+    g = torch.Generator().manual_seed(classes)
+    x, labels = torch.randn(40, 8, generator=g), torch.randint(0, classes, (40,), generator=g)
+    d = triplets.pairwise_sq_distances(x)  # the (N, N, N) definition, as FaceNet Eq. 4 reads
+    same = labels[:, None] == labels[None, :]
+    ok = (same & ~torch.eye(40, dtype=torch.bool))[:, :, None] & ~same[:, None, :]
+    ok &= (d[:, None, :] > d[:, :, None]) & (d[:, None, :] < d[:, :, None] + 1.0)
+    expected = torch.where(ok)
+    for chunk in (triplets.CHUNK_BYTES, 3 * 40 * 4):  # whole, and 3 pairs at a time
+        monkeypatch.setattr(triplets, "CHUNK_BYTES", chunk)
+        got = triplets.mine_triplets(x, labels, 1.0, "semi-hard")
+        assert all(torch.equal(a, b) for a, b in zip(got, expected)) and got[0].numel() > 0
 
 
 def test_confusion_matrix_of_a_million_classes_refused():
@@ -432,3 +438,23 @@ def test_confusion_matrix_of_a_million_classes_refused():
         ValueError, match=r"confusion matrix of num_classes = 1000000 would need 7.45e\+03 GiB"
     ):
         confusion_matrix(pred, pred, 10**6)
+
+
+def test_loaders_and_models_check_their_numbers():
+    from lecture_lib.embeddings.sgns import SkipGram
+
+    with pytest.raises(TypeError, match=r"x must be a torch.Tensor of shape \(N, \.\.\.\), got list"):
+        triplets.PKBatches([[0.0]], torch.tensor([0]), P=2, K=2, steps=1)
+    with pytest.raises(TypeError, match=r"K must be an int, got float 2.5"):
+        triplets.PKBatches(torch.zeros(4, 2), torch.tensor([0, 0, 1, 1]), P=2, K=2.5, steps=1)
+    assert (
+        len(triplets.PKBatches(torch.zeros(4, 2), torch.tensor([0, 0, 1, 1]), P=2, K=np.int64(2), steps=3))
+        == 3
+    )
+    with pytest.raises(ValueError, match=r"vocab_size must be an int in \[1, inf\], got 0"):
+        SkipGram(0)
+
+
+def test_nearest_accepts_a_0d_tensor_k():
+    idx, _ = nearest(torch.eye(3), torch.tensor([1.0, 0, 0]), torch.tensor(1))
+    assert idx.tolist() == [0]

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lecture_lib.checks import check_tensor
+from lecture_lib.checks import check_int, check_tensor
 from lecture_lib.train import History, fit
 
 
@@ -189,6 +189,8 @@ class SkipGram(nn.Module):
 
     def __init__(self, vocab_size: int, dim: int = 100, *, seed: int = 0, sparse: bool = True):
         super().__init__()
+        vocab_size, dim = check_int(vocab_size, "vocab_size", low=1), check_int(dim, "dim", low=1)
+        seed = check_int(seed, "seed", low=None)
         g = torch.Generator().manual_seed(seed)
         weight = (torch.rand(vocab_size, dim, generator=g) - 0.5) / dim
         self.input = nn.Embedding(vocab_size, dim, sparse=sparse, _weight=weight)

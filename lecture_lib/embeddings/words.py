@@ -7,10 +7,11 @@ cosine to b̂ − â + ĉ (hats: unit length), the three question words excluded
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from lecture_lib.checks import check_int
 
 
 def check_vectors(vectors: Tensor, name: str = "vectors") -> None:
@@ -29,9 +30,7 @@ def check_vectors(vectors: Tensor, name: str = "vectors") -> None:
 
 
 def _check_k(k: int, limit: int, name: str, what: str) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(k).__name__} ({k!r})")
-    k = int(k)
+    k = check_int(k, name, low=None)  # Python, NumPy and 0-d tensor ints; never bools or floats
     if not 1 <= k <= limit:
         raise ValueError(f"{name} must be between 1 and {limit} ({what}), got {k}")
     return k

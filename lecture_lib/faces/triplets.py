@@ -18,12 +18,12 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
-from lecture_lib.checks import check_memory, check_tensor
+from lecture_lib.checks import check_int, check_memory, check_tensor
 
 __all__ = ["STRATEGIES", "PKBatches", "mine_triplets", "pairwise_sq_distances", "triplet_loss"]
 
 STRATEGIES = ("semi-hard", "hard", "random")
-CHUNK_BYTES = 256 * 1024**2  # above this, the (N, N, D) differences and (N, N, N) masks go in row chunks
+CHUNK_BYTES = 256 * 1024**2  # above this, the (N, N, D) differences and mining masks go in chunks
 REDUCTIONS = ("mean", "sum", "none")
 
 
@@ -136,19 +136,18 @@ def mine_triplets(
         pos_pair = same & ~eye  # (a, p) with a != p
         neg = ~same  # (a, n)
         if strategy == "semi-hard":
-            size = labels.shape[0]
-            rows = max(1, CHUNK_BYTES // max(1, size * size))  # anchors per (rows, N, N) mask
+            # per positive pair (a, p), the negatives n with d(a,p) < d(a,n) < d(a,p) + margin: a
+            # (pairs, N) mask, in chunks of pairs, instead of an (N, N, N) one (N = 1500: 3.4 GB)
+            a_all, p_all = torch.where(pos_pair)  # lexicographic (a, p) order
+            d_ap_all = d[a_all, p_all]  # (P,)
+            rows = max(1, CHUNK_BYTES // max(1, 4 * labels.shape[0]))  # pairs per (rows, N) mask
             found = []
-            for start in range(0, max(size, 1), rows):  # chunks of anchors keep the N^3 masks small
-                d_ap, d_an = d[start : start + rows, :, None], d[start : start + rows, None, :]
-                ok = (
-                    pos_pair[start : start + rows, :, None]
-                    & neg[start : start + rows, None, :]
-                    & (d_an > d_ap)
-                    & (d_an < d_ap + margin)
-                )
-                a, p, n = torch.where(ok)  # lexicographic (a, p, n) order within the chunk
-                found.append((a + start, p, n))
+            for start in range(0, max(len(a_all), 1), rows):
+                a, p = a_all[start : start + rows], p_all[start : start + rows]
+                d_ap, d_an = d_ap_all[start : start + rows, None], d[a]  # (r, 1), (r, N)
+                ok = neg[a] & (d_an > d_ap) & (d_an < d_ap + margin)
+                i, n = torch.where(ok)  # by pair, then n: lexicographic (a, p, n) overall
+                found.append((a[i], p[i], n))
             return tuple(torch.cat(parts) for parts in zip(*found))  # type: ignore[return-value]
         if labels.shape[0] == 0:  # an empty batch has no triplets
             empty = torch.zeros(0, dtype=torch.int64, device=labels.device)
@@ -177,6 +176,10 @@ class PKBatches:
     """
 
     def __init__(self, x: Tensor, labels: Tensor, *, P: int, K: int, steps: int, seed: int = 0):
+        check_tensor(x, "x", "(N, ...)")
+        check_tensor(labels, "labels", "(N,)", dtype="int")
+        P, K, steps = (check_int(v, name, low=None) for v, name in ((P, "P"), (K, "K"), (steps, "steps")))
+        check_int(seed, "seed", low=None)
         if x.shape[0] != labels.shape[0]:
             raise ValueError(
                 f"x and labels must have the same length, got {x.shape[0]} and {labels.shape[0]}"
