@@ -149,8 +149,8 @@ def test_load_image_ambiguous_3x4x4_array():
 def test_pair_to_tensors_float_and_uint16_scaled_not_zeroed_or_wrapped():
     img = np.full((4, 5, 3), 0.5, dtype=np.float32)
     torch.testing.assert_close(pair_to_tensors(img)[0], torch.full((3, 4, 5), 128 / 255))
-    img16 = np.full((4, 5, 3), 65535, dtype=np.uint16)
-    torch.testing.assert_close(pair_to_tensors(img16)[0], torch.ones(3, 4, 5))
+    img16 = np.full((4, 5, 3), 32768, dtype=np.uint16)  # wrapped to uint8 this was 0
+    torch.testing.assert_close(pair_to_tensors(img16)[0], torch.full((3, 4, 5), 127 / 255))
     with pytest.raises(ValueError, match=r"float image must hold values in \[0, 1\]"):
         pair_to_tensors(np.full((4, 5, 3), 2.0, dtype=np.float32))
 

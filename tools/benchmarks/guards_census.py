@@ -137,8 +137,8 @@ CASES: dict[str, tuple[str, str | None, str]] = {
     ),
     "pair_to_tensors uint16 image": (
         "from lecture_lib.segmentation.pretrained import pair_to_tensors\n"
-        "out = pair_to_tensors(np.full((4, 5, 3), 65535, np.uint16))[0]",
-        "torch.allclose(out, torch.ones(3, 4, 5))",
+        "out = pair_to_tensors(np.full((4, 5, 3), 32768, np.uint16))[0]",
+        "torch.allclose(out, torch.full((3, 4, 5), 127 / 255))",  # 32768 * 255 // 65535 = 127
         r"image",
     ),
     "correct_keypoints mismatched shapes": (
