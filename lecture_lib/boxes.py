@@ -19,35 +19,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lecture_lib.checks import check_boxes, check_int, check_number, check_size, check_tensor
+
 BBOX_XFORM_CLIP = math.log(1000.0 / 16)  # largest dw, dh fed to exp() in decode (as torchvision)
 FORMATS = ("xyxy", "xywh", "cxcywh")
-
-
-def check_boxes(boxes: Tensor, name: str = "boxes", *, strict: bool = False) -> None:
-    """Raise ``TypeError``/``ValueError`` unless ``boxes`` is a finite float ``Tensor[N, 4]`` in xyxy.
-
-    Args:
-        boxes (Tensor[N, 4]): boxes to check.
-        name: how the message calls them.
-        strict: require ``x2 > x1`` and ``y2 > y1`` (positive size), not only ``>=``.
-    """
-    if not isinstance(boxes, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (N, 4), got {type(boxes).__name__}")
-    if boxes.ndim != 2 or boxes.shape[-1] != 4:
-        raise ValueError(f"{name} must have shape (N, 4) in xyxy format, got {tuple(boxes.shape)}")
-    if not boxes.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {boxes.dtype}")
-    if not torch.isfinite(boxes).all():
-        i = int((~torch.isfinite(boxes)).any(dim=1).nonzero()[0])
-        raise ValueError(f"{name} must be finite, got {name}[{i}] = {boxes[i].tolist()}")
-    bad = (boxes[:, 2:] <= boxes[:, :2]) if strict else (boxes[:, 2:] < boxes[:, :2])
-    if bad.any():
-        i = int(bad.any(dim=1).nonzero()[0])
-        need = "x2 > x1 and y2 > y1" if strict else "x2 >= x1 and y2 >= y1"
-        raise ValueError(
-            f"{name}[{i}] = {boxes[i].tolist()} is not an xyxy box (expected {need}). "
-            "Were these cxcywh/xywh boxes? Use box_convert(..., out_fmt='xyxy')."
-        )
 
 
 def _check_vector(x: Tensor, n: int, name: str, what: str) -> None:
@@ -88,8 +63,13 @@ def clip_boxes(boxes: Tensor, size: tuple[int, int]) -> Tensor:
     """Clip xyxy boxes to an image of ``size = (height, width)``.
 
     As ``torchvision.ops.clip_boxes_to_image``.
+
+    Args:
+        boxes (Tensor[..., 4]): xyxy boxes.
+        size: ``(height, width)`` in pixels.
     """
-    h, w = size
+    check_tensor(boxes, "boxes", "(..., 4)", dtype="number")
+    h, w = check_size(size)
     x = boxes[..., 0::2].clamp(min=0, max=w)
     y = boxes[..., 1::2].clamp(min=0, max=h)
     return torch.stack((x[..., 0], y[..., 0], x[..., 1], y[..., 1]), dim=-1)
@@ -174,7 +154,9 @@ def decode(proposals: Tensor, deltas: Tensor, *, bbox_xform_clip: float = BBOX_X
         )
     if not torch.isfinite(deltas).all():
         raise ValueError("deltas must be finite, got nan or inf")
-    proposals = proposals.to(deltas.dtype)
+    # float proposals with int deltas stay float (never narrowed to the deltas' int dtype)
+    proposals = proposals.to(deltas.dtype if deltas.is_floating_point() else proposals.dtype)
+    deltas = deltas.to(proposals.dtype)
     w = proposals[:, 2] - proposals[:, 0]
     h = proposals[:, 3] - proposals[:, 1]
     x = proposals[:, 0] + 0.5 * w
@@ -208,6 +190,7 @@ def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     _check_vector(scores, boxes.shape[0], "scores", "one per box")
     if not torch.isfinite(scores).all():
         raise ValueError("scores must be finite, got nan or inf")
+    check_number(iou_threshold, "iou_threshold", low=0.0, high=1.0)  # nan would switch NMS off
     order = torch.sort(scores, descending=True, stable=True).indices  # best first
     ranked = boxes[order]
     n = len(order)
@@ -242,6 +225,10 @@ def batched_nms(boxes: Tensor, scores: Tensor, labels: Tensor, iou_threshold: fl
     check_boxes(boxes)
     _check_vector(scores, boxes.shape[0], "scores", "one per box")
     _check_vector(labels, boxes.shape[0], "labels", "one per box")
+    check_tensor(labels, "labels", finite=True)  # a NaN label would match no group and be dropped
+    if not torch.isfinite(scores).all():
+        raise ValueError("scores must be finite, got nan or inf")
+    check_number(iou_threshold, "iou_threshold", low=0.0, high=1.0)
     keep = []
     for label in torch.unique(labels):
         idx = torch.nonzero(labels == label).flatten()  # this class's boxes
@@ -342,9 +329,11 @@ def roi_pool(
     if not isinstance(input, Tensor) or input.ndim != 4:
         got = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
         raise ValueError(f"input must have shape (B, C, H, W), got {got}")
-    oh, ow = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
-    if oh < 1 or ow < 1:
-        raise ValueError(f"output_size must be positive, got {output_size}")
+    if isinstance(output_size, (list, tuple)):
+        oh, ow = check_size(output_size, "output_size")
+    else:
+        oh = ow = check_int(output_size, "output_size", low=1)
+    check_number(spatial_scale, "spatial_scale", low=0.0, low_open=True)
     rois = _rois(boxes, input.shape[0]).to(input.dtype)
     height, width = input.shape[-2:]
     # 1) box -> whole feature-map cells [start, end] (both inclusive), at least one cell

@@ -28,6 +28,27 @@ from lecture_lib.data import OFFLINE_HINT, OfflineError, download, sha256_file
 from lecture_lib.paths import REPO_BRANCH, REPO_URL, data_dir
 
 MANIFEST = "MANIFEST.json"
+# The only builders a checkpoint may name (a checkpoint is data: it never chooses which code runs).
+# Dotted names, so the core need not import the concept packages; a new model class is added here.
+BUILDERS = frozenset(
+    {
+        "lecture_lib.detection.backbone.CropClassifier",
+        "lecture_lib.detection.fast_rcnn.FastRCNN",
+        "lecture_lib.detection.faster_rcnn.FasterRCNN",
+        "lecture_lib.detection.rcnn.RCNN",
+        "lecture_lib.embeddings.attributes.AttributeClassifier",
+        "lecture_lib.embeddings.autoencoder.FaceAutoencoder",
+        "lecture_lib.embeddings.duplicates.CopyDetector",
+        "lecture_lib.faces.models.FaceClassifier",
+        "lecture_lib.faces.models.FaceEmbedder",
+        "lecture_lib.layers.ResidualBlock",
+        "lecture_lib.pose.models.PoseFCN",
+        "lecture_lib.pose.models.PoseRegressor",
+        "lecture_lib.segmentation.models.FCN",
+        "lecture_lib.segmentation.models.window_classifier",
+        "lecture_lib.transfer.models.SmallResNet",
+    }
+)
 
 
 def read_manifest(folder: str | os.PathLike | None = None) -> dict[str, dict]:
@@ -35,8 +56,24 @@ def read_manifest(folder: str | os.PathLike | None = None) -> dict[str, dict]:
     path = Path(folder or data_dir()) / MANIFEST
     if not path.is_file():
         return {}
-    entries = json.loads(path.read_text(encoding="utf-8"))["files"]
-    return {e["file"]: e for e in entries}
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))["files"]
+        return {e["file"]: e for e in entries}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(
+            f"{path} is not a checkpoint manifest ({type(exc).__name__}: {exc}); "
+            'expected {"files": [{"file", "sha256", "size", "command"}, ...]}'
+        ) from None
+
+
+def _inside(folder: Path, name: str) -> Path:
+    """``folder / name``, refused unless it resolves inside ``folder`` (no ``../`` or absolute names)."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"a checkpoint name must be a non-empty str, got {name!r}")
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        raise ValueError(f"checkpoint {name!r} resolves to {path}, outside {folder}; refusing to load it")
+    return path
 
 
 def _atomic_write_bytes(path: Path, payload: bytes) -> None:
@@ -119,11 +156,12 @@ def load_checkpoint(name: str, *, folder: str | os.PathLike | None = None, map_l
     if name not in manifest:
         raise ValueError(f"{name!r} is not in {folder / MANIFEST}; known: {sorted(manifest)}")
     entry = manifest[name]
+    _inside(folder, name)
     path = folder / name
     if not path.is_file():
         download(checkpoint_url(name), entry["sha256"], path)
     digest = sha256_file(path)
-    if digest != entry["sha256"]:
+    if digest != str(entry["sha256"]).lower():  # a digest written in upper case is the same digest
         raise ValueError(
             f"{path} has SHA-256 {digest[:12]}..., the manifest expects {entry['sha256'][:12]}...; "
             f"regenerate it with: {entry['command']}"
@@ -142,6 +180,8 @@ def model_entry(builder: Callable[..., nn.Module], model: nn.Module, **kwargs: A
     path = f"{builder.__module__}.{builder.__qualname__}"
     if not path.startswith("lecture_lib.") or "<" in path:
         raise ValueError(f"builder must be a top-level class or function of lecture_lib, got {path}")
+    if path not in BUILDERS:
+        raise ValueError(f"builder {path} is not registered; add it to lecture_lib.checkpoints.BUILDERS")
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     return {"builder": path, "kwargs": dict(kwargs), "state_dict": state}
 
@@ -151,9 +191,18 @@ def build_model(entry: dict) -> nn.Module:
     if not isinstance(entry, dict) or not {"builder", "kwargs", "state_dict"} <= set(entry):
         got = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
         raise ValueError(f"a model entry needs the keys builder, kwargs, state_dict; got {got}")
-    module_name, _, attr = entry["builder"].rpartition(".")
+    module_name, _, attr = str(entry["builder"]).rpartition(".")
     if not module_name.startswith("lecture_lib"):
         raise ValueError(f"refusing to build {entry['builder']!r}: only lecture_lib builders are loaded")
+    if entry["builder"] not in BUILDERS:
+        raise ValueError(
+            f"refusing to build {entry['builder']!r}: not a registered model builder "
+            f"(lecture_lib.checkpoints.BUILDERS: {sorted(BUILDERS)})"
+        )
+    if not isinstance(entry["kwargs"], dict) or not all(isinstance(k, str) for k in entry["kwargs"]):
+        raise ValueError(
+            f"a model entry's kwargs must be a dict of keyword arguments, got {entry['kwargs']!r}"
+        )
     builder = getattr(importlib.import_module(module_name), attr)
     model = builder(**entry["kwargs"])
     model.load_state_dict(entry["state_dict"])

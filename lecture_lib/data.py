@@ -16,6 +16,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
@@ -134,6 +135,21 @@ def _safe_member_name(name: str, archive: Path) -> PurePosixPath:
     return path
 
 
+MAX_EXTRACT_BYTES = 64 * 1024**3  # the largest total size extract_archive writes (VOC, CelebA: a few GB)
+MAX_EXTRACT_RATIO = 200  # total size / archive size above this is a compression bomb (images: ~1)
+
+
+def _check_sizes(total: int, archive: Path, max_bytes: int, max_ratio: float) -> None:
+    """Refuse an archive whose members add up to more than ``max_bytes`` or ``max_ratio`` x its size."""
+    size = max(1, archive.stat().st_size)
+    if total > max_bytes or total > max_ratio * size:
+        raise ValueError(
+            f"{archive.name}: its members add up to {total:,} bytes from a {size:,}-byte archive "
+            f"(ratio {total / size:.0f}); the limits are {max_bytes:,} bytes and a ratio of "
+            f"{max_ratio:g} (a compression bomb?); refusing to extract"
+        )
+
+
 def _check_tar(tf: tarfile.TarFile, archive: Path) -> None:
     for member in tf.getmembers():
         _safe_member_name(member.name, archive)
@@ -151,13 +167,22 @@ def _check_zip(zf: zipfile.ZipFile, archive: Path) -> None:
             raise ValueError(f"{archive.name}: member {info.filename!r} is a link; refusing to extract")
 
 
-def extract_archive(archive: str | os.PathLike, dest: str | os.PathLike) -> Path:
+def extract_archive(
+    archive: str | os.PathLike,
+    dest: str | os.PathLike,
+    *,
+    max_bytes: int = MAX_EXTRACT_BYTES,
+    max_ratio: float = MAX_EXTRACT_RATIO,
+) -> Path:
     """Extract a ``.zip`` or ``.tar[.gz|.bz2|.xz]`` into ``dest``, refusing hostile members.
 
     Every member is checked first (absolute paths, ``..``, symbolic/hard links, device files:
     ``ValueError``, nothing written). Extraction goes to a temporary sibling folder that is
     renamed onto ``dest`` at the end, so a half-extracted dataset never looks complete.
-    ``dest`` must not exist yet (or be an empty folder).
+    ``dest`` must not exist yet (or be an empty folder). The members' declared sizes must add
+    up to at most ``max_bytes`` and ``max_ratio`` times the archive's size (checked before
+    anything is written; zip also checks the sizes while it extracts). A truncated or corrupt
+    archive is a ``ValueError`` naming the file.
     """
     archive, dest = Path(archive), Path(dest)
     if not archive.is_file():
@@ -170,16 +195,20 @@ def extract_archive(archive: str | os.PathLike, dest: str | os.PathLike) -> Path
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as zf:
                 _check_zip(zf, archive)
-                zf.extractall(tmp)
+                _check_sizes(sum(i.file_size for i in zf.infolist()), archive, max_bytes, max_ratio)
+                zf.extractall(tmp)  # zipfile stops at a member's declared size
         elif tarfile.is_tarfile(archive):
             with tarfile.open(archive) as tf:
                 _check_tar(tf, archive)
+                _check_sizes(sum(m.size for m in tf.getmembers()), archive, max_bytes, max_ratio)
                 tf.extractall(tmp, filter="data")
         else:
             raise ValueError(f"{archive.name} is neither a zip nor a tar archive")
         if dest.exists():
             dest.rmdir()
         os.replace(tmp, dest)
+    except (EOFError, tarfile.TarError, zipfile.BadZipFile, zlib.error) as exc:
+        raise ValueError(f"{archive.name} is truncated or corrupt ({type(exc).__name__}: {exc})") from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -110,7 +110,10 @@ def is_true(text: str) -> Criterion:
     """Holds if the value (a bool computed by the notebook, e.g. ``a > b + spread``) is true."""
 
     def judge(value: Any) -> str:
-        if not isinstance(value, bool) and type(value).__name__ != "bool_":
+        # NumPy 1's numpy.bool_ and NumPy 2's numpy.bool (its __name__ is "bool")
+        if not isinstance(value, bool) and not (
+            type(value).__module__ == "numpy" and type(value).__name__ in ("bool_", "bool")
+        ):
             raise TypeError(f"is_true needs a bool, got {type(value).__name__} ({value!r})")
         return HOLDS if bool(value) else FAILS
 

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import functools
-import math
 import operator
 import statistics
 import time
@@ -26,6 +25,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from lecture_lib import smoke
+from lecture_lib.checks import check_int, check_memory, check_number, check_tensor
 from lecture_lib.runtime import evaluating
 
 Batch = tuple[Tensor, ...] | list[Tensor]
@@ -135,6 +135,10 @@ def fit(
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     if scheduler_step not in ("epoch", "batch"):
         raise ValueError(f"scheduler_step must be 'epoch' or 'batch', got {scheduler_step!r}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if optimizer is None:
+        check_number(lr, "lr", low=0.0, low_open=True)
     model.to(device)
     if optimizer is None:
         params = [p for p in model.parameters() if p.requires_grad]
@@ -160,7 +164,14 @@ def fit(
             # the multi-task loss is the plain sum of its parts, added in order
             loss: Tensor = functools.reduce(operator.add, parts.values()) if parts else out  # type: ignore[assignment]
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss became {loss.item()} (try a smaller lr)")
+                empty = any(isinstance(b, Tensor) and b.ndim and b.shape[0] == 0 for b in batch)
+                hint = (
+                    f"batch {step} is empty (0 examples); the loss function must handle empty batches "
+                    "(return 0 with a gradient) or the loader must not yield them"
+                    if empty
+                    else "try a smaller lr"
+                )
+                raise FloatingPointError(f"loss became {loss.item()} ({hint})")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -252,25 +263,30 @@ class RandomBatches:
         seed: int = 0,
         device: torch.device | str = "cpu",
     ):
+        check_tensor(x, "x", "(N, ...)")
+        check_tensor(y, "y", "(N, ...)")
         if x.shape[0] != y.shape[0] or x.shape[0] == 0:
             raise ValueError(
                 f"x and y must hold the same, non-zero number of examples, got {x.shape[0]} and {y.shape[0]}"
             )
+        batch_size, steps = check_int(batch_size, "batch_size", low=None), check_int(steps, "steps", low=None)
         if batch_size < 1 or steps < 1:
             raise ValueError(f"batch_size and steps must be >= 1, got {batch_size} and {steps}")
+        check_memory(batch_size * 8, f"a batch of batch_size = {batch_size} indices")
+        seed = check_int(seed, "seed", low=None)
         self.x, self.y, self.batch_size, self.steps, self.device = x, y, batch_size, steps, device
         self.generator = torch.Generator().manual_seed(seed)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        # Permutations are drawn lazily, when the next batch needs them: the same draws in the same
+        # order as concatenating all ceil(steps * batch_size / n) permutations up front, without
+        # building them (steps=10**9 yields its first batch at once).
         n = self.x.shape[0]
-        order = torch.cat(
-            [
-                torch.randperm(n, generator=self.generator)
-                for _ in range(math.ceil(self.steps * self.batch_size / n))
-            ]
-        )
-        for s in range(self.steps):
-            idx = order[s * self.batch_size : (s + 1) * self.batch_size]
+        order = torch.zeros(0, dtype=torch.int64)
+        for _ in range(self.steps):
+            while len(order) < self.batch_size:
+                order = torch.cat((order, torch.randperm(n, generator=self.generator)))
+            idx, order = order[: self.batch_size], order[self.batch_size :]
             if world_size() > 1:
                 idx = idx[rank() :: world_size()]
             yield self.x[idx].to(self.device, torch.float32), self.y[idx].to(self.device)
@@ -298,6 +314,10 @@ def predict(
         raise ValueError(f"x must be a Tensor[N, ...], got {type(x).__name__}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if not callable(model):
+        raise TypeError(
+            f"model must be an nn.Module or a callable Tensor -> Tensor, got {type(model).__name__}"
+        )
     module = model if isinstance(model, nn.Module) else None
     if device is None:
         first = next(iter(module.parameters()), None) if module is not None else None

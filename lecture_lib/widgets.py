@@ -127,7 +127,7 @@ def image_upload(on_image: Callable, *, description: str = "Upload an image", ma
             for name, content in uploaded_files(change["new"]):
                 try:
                     image = load_image(content, max_side=max_side)
-                except (ValueError, TypeError) as exc:
+                except (ValueError, TypeError, OSError) as exc:  # OSError: whatever PIL still raises
                     print(f"Could not use {name}: {exc}")
                     continue
                 on_image(image)

@@ -7,9 +7,17 @@ import os
 import matplotlib
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
 
 matplotlib.use("Agg")
 os.environ.setdefault("LECTURE_STATIC_WIDGETS", "1")
+
+# Property tests (tests/test_guards_properties.py): few examples, derandomized (the same examples on
+# every run and machine), no per-example deadline (a busy CI machine is not a failure).
+settings.register_profile(
+    "lecture", max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("lecture")
 
 
 @pytest.fixture(autouse=True)

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lecture_lib.checks import check_int, check_memory, check_number
 from lecture_lib.datasets.scenes import _background, _draw_clutter
 
 JOINTS: tuple[str, ...] = (
@@ -56,6 +57,7 @@ JOINTS: tuple[str, ...] = (
 """The 14 LSP joints in LSP order (left/right are the person's own)."""
 
 K = len(JOINTS)
+MAX_CLUTTER, MAX_SIZE = 1000, 2048  # caps of make_people's loops and images
 # Bones of the skeleton as joint index pairs (drawing, and the parts each joint belongs to).
 SKELETON: tuple[tuple[int, int], ...] = (
     (0, 1),
@@ -322,6 +324,10 @@ def make_people(
         raise ValueError(f"size must be an int >= 32 (pixels), got {size!r}")
     if not 0.0 <= truncation <= 1.0:
         raise ValueError(f"truncation must be a probability in [0, 1], got {truncation}")
+    check_int(max_clutter, "max_clutter", low=0, high=MAX_CLUTTER)  # bounds the clutter loop
+    check_int(size, "size", low=32, high=MAX_SIZE)
+    check_memory(n * size * size * 3 * 4, f"make_people({n}, size={size})")
+    check_number(noise, "noise", low=0.0)
     rng = np.random.default_rng(seed)
     out = [_one_person(rng, size, truncation, max_clutter, noise) for _ in range(n)]
     if n == 0:

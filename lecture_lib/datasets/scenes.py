@@ -27,10 +27,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lecture_lib.checks import check_int, check_memory
+
 CLASSES: tuple[str, ...] = ("background", "circle", "square", "triangle", "cross", "ring")
 """Class names; index 0 is background, 1..5 are object classes (the values in masks and labels).
 Circles and squares get random aspect ratios too (ellipses, rectangles); only shape tells classes apart."""
 
+MAX_CLUTTER, MAX_OBJECTS, MAX_IMAGE_SIZE = 1000, 100, 2048  # caps of make_scenes' loops
 NUM_CLASSES = len(CLASSES)  # including background, as torchvision's detection models count
 
 
@@ -347,6 +350,13 @@ def make_scenes(
         )
     if max_clutter < 0:
         raise ValueError(f"max_clutter must be >= 0, got {max_clutter}")
+    # caps keep every loop of the generator bounded (a typo such as 10**6 is refused, not run)
+    check_int(max_clutter, "max_clutter", low=0, high=MAX_CLUTTER)
+    check_int(max_objects, "max_objects", low=1, high=MAX_OBJECTS)
+    check_int(image_size, "image_size", low=32, high=MAX_IMAGE_SIZE)
+    check_memory(
+        int(n) * int(image_size) ** 2 * (3 * 4 + 2 * 8), f"make_scenes({n}, image_size={image_size})"
+    )
     lo, hi = scale_range
     if not 0 < lo <= hi <= 1:
         raise ValueError(f"scale_range must satisfy 0 < low <= high <= 1, got {scale_range}")

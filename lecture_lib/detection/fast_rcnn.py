@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from lecture_lib.detection.backbone import Backbone
-from lecture_lib.detection.roi_heads import RoIHead
+from lecture_lib.detection.roi_heads import RoIHead, check_images, check_proposals, check_targets
 from lecture_lib.runtime import evaluating
 
 
@@ -64,6 +64,7 @@ class FastRCNN(nn.Module):
 
     def forward(self, images: Tensor, rois_per_image: list[Tensor]) -> tuple[Tensor, Tensor]:
         """Class scores ``Tensor[K, C]`` and deltas ``Tensor[K, C, 4]`` of the RoIs of all images."""
+        check_proposals(rois_per_image, images, "rois_per_image")
         return self.roi_head(self.backbone(images), rois_per_image)
 
     def losses(
@@ -75,11 +76,16 @@ class FastRCNN(nn.Module):
         generator: torch.Generator | None = None,
     ) -> dict[str, Tensor]:
         """``{"loss_classifier", "loss_box_reg"}`` for ``Tensor[B, 3, H, W]`` images, proposals, targets."""
+        check_proposals(proposals_per_image, images)
+        check_targets(targets, check_images(images)[0], self.roi_head.num_classes)
         return self.roi_head.losses(self.backbone(images), proposals_per_image, targets, generator=generator)
 
     def detect(self, images: Tensor, proposals_per_image: list[Tensor]) -> list[dict[str, Tensor]]:
         """Detections ``{"boxes", "scores", "labels"}`` for each image (eval mode, inference mode;
         the caller's train/eval state is kept)."""
+        check_proposals(proposals_per_image, images)
+        if images.shape[0] == 0:  # no images: no detections
+            return []
         with evaluating(self), torch.inference_mode():
             logits, deltas = self(images, proposals_per_image)
             size = (int(images.shape[-2]), int(images.shape[-1]))

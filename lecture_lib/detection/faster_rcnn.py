@@ -14,8 +14,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from lecture_lib.checks import check_int
 from lecture_lib.detection.backbone import Backbone
-from lecture_lib.detection.roi_heads import RoIHead
+from lecture_lib.detection.roi_heads import RoIHead, check_images, check_targets
 from lecture_lib.detection.rpn import RegionProposalNetwork
 from lecture_lib.runtime import evaluating
 
@@ -67,6 +68,7 @@ class FasterRCNN(nn.Module):
         bbox_reg_weights: Sequence[float] | None = None,
     ):
         super().__init__()
+        check_int(image_size, "image_size", low=Backbone.stride)
         self.backbone = Backbone(depth)
         fs = image_size // Backbone.stride
         self.rpn = RegionProposalNetwork(
@@ -104,6 +106,7 @@ class FasterRCNN(nn.Module):
         self.image_size = image_size
 
     def _check(self, images: Tensor) -> None:
+        check_images(images)
         if images.ndim != 4 or tuple(images.shape[-2:]) != (self.image_size, self.image_size):
             raise ValueError(
                 f"images must have shape (B, 3, {self.image_size}, {self.image_size}), "
@@ -116,6 +119,7 @@ class FasterRCNN(nn.Module):
         """The four losses (joint training): ``loss_objectness``, ``loss_rpn_box_reg`` (RPN),
         ``loss_classifier``, ``loss_box_reg`` (head on the RPN's proposals)."""
         self._check(images)
+        check_targets(targets, images.shape[0], self.roi_head.num_classes)
         features = self.backbone(images)
         logits, deltas = self.rpn(features)
         losses = self.rpn.losses(logits, deltas, targets, generator=generator)
@@ -135,6 +139,8 @@ class FasterRCNN(nn.Module):
     def detect(self, images: Tensor) -> list[dict[str, Tensor]]:
         """Detections ``{"boxes", "scores", "labels"}`` for each image, in one pass of the shared backbone."""
         self._check(images)
+        if images.shape[0] == 0:  # no images: no detections
+            return []
         with evaluating(self), torch.inference_mode():
             size = (int(images.shape[-2]), int(images.shape[-1]))
             features = self.backbone(images)

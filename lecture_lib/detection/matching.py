@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from lecture_lib.boxes import box_iou
+from lecture_lib.checks import check_int, check_probability, check_tensor, check_tensor_list
 
 BELOW_LOW = -1  # background: max IoU < low threshold
 BETWEEN = -2  # ignored: low <= max IoU < high
@@ -33,8 +34,11 @@ def match(iou: Tensor, *, high: float, low: float, allow_low_quality: bool = Fal
     Returns:
         Tensor[N] int64: the matched ground-truth index, or -1 / -2.
     """
-    if iou.ndim != 2:
+    if not isinstance(iou, Tensor) or iou.ndim != 2:
+        check_tensor(iou, "iou", "(M, N)")
         raise ValueError(f"iou must have shape (M, N), got {tuple(iou.shape)}")
+    check_tensor(iou, "iou", "(M, N)", dtype="float", finite=True)  # a NaN IoU is never foreground
+    high, low = check_probability(high, "high"), check_probability(low, "low")
     if low > high:
         raise ValueError(f"low must be <= high, got low={low}, high={high}")
     n = iou.shape[1]
@@ -69,6 +73,9 @@ def sample(
     """
     if not 0.0 <= positive_fraction <= 1.0:
         raise ValueError(f"positive_fraction must be in [0, 1], got {positive_fraction}")
+    check_probability(positive_fraction, "positive_fraction")
+    num = check_int(num, "num", low=0)  # a negative num would silently slice from the end
+    check_tensor(matched, "matched", "(N,)", dtype="int")
     pos = torch.nonzero(matched >= 0).flatten()
     neg = torch.nonzero(matched == BELOW_LOW).flatten()
     num_pos = min(int(num * positive_fraction), pos.numel())
@@ -106,6 +113,8 @@ def sample_rois(
         of all images in order, and ``matched_gt`` are the ground-truth boxes of the ``P``
         foreground RoIs in the same order (what the head's box coder encodes).
     """
+    check_tensor_list(proposals_per_image, "proposals_per_image")
+    check_tensor_list(targets, "targets")
     if len(proposals_per_image) != len(targets):
         raise ValueError(
             f"need one proposal tensor per target, got {len(proposals_per_image)} and {len(targets)}"

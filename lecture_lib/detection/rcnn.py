@@ -23,6 +23,7 @@ from sklearn.svm import LinearSVC
 from torch import Tensor, nn
 
 from lecture_lib import boxes as box_ops
+from lecture_lib.checks import check_boxes, check_int, check_probability, check_tensor
 from lecture_lib.detection.backbone import POOL5, CropClassifier, warp_crops
 from lecture_lib.detection.coder import BoxCoder
 from lecture_lib.runtime import evaluating
@@ -246,6 +247,10 @@ class RCNN(nn.Module):
         regress: bool = True,
     ) -> dict:
         """Detections ``{"boxes", "scores", "labels"}`` for one image (per-class NMS at 0.3, as R-CNN)."""
+        check_tensor(image, "image", "(3, H, W)", dtype="float", finite=True)
+        check_boxes(proposals.float() if isinstance(proposals, Tensor) else proposals, "proposals")
+        check_int(max_det, "max_det", low=0)  # a negative max_det would slice from the end
+        check_probability(nms_thresh, "nms_thresh")
         if len(proposals) == 0:
             return _empty()
         pool5, fc7 = extract_features(self.cnn, image, proposals.float(), warp=self.warp)
@@ -278,6 +283,9 @@ class RCNN(nn.Module):
         ``score_thresh`` are moved by *that class's* regressor (R-CNN applies the regressor of the
         detected class); then per-class NMS.
         """
+        check_boxes(proposals.float() if isinstance(proposals, Tensor) else proposals, "proposals")
+        check_int(max_det, "max_det", low=0)
+        check_probability(nms_thresh, "nms_thresh")
         if len(proposals) == 0:
             return _empty()
         with evaluating(self), torch.inference_mode():

@@ -15,9 +15,65 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lecture_lib import boxes as box_ops
+from lecture_lib.checks import (
+    check_boxes,
+    check_int,
+    check_probability,
+    check_tensor,
+    check_tensor_list,
+)
 from lecture_lib.detection.backbone import POOL5, BoxHead
 from lecture_lib.detection.coder import BoxCoder
 from lecture_lib.detection.matching import sample_rois
+
+
+def check_images(images: Tensor, name: str = "images") -> tuple[int, int, int]:
+    """``images`` must be a finite float ``Tensor[B, 3, H, W]``; returns ``(B, H, W)``."""
+    dims = check_tensor(images, name, "(B, 3, H, W)", dtype="float", finite=True)
+    return dims["B"], dims["H"], dims["W"]
+
+
+def check_proposals(
+    proposals_per_image: list[Tensor], images: Tensor, name: str = "proposals_per_image"
+) -> None:
+    """Exactly one finite xyxy ``Tensor[N_i, 4]`` per image, none farther than one image size outside it.
+
+    Guards torchvision's ``roi_align``/``roi_pool``, which read out of bounds (and crash the
+    kernel) on NaN or inf boxes, and would otherwise pool the second of two lists for one image
+    from memory that is not the image's.
+    """
+    b, h, w = check_images(images)
+    check_tensor_list(proposals_per_image, name, b, what="Tensor[N_i, 4] of proposals")
+    for i, props in enumerate(proposals_per_image):
+        check_boxes(props, f"{name}[{i}]")
+        if props.numel():
+            x, y = props[:, 0::2], props[:, 1::2]
+            if x.min() < -w or x.max() > 2 * w or y.min() < -h or y.max() > 2 * h:
+                raise ValueError(
+                    f"{name}[{i}] must lie within one image size of the {h}x{w} image "
+                    f"(x in [{-w}, {2 * w}], y in [{-h}, {2 * h}]), got x in "
+                    f"[{x.min().item():g}, {x.max().item():g}], y in [{y.min().item():g}, {y.max().item():g}]"
+                )
+
+
+def check_targets(targets: list[dict], batch: int, num_classes: int) -> None:
+    """One ``{"boxes": Tensor[M_i, 4], "labels": Tensor[M_i]}`` per image, labels in ``1..num_classes-1``."""
+    check_tensor_list(targets, "targets", batch, what="dict of boxes and labels")
+    for i, t in enumerate(targets):
+        if not isinstance(t, dict) or not {"boxes", "labels"} <= set(t):
+            got = sorted(t) if isinstance(t, dict) else type(t).__name__
+            raise ValueError(f"targets[{i}] must be a dict with keys 'boxes' and 'labels', got {got}")
+        check_boxes(
+            t["boxes"].float() if isinstance(t["boxes"], Tensor) else t["boxes"], f"targets[{i}]['boxes']"
+        )
+        m = {"M": t["boxes"].shape[0]}
+        check_tensor(t["labels"], f"targets[{i}]['labels']", "(M,)", dtype="int", sizes=m)
+        labels = t["labels"]
+        if labels.numel() and (labels.min() < 1 or labels.max() >= num_classes):
+            raise ValueError(
+                f"targets[{i}]['labels'] must be object classes in 1..{num_classes - 1} "
+                f"(0 is the background, never a target), got {sorted(set(labels.tolist()))}"
+            )
 
 
 def _roi_align(features, rois, output_size, spatial_scale):
@@ -69,6 +125,19 @@ class RoIHead(nn.Module):
         super().__init__()
         if box_roi_pool not in ROI_POOLS:
             raise ValueError(f"box_roi_pool must be one of {sorted(ROI_POOLS)}, got {box_roi_pool!r}")
+        for arg, value in (("in_channels", in_channels), ("num_classes", num_classes), ("dim", dim)):
+            check_int(value, arg, low=1)
+        check_int(stride, "stride", low=1)
+        check_int(box_batch_size_per_image, "box_batch_size_per_image", low=1)
+        check_int(box_detections_per_img, "box_detections_per_img", low=0)
+        for arg, thresh in (
+            ("box_fg_iou_thresh", box_fg_iou_thresh),
+            ("box_bg_iou_thresh", box_bg_iou_thresh),
+            ("box_positive_fraction", box_positive_fraction),
+            ("box_score_thresh", box_score_thresh),
+            ("box_nms_thresh", box_nms_thresh),
+        ):
+            check_probability(thresh, arg)
         self.head = BoxHead(in_channels, dim)
         self.cls_score = nn.Linear(dim, num_classes)
         self.bbox_pred = nn.Linear(dim, 4 * num_classes)
@@ -157,6 +226,16 @@ def fastrcnn_loss(logits: Tensor, deltas: Tensor, labels: Tensor, reg_targets: T
         ``{"loss_classifier", "loss_box_reg"}`` (torchvision's names); the box loss is summed over
         foreground RoIs and divided by ``K``, as torchvision.
     """
+    k = check_tensor(logits, "logits", "(K, C)", dtype="float")
+    check_tensor(deltas, "deltas", "(K, C, 4)", dtype="float", sizes=k)
+    check_tensor(labels, "labels", "(K,)", dtype="int", sizes={"K": k["K"]})
+    num_fg = int((labels > 0).sum())
+    check_tensor(reg_targets, "reg_targets", "(P, 4)", dtype="float", sizes={"P": num_fg})
+    if labels.numel() and (labels.min() < 0 or labels.max() >= k["C"]):
+        raise ValueError(f"labels must be classes in 0..{k['C'] - 1}, got {sorted(set(labels.tolist()))}")
+    if labels.numel() == 0:  # an empty batch: losses of 0 that keep the graph (as torchvision)
+        zero = logits.sum() * 0 + deltas.sum() * 0
+        return {"loss_classifier": zero, "loss_box_reg": zero.clone()}
     loss_cls = F.cross_entropy(logits, labels)
     fg = torch.nonzero(labels > 0).flatten()
     pred = deltas[fg, labels[fg]]  # (P, 4) the deltas of each RoI's own class

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lecture_lib import boxes as box_ops
+from lecture_lib.checks import check_int, check_number, check_probability, check_size, check_tensor
 from lecture_lib.detection.anchors import make_anchors
 from lecture_lib.detection.coder import BoxCoder
 from lecture_lib.detection.matching import BELOW_LOW, match, sample
@@ -63,6 +64,25 @@ class RegionProposalNetwork(nn.Module):
         weights: tuple[float, float, float, float] = (10.0, 10.0, 5.0, 5.0),
     ):
         super().__init__()
+        check_int(in_channels, "in_channels", low=1)
+        self.feature_size = check_size(feature_size, "feature_size")
+        check_int(hidden, "hidden", low=1)
+        for arg, value in (
+            ("pre_nms_top_n_train", pre_nms_top_n_train),
+            ("pre_nms_top_n_test", pre_nms_top_n_test),
+            ("post_nms_top_n_train", post_nms_top_n_train),
+            ("post_nms_top_n_test", post_nms_top_n_test),
+            ("batch_size_per_image", batch_size_per_image),
+        ):
+            check_int(value, arg, low=1)
+        for arg, thresh in (
+            ("nms_thresh", nms_thresh),
+            ("fg_iou_thresh", fg_iou_thresh),
+            ("bg_iou_thresh", bg_iou_thresh),
+            ("positive_fraction", positive_fraction),
+        ):
+            check_probability(thresh, arg)
+        check_number(min_size, "min_size", low=0.0)
         num_anchors = len(anchor_sizes) * len(aspect_ratios)
         self.conv = nn.Conv2d(in_channels, hidden, 3, padding=1)
         self.objectness = nn.Conv2d(hidden, num_anchors, 1)
@@ -80,7 +100,18 @@ class RegionProposalNetwork(nn.Module):
         self.box_coder = BoxCoder(weights)
 
     def forward(self, features: Tensor) -> tuple[Tensor, Tensor]:
-        """Objectness logits ``Tensor[B, h*w*A]`` and deltas ``Tensor[B, h*w*A, 4]`` in the anchors' order."""
+        """Objectness logits ``Tensor[B, h*w*A]`` and deltas ``Tensor[B, h*w*A, 4]`` in the anchors' order.
+
+        The anchors are fixed for the ``feature_size`` the RPN was built for; a feature map of
+        another size is refused (its logits would be decoded with the wrong anchors).
+        """
+        check_tensor(features, "features", "(B, C, h, w)", dtype="float")
+        if tuple(features.shape[-2:]) != self.feature_size:
+            raise ValueError(
+                f"features must have shape (B, C, {self.feature_size[0]}, {self.feature_size[1]}): "
+                f"this RPN's anchors were built for {self.feature_size[0]}x{self.feature_size[1]} "
+                f"feature maps, got {tuple(features.shape)}"
+            )
         h = F.relu(self.conv(features))
         b = features.shape[0]
         # (B, A, h, w) -> (B, h*w*A): the same order as make_anchors (position-major, then anchor)
@@ -96,6 +127,8 @@ class RegionProposalNetwork(nn.Module):
         The training or testing numbers are chosen by ``self.training``, as torchvision.
         Returns ``(proposals_per_image, scores_per_image)``, sorted by decreasing objectness (sigmoid).
         """
+        b = check_tensor(logits, "logits", "(B, L)", dtype="float", sizes={"L": len(self.anchors)})
+        check_tensor(deltas, "deltas", "(B, L, 4)", dtype="float", sizes=b)
         mode = "training" if self.training else "testing"
         pre_nms, post_nms = self.pre_nms_top_n[mode], self.post_nms_top_n[mode]
         props, scores = [], []

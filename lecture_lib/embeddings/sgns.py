@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lecture_lib.checks import check_int, check_tensor
+
 
 @dataclass(frozen=True)
 class Vocab:
@@ -169,6 +171,9 @@ def sgns_loss(centre: Tensor, context: Tensor, noise: Tensor) -> Tensor:
             f"noise must have shape (B, K, D) = ({centre.shape[0]}, K, {centre.shape[1]}), "
             f"got {tuple(noise.shape)}"
         )
+    check_tensor(centre, "centre", "(B, D)", dtype="float")
+    if centre.shape[0] == 0:  # an empty batch: a loss of 0 with a gradient, not the nan of an empty mean
+        return (centre.sum() + context.sum() + noise.sum()) * 0.0
     positive = (centre * context).sum(dim=1)  # (B,) v · u_o
     negative = torch.bmm(noise, centre.unsqueeze(2)).squeeze(2)  # (B, K) v · u_k
     return -(F.logsigmoid(positive) + F.logsigmoid(-negative).sum(dim=1)).mean()
@@ -183,6 +188,8 @@ class SkipGram(nn.Module):
 
     def __init__(self, vocab_size: int, dim: int = 100, *, seed: int = 0, sparse: bool = True):
         super().__init__()
+        vocab_size, dim = check_int(vocab_size, "vocab_size", low=1), check_int(dim, "dim", low=1)
+        seed = check_int(seed, "seed", low=None)
         g = torch.Generator().manual_seed(seed)
         weight = (torch.rand(vocab_size, dim, generator=g) - 0.5) / dim
         self.input = nn.Embedding(vocab_size, dim, sparse=sparse, _weight=weight)

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lecture_lib.checks import check_int
+
 
 def check_vectors(vectors: Tensor, name: str = "vectors") -> None:
     """``vectors`` must be a floating Tensor[V, D] with V, D >= 1."""
@@ -20,13 +22,18 @@ def check_vectors(vectors: Tensor, name: str = "vectors") -> None:
         raise ValueError(f"{name} must have shape (V, D) with V, D >= 1, got {tuple(vectors.shape)}")
     if not vectors.dtype.is_floating_point:
         raise TypeError(f"{name} must be floating point, got dtype {vectors.dtype}")
+    if not torch.isfinite(vectors).all():  # a NaN row would otherwise come out as the best answer
+        rows = (~torch.isfinite(vectors)).any(dim=1).nonzero().flatten()
+        raise ValueError(
+            f"{name} must be finite, got NaN/inf in {len(rows)} row(s), first row {int(rows[0])}"
+        )
 
 
-def _check_k(k: int, limit: int, name: str, what: str) -> None:
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise TypeError(f"{name} must be an int, got {type(k).__name__} ({k!r})")
+def _check_k(k: int, limit: int, name: str, what: str) -> int:
+    k = check_int(k, name, low=None)  # Python, NumPy and 0-d tensor ints; never bools or floats
     if not 1 <= k <= limit:
         raise ValueError(f"{name} must be between 1 and {limit} ({what}), got {k}")
+    return k
 
 
 def unit_rows(vectors: Tensor) -> Tensor:
@@ -53,7 +60,7 @@ def nearest(vectors: Tensor, query: Tensor, k: int) -> tuple[Tensor, Tensor]:
             f"query must have shape ({vectors.shape[1]},) to match vectors (V, D) = {tuple(vectors.shape)}, "
             f"got {tuple(query.shape)}"
         )
-    _check_k(k, vectors.shape[0], "k", f"the number of vectors V = {vectors.shape[0]}")
+    k = _check_k(k, vectors.shape[0], "k", f"the number of vectors V = {vectors.shape[0]}")
     q = query.float()
     norm = q.norm()
     if not torch.isfinite(norm) or norm == 0:
@@ -101,7 +108,9 @@ def analogy(
         raise ValueError(f"vocab must be a list of V = {vectors.shape[0]} words (one per row), got {got}")
     index = word_index(vocab)
     rows = [_row_of(index, w, name) for w, name in ((a, "a"), (b, "b"), (c, "c"))]
-    _check_k(topn, vectors.shape[0] - len(set(rows)), "topn", "the vocabulary minus the question words")
+    topn = _check_k(
+        topn, vectors.shape[0] - len(set(rows)), "topn", "the vocabulary minus the question words"
+    )
     unit = unit_rows(vectors)
     query = F.normalize(unit[rows[1]] - unit[rows[0]] + unit[rows[2]], dim=0)  # b̂ − â + ĉ, unit length
     cosines = unit @ query  # (V,)

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from lecture_lib.checks import check_int, check_tensor
 from lecture_lib.layers import conv_stage
 from lecture_lib.runtime import evaluating
 from lecture_lib.train import predict
@@ -52,6 +53,10 @@ class FaceEmbedder(nn.Module):
         seed: int = 0,
     ):
         super().__init__()
+        for arg, value in (("embedding_dim", embedding_dim), ("width", width), ("hidden", hidden)):
+            check_int(value, arg, low=1)
+        check_int(image_size, "image_size", low=8)
+        check_int(seed, "seed", low=None)
         if image_size % 8:
             raise ValueError(f"image_size must be a multiple of 8, got {image_size}")
         self.image_size, self.embedding_dim = image_size, embedding_dim
@@ -138,4 +143,11 @@ def pair_distances(embeddings: Tensor, i: Tensor, j: Tensor) -> Tensor:
         raise ValueError(
             f"i and j must be index tensors of the same shape (P,), got {tuple(i.shape)} and {tuple(j.shape)}"
         )
+    n = check_tensor(embeddings, "embeddings", "(N, D)", dtype="float")["N"]
+    for name, idx in (("i", i), ("j", j)):
+        check_tensor(idx, name, "(P,)", dtype="int")
+        if idx.numel() and (idx.min() < 0 or idx.max() >= n):  # a negative index would wrap around
+            raise ValueError(
+                f"{name} must hold row indices in 0..{n - 1}, got min {idx.min()} max {idx.max()}"
+            )
     return (embeddings[i] - embeddings[j]).pow(2).sum(dim=1)

@@ -18,9 +18,12 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
+from lecture_lib.checks import check_int, check_memory, check_tensor
+
 __all__ = ["STRATEGIES", "PKBatches", "mine_triplets", "pairwise_sq_distances", "triplet_loss"]
 
 STRATEGIES = ("semi-hard", "hard", "random")
+CHUNK_BYTES = 256 * 1024**2  # above this, the (N, N, D) differences and mining masks go in chunks
 REDUCTIONS = ("mean", "sum", "none")
 
 
@@ -58,6 +61,10 @@ def triplet_loss(
     margin = _check_margin(margin)
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
+        check_tensor(t, name, "(B, D)", dtype="float", finite=True)
+    if anchor.shape[0] == 0 and reduction == "mean":  # no triplets: a loss of 0 with a gradient, not nan
+        return (anchor.sum() + positive.sum() + negative.sum()) * 0.0
     d_ap = (anchor - positive).pow(2).sum(dim=1)  # (B,) squared L2
     d_an = (anchor - negative).pow(2).sum(dim=1)
     losses = torch.relu(d_ap - d_an + margin)
@@ -73,7 +80,12 @@ def pairwise_sq_distances(x: Tensor) -> Tensor:
         raise ValueError(
             f"embeddings must be a Tensor[N, D], got {tuple(x.shape) if isinstance(x, Tensor) else x}"
         )
-    return (x[:, None, :] - x[None, :, :]).pow(2).sum(-1)  # (N, N)
+    n, d = x.shape
+    check_memory(n * n * x.element_size(), f"pairwise_sq_distances of N = {n} embeddings (N x N)")
+    if n * n * d * x.element_size() <= CHUNK_BYTES:
+        return (x[:, None, :] - x[None, :, :]).pow(2).sum(-1)  # (N, N)
+    rows = max(1, CHUNK_BYTES // max(1, n * d * x.element_size()))  # (rows, N, D) differences at a time
+    return torch.cat([(x[i : i + rows, None, :] - x[None, :, :]).pow(2).sum(-1) for i in range(0, n, rows)])
 
 
 def mine_triplets(
@@ -124,10 +136,22 @@ def mine_triplets(
         pos_pair = same & ~eye  # (a, p) with a != p
         neg = ~same  # (a, n)
         if strategy == "semi-hard":
-            d_ap, d_an = d[:, :, None], d[:, None, :]  # (N, N, 1), (N, 1, N)
-            ok = pos_pair[:, :, None] & neg[:, None, :] & (d_an > d_ap) & (d_an < d_ap + margin)
-            a, p, n = torch.where(ok)  # lexicographic (a, p, n) order
-            return a, p, n
+            # per positive pair (a, p), the negatives n with d(a,p) < d(a,n) < d(a,p) + margin: a
+            # (pairs, N) mask, in chunks of pairs, instead of an (N, N, N) one (N = 1500: 3.4 GB)
+            a_all, p_all = torch.where(pos_pair)  # lexicographic (a, p) order
+            d_ap_all = d[a_all, p_all]  # (P,)
+            rows = max(1, CHUNK_BYTES // max(1, 4 * labels.shape[0]))  # pairs per (rows, N) mask
+            found = []
+            for start in range(0, max(len(a_all), 1), rows):
+                a, p = a_all[start : start + rows], p_all[start : start + rows]
+                d_ap, d_an = d_ap_all[start : start + rows, None], d[a]  # (r, 1), (r, N)
+                ok = neg[a] & (d_an > d_ap) & (d_an < d_ap + margin)
+                i, n = torch.where(ok)  # by pair, then n: lexicographic (a, p, n) overall
+                found.append((a[i], p[i], n))
+            return tuple(torch.cat(parts) for parts in zip(*found))  # type: ignore[return-value]
+        if labels.shape[0] == 0:  # an empty batch has no triplets
+            empty = torch.zeros(0, dtype=torch.int64, device=labels.device)
+            return empty, empty.clone(), empty.clone()
         a, p = torch.where(pos_pair & neg.any(dim=1, keepdim=True))  # anchors that have a negative
         if strategy == "hard":
             n = d.masked_fill(~neg, float("inf")).argmin(dim=1)  # (N,) hardest negative per anchor
@@ -152,6 +176,10 @@ class PKBatches:
     """
 
     def __init__(self, x: Tensor, labels: Tensor, *, P: int, K: int, steps: int, seed: int = 0):
+        check_tensor(x, "x", "(N, ...)")
+        check_tensor(labels, "labels", "(N,)", dtype="int")
+        P, K, steps = (check_int(v, name, low=None) for v, name in ((P, "P"), (K, "K"), (steps, "steps")))
+        check_int(seed, "seed", low=None)
         if x.shape[0] != labels.shape[0]:
             raise ValueError(
                 f"x and labels must have the same length, got {x.shape[0]} and {labels.shape[0]}"

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lecture_lib.checks import check_int, check_probability
+
 RECALL_THRESHOLDS = np.linspace(0.0, 1.0, 101)  # COCO's p.recThrs
 
 
@@ -53,6 +55,10 @@ def _check_inputs(predictions, targets) -> None:
                     f"{kind}[{i}]['boxes'][{j}] = {boxes[j].tolist()} has x2 < x1 or y2 < y1 "
                     "(expected xyxy boxes)"
                 )
+            labels = torch.as_tensor(d["labels"])
+            if labels.is_floating_point() and (~torch.isfinite(labels) | (labels != labels.round())).any():
+                bad = labels[~torch.isfinite(labels) | (labels != labels.round())][0].item()
+                raise ValueError(f"{kind}[{i}]['labels'] must be whole class numbers, got {bad}")
             for k in keys[1:]:
                 v = torch.as_tensor(d[k])
                 if v.shape != (boxes.shape[0],):
@@ -142,7 +148,10 @@ def precision_recall_curve(
         ``"ap"`` (float, the mean of ``"interpolated"``; nan without ground truth) and ``"num_gt"``.
     """
     _check_inputs(predictions, targets)
-    scores, tp, num_gt = _match_class(predictions, targets, int(label), iou_threshold, max_detections)
+    label = check_int(label, "label", low=None)
+    check_probability(iou_threshold, "iou_threshold")
+    check_int(max_detections, "max_detections", low=1)  # a negative count would slice from the end
+    scores, tp, num_gt = _match_class(predictions, targets, label, iou_threshold, max_detections)
     if num_gt == 0:
         nan = torch.full((len(tp),), float("nan"), dtype=torch.float64)
         return {
@@ -190,8 +199,9 @@ def detection_ap(
     _check_inputs(predictions, targets)
     if not 0.0 <= iou_threshold <= 1.0:
         raise ValueError(f"iou_threshold must be in [0, 1], got {iou_threshold}")
-    if not isinstance(max_detections, int) or max_detections < 1:
+    if not isinstance(max_detections, int) or isinstance(max_detections, bool) or max_detections < 1:
         raise ValueError(f"max_detections must be a positive int, got {max_detections!r}")
+    check_probability(iou_threshold, "iou_threshold")
     gt_labels = sorted({int(v) for t in targets for v in torch.as_tensor(t["labels"]).tolist()})
     ap_per_class = {}
     for label in gt_labels:
@@ -234,6 +244,8 @@ def bootstrap_map(
         raise ValueError(f"n_boot must be a positive int, got {n_boot!r}")
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
+    check_probability(iou_threshold, "iou_threshold")
+    check_int(max_detections, "max_detections", low=1)
     n_images = len(targets)
     if n_images == 0:
         raise ValueError("bootstrap_map needs at least one image, got 0")

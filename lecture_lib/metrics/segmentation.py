@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lecture_lib.checks import check_int, check_memory
+
 __all__ = [
     "boundary_band",
     "boundary_iou",
@@ -46,8 +48,10 @@ def check_label_maps(pred: Tensor, target: Tensor, num_classes: int, ignore_inde
         num_classes: number of classes ``C`` (>= 1).
         ignore_index: target value whose pixels are left out (VOC marks object borders 255).
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    try:  # NumPy and 0-d tensor ints are ints too
+        num_classes = check_int(num_classes, "num_classes", low=1)
+    except (TypeError, ValueError):
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}") from None
     if ignore_index is not None and (isinstance(ignore_index, bool) or not isinstance(ignore_index, int)):
         raise ValueError(f"ignore_index must be an int or None, got {ignore_index!r}")
     for name, t in (("pred", pred), ("target", target)):
@@ -95,6 +99,8 @@ def confusion_matrix(
         matrices of several batches to accumulate over a dataset.
     """
     check_label_maps(pred, target, num_classes, ignore_index)
+    num_classes = int(num_classes)
+    check_memory(num_classes * num_classes * 8, f"a confusion matrix of num_classes = {num_classes}")
     t, p = target.reshape(-1).long(), pred.reshape(-1).long()
     if ignore_index is not None:
         keep = t != ignore_index

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from lecture_lib.checks import check_tensor
+
 
 def _check_targets(
     keypoints: Tensor,
@@ -105,6 +107,12 @@ def heatmaps_to_keypoints(heatmaps: Tensor, *, subpixel: bool = True) -> tuple[T
     *lead, h, w = heatmaps.shape
     if h == 0 or w == 0:
         raise ValueError(f"heatmaps must have H, W >= 1, got {(h, w)}")
+    # one NaN pixel would win the argmax and send the joint to (0, 0)
+    check_tensor(heatmaps, "heatmaps", "(..., K, H, W)", dtype="number", finite=True)
+    if heatmaps.numel() == 0:  # no images (or no joints): no keypoints
+        return heatmaps.new_zeros((*lead, 2), dtype=torch.float32), heatmaps.new_zeros(
+            lead, dtype=torch.float32
+        )
     flat = heatmaps.reshape(-1, h, w).float()  # (M, H, W), M = prod(lead)
     conf, idx = flat.reshape(flat.shape[0], -1).max(dim=1)
     row, col = idx // w, idx % w

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from lecture_lib.checks import check_tensor
 from lecture_lib.datasets.people import FLIP, JOINTS
 
 LEFT_SHOULDER, RIGHT_HIP = JOINTS.index("left shoulder"), JOINTS.index("right hip")
@@ -52,6 +53,9 @@ def correct_keypoints(pred: Tensor, target: Tensor, threshold: float, normalize:
     """Tensor[N, K] bool: ``||pred - target|| <= threshold * normalize[n]`` (visibility not applied)."""
     if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or threshold < 0:
         raise ValueError(f"threshold must be a number >= 0, got {threshold!r}")
+    dims = check_tensor(pred, "pred", "(N, K, 2)", dtype="number")
+    check_tensor(target, "target", "(N, K, 2)", dtype="number", sizes=dims)
+    check_tensor(normalize, "normalize", "(N,)", dtype="number", sizes={"N": dims["N"]})
     err = (pred.float() - target.float()).norm(dim=-1)  # (N, K) pixels
     return err <= threshold * normalize.float()[:, None]
 

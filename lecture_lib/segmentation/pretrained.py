@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from lecture_lib.data import full_profile_dataset
 from lecture_lib.data import pretrained as fetch_pretrained
+from lecture_lib.io import as_uint8
 from lecture_lib.metrics.segmentation import iou_from_confusion, segmentation_confusions
 from lecture_lib.weights import IMAGENET_MEAN, IMAGENET_STD, resolve_weights
 
@@ -107,9 +108,10 @@ def pair_to_tensors(image, mask=None, *, max_side: int | None = 520) -> tuple[Te
     Tensor[H, W] int64).
 
     The image is resized so that its longer side is at most ``max_side`` (bilinear); the mask with
-    nearest neighbour, so that VOC's 255 "void" borders stay 255.
+    nearest neighbour, so that VOC's 255 "void" borders stay 255. Float arrays must hold values in
+    [0, 1] and uint16 arrays are scaled to 8 bits (``lecture_lib.io.as_uint8``), never wrapped.
     """
-    img = torch.from_numpy(np.array(image, dtype=np.uint8, copy=True))
+    img = torch.from_numpy(np.array(as_uint8(np.asarray(image)), dtype=np.uint8, copy=True))
     if img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(f"image must be RGB [H, W, 3], got shape {tuple(img.shape)}")
     img = img.permute(2, 0, 1).float() / 255
