@@ -32,6 +32,9 @@ Public API, images (on notebook 06's drawn faces; CelebA in the full profile):
 - Recognition services: ``Tagger``, ``tag``, ``course_taggers()`` (quick), ``imagenet_tagger``
   (full) (``tagging.py``); ``celeba.load_celeba`` (full profile, verified download).
 - ``recipes.CHECKPOINTS`` also builds ``data/embeddings_faces.pt`` and ``data/embeddings_copies.pt``.
+
+Exercises (issue 25): ``exercises``: ``EXERCISES``, the exercises of 07_embeddings (references,
+visible and hidden cases, refused shortcuts).
 """
 
 from lecture_lib.embeddings.analogies import AnalogyReport, Score, evaluate_analogies
@@ -54,6 +57,7 @@ from lecture_lib.embeddings.duplicates import (
     nearest_neighbours,
     perturb,
 )
+from lecture_lib.embeddings.exercises import EXERCISES
 from lecture_lib.embeddings.sgns import SkipGram, SkipGramBatches, Vocab, sgns_loss, train_sgns
 from lecture_lib.embeddings.tagging import Tagger, course_taggers, imagenet_tagger, tag
 from lecture_lib.embeddings.words import analogy, nearest
@@ -91,4 +95,5 @@ __all__ = [
     "ppmi_svd_vectors",
     "sgns_loss",
     "train_sgns",
+    "EXERCISES",
 ]

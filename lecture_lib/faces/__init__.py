@@ -15,8 +15,12 @@ Public API:
 - ``recipes.CHECKPOINTS``: how ``data/faces_*.pt`` are trained; ``pretrained``: LFW + ResNet (full profile).
 - Verification metrics live in ``lecture_lib.metrics.verification`` (shared with notebook 07);
   the face renderer in ``lecture_lib.datasets.faces``.
+
+Exercises (issue 25): ``exercises``: ``EXERCISES``, the exercises of 06_faces (references, visible
+and hidden cases, refused shortcuts).
 """
 
+from lecture_lib.faces.exercises import EXERCISES
 from lecture_lib.faces.models import FaceClassifier, FaceEmbedder, embed, pair_distances
 from lecture_lib.faces.triplets import (
     STRATEGIES,
@@ -36,4 +40,5 @@ __all__ = [
     "pair_distances",
     "pairwise_sq_distances",
     "triplet_loss",
+    "EXERCISES",
 ]
