@@ -24,7 +24,14 @@ from torch import nn
 
 from lecture_lib import boxes, cnn, embeddings, faces, plain, pose, transfer
 from lecture_lib.cnn import EXERCISES as CNN
-from lecture_lib.detection import EXERCISES_03A, EXERCISES_03B, EXERCISES_03C, cell_anchors
+from lecture_lib.detection import (
+    EXERCISES_03A,
+    EXERCISES_03B,
+    EXERCISES_03C,
+    cell_anchors,
+    fastrcnn_loss,
+    match,
+)
 from lecture_lib.embeddings import EXERCISES as EMB
 from lecture_lib.faces import EXERCISES as FACES
 from lecture_lib.metrics import iou_from_confusion
@@ -145,6 +152,33 @@ def pool_by_c_function(x, grad_out, k, s):
     return out.detach(), xt.grad
 
 
+def conv_by_autograd(x, weight, grad_out, stride=1):
+    xt, wt = x.clone().requires_grad_(), weight.clone().requires_grad_()
+    F.conv2d(xt[None], wt, stride=stride)[0].backward(grad_out)
+    return xt.grad, wt.grad
+
+
+def conv_by_nn_grad(x, weight, grad_out, stride=1):
+    gx = torch.nn.grad.conv2d_input((1, *x.shape), weight, grad_out[None], stride=stride)[0]
+    gw = torch.nn.grad.conv2d_weight(x[None], weight.shape, grad_out[None], stride=stride)
+    return gx, gw
+
+
+def conv_overwrites(x, weight, grad_out, stride=1):  # "=" instead of "+=" where patches overlap
+    k = weight.shape[-1]
+    gx, gw = torch.zeros_like(x), torch.zeros_like(weight)
+    for i in range(grad_out.shape[1]):
+        for j in range(grad_out.shape[2]):
+            g = grad_out[:, i, j][:, None, None, None]
+            gx[:, i * stride : i * stride + k, j * stride : j * stride + k] = (g * weight).sum(0)
+            gw += g * x[None, :, i * stride : i * stride + k, j * stride : j * stride + k]
+    return gx, gw
+
+
+def conv_flipped(x, weight, grad_out, stride=1):  # a flipped kernel (the textbook "full convolution")
+    return conv_by_autograd(x, weight.flip(-1, -2), grad_out, stride)
+
+
 def rf_by_backprop(layers):
     if not layers:
         return 1
@@ -171,6 +205,51 @@ def roi_by_torchvision(fmap, box, size):
 def roi_by_torch_ops(fmap, box, size):
     out, _ = torch.ops.torchvision.roi_pool(fmap[None, None], torch.tensor([[0.0, *box]]), 1.0, *size)
     return out[0, 0]
+
+
+def loss_by_library(logits, deltas, labels, reg_targets):
+    out = fastrcnn_loss(logits, deltas, labels, reg_targets)
+    return out["loss_classifier"], out["loss_box_reg"]
+
+
+def loss_by_torch(logits, deltas, labels, reg_targets):
+    fg = torch.nonzero(labels > 0).flatten()
+    box = F.smooth_l1_loss(deltas[fg, labels[fg]], reg_targets, beta=1 / 9, reduction="sum") / len(labels)
+    return F.cross_entropy(logits, labels), box
+
+
+def loss_per_foreground(logits, deltas, labels, reg_targets):  # box loss averaged over foreground only
+    fg = torch.nonzero(labels > 0).flatten()
+    err = (deltas[fg, labels[fg]] - reg_targets).abs()
+    box = torch.where(err < 1 / 9, 4.5 * err**2, err - 1 / 18).sum() / max(len(fg), 1)
+    cls = (torch.logsumexp(logits, 1) - logits[torch.arange(len(labels)), labels]).mean()
+    return cls, box
+
+
+def loss_beta_one(logits, deltas, labels, reg_targets):  # smooth-L1 with beta = 1 (the paper's sigma)
+    fg = torch.nonzero(labels > 0).flatten()
+    err = (deltas[fg, labels[fg]] - reg_targets).abs()
+    box = torch.where(err < 1, 0.5 * err**2, err - 0.5).sum() / len(labels)
+    cls = (torch.logsumexp(logits, 1) - logits[torch.arange(len(labels)), labels]).mean()
+    return cls, box
+
+
+def match_without_low_quality(iou, high=0.7, low=0.3):
+    if len(iou) == 0:
+        return torch.full((iou.shape[1],), -1, dtype=torch.int64)
+    best, idx = iou.max(0)
+    return torch.where(best >= high, idx, torch.where(best < low, -1, -2))
+
+
+def match_strict(iou, high=0.7, low=0.3):  # > high instead of >= high, and no low-quality matches
+    if len(iou) == 0:
+        return torch.full((iou.shape[1],), -1, dtype=torch.int64)
+    best, idx = iou.max(0)
+    out = torch.where(best > high, idx, torch.where(best <= low, -1, -2))
+    top = iou.max(1, keepdim=True).values
+    _, cols = torch.nonzero(iou == top, as_tuple=True)
+    out[cols] = idx[cols]
+    return out
 
 
 def anchors_by_torchvision(sizes, ratios):
@@ -255,6 +334,46 @@ def sgns_by_library(w_in, w_out, centre, context, noise):
     return loss.detach(), g_in, g_out
 
 
+def probe_by_sgd(features, labels, num_classes, steps=50, lr=0.5):
+    weight = torch.zeros(features.shape[1], num_classes, requires_grad=True)
+    bias = torch.zeros(num_classes, requires_grad=True)
+    opt = torch.optim.SGD([weight, bias], lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        F.cross_entropy(features @ weight + bias, labels).backward()
+        opt.step()
+    return weight.detach(), bias.detach()
+
+
+def probe_by_autograd_grad(features, labels, num_classes, steps=50, lr=0.5):
+    weight, bias = torch.zeros(features.shape[1], num_classes), torch.zeros(num_classes)
+    for _ in range(steps):
+        w, b = weight.requires_grad_(), bias.requires_grad_()
+        logits = features @ w + b
+        loss = (torch.logsumexp(logits, 1) - logits[torch.arange(len(labels)), labels]).mean()
+        gw, gb = torch.autograd.grad(loss, (w, b))
+        weight, bias = (w - lr * gw).detach(), (b - lr * gb).detach()
+    return weight, bias
+
+
+def probe_sum_not_mean(features, labels, num_classes, steps=50, lr=0.5):  # gradient of the summed loss
+    weight, bias = torch.zeros(features.shape[1], num_classes), torch.zeros(num_classes)
+    onehot = F.one_hot(labels, num_classes).float()
+    for _ in range(steps):
+        err = torch.softmax(features @ weight + bias, 1) - onehot
+        weight, bias = weight - lr * features.T @ err, bias - lr * err.sum(0)
+    return weight, bias
+
+
+def probe_no_bias(features, labels, num_classes, steps=50, lr=0.5):  # the bias is never updated
+    weight, bias = torch.zeros(features.shape[1], num_classes), torch.zeros(num_classes)
+    onehot = F.one_hot(labels, num_classes).float()
+    for _ in range(steps):
+        err = (torch.softmax(features @ weight + bias, 1) - onehot) / len(labels)
+        weight = weight - lr * features.T @ err
+    return weight, bias
+
+
 def head_by_library(model, num_classes):
     return transfer.replace_head(transfer.freeze(model), num_classes)
 
@@ -277,12 +396,20 @@ TWINS: dict[str, dict[str, Callable]] = {
         "nn.MaxPool2d + autograd.grad": pool_by_module,
         "torch.max_pool2d + backward": pool_by_c_function,
     },
+    "conv2d_backward": {
+        "autograd through F.conv2d": conv_by_autograd,
+        "torch.nn.grad.conv2d_input / conv2d_weight": conv_by_nn_grad,
+    },
     "stack_receptive_field": {
         "cnn.receptive_field": lambda layers: cnn.receptive_field(layers)[-1] if layers else 1,
         "back-propagation": rf_by_backprop,
     },
     "new_head": {"transfer.replace_head + freeze": head_by_library},
     "prepare_finetune": {"transfer.unfreeze_top": finetune_by_library},
+    "train_linear_head": {
+        "torch.optim.SGD + F.cross_entropy": probe_by_sgd,
+        "torch.autograd.grad": probe_by_autograd_grad,
+    },
     "iou": {
         "torchvision.ops.box_iou": iou_by_torchvision,
         "lecture_lib.boxes.box_iou": lambda a, b: float(
@@ -306,6 +433,20 @@ TWINS: dict[str, dict[str, Callable]] = {
         "lecture_lib.boxes.roi_pool": lambda fmap, box, size: boxes.roi_pool(
             fmap[None, None], torch.tensor([[0.0, *box]]), size, 1.0
         )[0, 0],
+    },
+    "fast_rcnn_loss": {
+        "lecture_lib's fastrcnn_loss": loss_by_library,
+        "F.cross_entropy + F.smooth_l1_loss": loss_by_torch,
+    },
+    "match_anchors": {
+        "lecture_lib's match": lambda iou, high=0.7, low=0.3: match(
+            iou, high=high, low=low, allow_low_quality=True
+        ),
+        "torchvision's Matcher": lambda iou, high=0.7, low=0.3: (
+            torchvision.models.detection._utils.Matcher(high, low, allow_low_quality_matches=True)(iou)
+            if len(iou)
+            else torch.full((iou.shape[1],), -1, dtype=torch.int64)
+        ),
     },
     "my_cell_anchors": {
         "lecture_lib's cell_anchors": lambda sizes, ratios: cell_anchors(sizes, ratios),
@@ -488,6 +629,7 @@ MISTAKES: dict[str, dict[str, Callable]] = {
         "ties to the last maximum": pool_last_max,
         "= instead of +=": pool_overwrites,
     },
+    "conv2d_backward": {"= instead of +=": conv_overwrites, "flipped kernel": conv_flipped},
     "stack_receptive_field": {
         "dilation ignored": lambda layers: (
             1 + sum((k - 1) * math.prod(s for _, s, _ in layers[:i]) for i, (k, _, _) in enumerate(layers))
@@ -496,6 +638,7 @@ MISTAKES: dict[str, dict[str, Callable]] = {
     },
     "new_head": {"trunk not frozen": head_not_frozen},
     "prepare_finetune": {"counts every parameter": finetune_counts_all},
+    "train_linear_head": {"summed loss, not the mean": probe_sum_not_mean, "bias not updated": probe_no_bias},
     "iou": {
         "intersection not subtracted": lambda a, b: (
             _inter(a, b) / (_area(a) + _area(b)) if _area(a) + _area(b) else 0.0
@@ -517,6 +660,8 @@ MISTAKES: dict[str, dict[str, Callable]] = {
         ).reshape(-1, 4)
     },
     "roi_max_pool": {"exclusive box end": lambda fmap, box, size: _roi(fmap, box, size, inclusive=False)},
+    "fast_rcnn_loss": {"box loss over foreground only": loss_per_foreground, "beta = 1": loss_beta_one},
+    "match_anchors": {"no low-quality matches": match_without_low_quality, "strict thresholds": match_strict},
     "my_cell_anchors": {
         "size-major order": lambda sizes, ratios: torch.tensor(
             [

@@ -10,8 +10,8 @@ import torchvision
 
 from lecture_lib import boxes, cnn, plain, pose
 from lecture_lib.cnn.exercises import EXERCISES as CNN
+from lecture_lib.detection import EXERCISES_03A, EXERCISES_03B, EXERCISES_03C, fastrcnn_loss, match
 from lecture_lib.detection import cell_anchors as library_cell_anchors
-from lecture_lib.detection.exercises import EXERCISES_03A, EXERCISES_03B, EXERCISES_03C
 from lecture_lib.embeddings import analogy as library_analogy
 from lecture_lib.embeddings import sgns_loss
 from lecture_lib.embeddings.exercises import EXERCISES as EMB
@@ -177,3 +177,49 @@ def test_transfer_references_agree_with_the_library():
         assert trainable_names(got) == trainable_names(twin), c.name
         assert count == sum(p.numel() for p in twin.parameters() if p.requires_grad), c.name
         assert ex.compare((twin, count), (got, count)) is None, c.name
+
+
+def test_fast_rcnn_loss_and_anchor_matching_match_the_library():
+    ex, cases = all_cases(EXERCISES_03B, "fast_rcnn_loss")
+    for c in cases:
+        cls, box = ex.reference(*c.args)
+        ref = fastrcnn_loss(*c.args)
+        assert torch.allclose(cls, ref["loss_classifier"], rtol=1e-5), c.name
+        assert torch.allclose(box, ref["loss_box_reg"], rtol=1e-5, atol=1e-7), c.name
+    ex, cases = all_cases(EXERCISES_03C, "match_anchors")
+    for c in cases:
+        iou, high, low = (*c.args, 0.7, 0.3)[:3]
+        expected = match(iou, high=high, low=low, allow_low_quality=True)
+        assert torch.equal(ex.reference(*c.args), expected), c.name
+        if len(iou):
+            matcher = torchvision.models.detection._utils.Matcher(high, low, allow_low_quality_matches=True)
+            assert torch.equal(ex.reference(*c.args), matcher(iou)), c.name
+
+
+def test_conv2d_backward_matches_autograd():
+    ex, cases = all_cases(CNN, "conv2d_backward")
+    for c in cases:
+        x, weight, grad_out, stride = c.args
+        xt, wt = x.clone().requires_grad_(), weight.clone().requires_grad_()
+        F.conv2d(xt[None], wt, stride=stride)[0].backward(grad_out)
+        grad_x, grad_w = ex.reference(*c.args)
+        assert torch.allclose(grad_x, xt.grad, atol=1e-5) and torch.allclose(grad_w, wt.grad, atol=1e-4), (
+            c.name
+        )
+
+
+def test_linear_head_matches_sgd_with_autograd():
+    ex, cases = all_cases(TRANSFER, "train_linear_head")
+    for c in cases:
+        x, y, num_classes = c.args
+        weight = torch.zeros(x.shape[1], num_classes, dtype=torch.float64, requires_grad=True)
+        bias = torch.zeros(num_classes, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.SGD([weight, bias], lr=c.kwargs.get("lr", 0.5))
+        for _ in range(c.kwargs.get("steps", 50)):
+            opt.zero_grad()
+            F.cross_entropy(x.double() @ weight + bias, y).backward()
+            opt.step()
+        got_w, got_b = ex.reference(*c.args, **c.kwargs)
+        assert got_w.dtype == x.dtype, c.name
+        assert torch.allclose(got_w.double(), weight.detach(), atol=1e-5), c.name
+        assert torch.allclose(got_b.double(), bias.detach(), atol=1e-5), c.name

@@ -7,6 +7,8 @@ deliberately plain loops, independent of the library functions the notebook uses
 - ``output_size(n, k, s, p)``: the output-size formula (warm-up, 1 line).
 - ``max_pool_forward_backward(x, grad_out, k, s)``: a whole max-pooling layer, forward and
   backward, with overlapping windows and ties (about 12 lines).
+- ``conv2d_backward(x, weight, grad_out, stride)``: the gradients of a convolution with respect to
+  its input and its weights (about 10 lines).
 - ``stack_receptive_field(layers)``: receptive-field bookkeeping through a stack of
   ``(kernel_size, stride, dilation)`` layers (about 6 lines).
 """
@@ -14,12 +16,15 @@ deliberately plain loops, independent of the library functions the notebook uses
 from __future__ import annotations
 
 import itertools
+from functools import partial
 
 import torch
 from torch import Tensor
 
+from lecture_lib import plain
 from lecture_lib.exercises import Case, Exercise, Exercises
 
+LOOSE = partial(plain.compare, rtol=1e-4, atol=1e-5)  # float32 sums in another order
 AUTOGRAD = ("torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward")
 CONV_LAYERS = (
     "torch.nn.Conv2d",
@@ -115,6 +120,55 @@ def _pool_hidden() -> list[Case]:
     ]
 
 
+def conv2d_backward(x: Tensor, weight: Tensor, grad_out: Tensor, stride: int = 1) -> tuple[Tensor, Tensor]:
+    """The gradients of a convolution without padding, one output position at a time.
+
+    Args:
+        x: ``[C_in, H, W]``; weight: ``[C_out, C_in, k, k]``; grad_out: ``[C_out, H_out, W_out]``,
+            the gradient of the loss with respect to ``conv(x, weight, stride)``.
+
+    Returns:
+        ``(grad_x [C_in, H, W], grad_weight [C_out, C_in, k, k])``.
+    """
+    c_out, _, k, _ = weight.shape
+    grad_x, grad_w = torch.zeros_like(x), torch.zeros_like(weight)
+    for o, i, j in itertools.product(range(c_out), range(grad_out.shape[1]), range(grad_out.shape[2])):
+        g = float(grad_out[o, i, j])
+        rows, cols = slice(i * stride, i * stride + k), slice(j * stride, j * stride + k)
+        grad_x[:, rows, cols] += g * weight[o]  # each input pixel of the patch fed this output
+        grad_w[o] += g * x[:, rows, cols]  # each weight multiplied this patch
+    return grad_x, grad_w
+
+
+def _conv_case(
+    g: torch.Generator, name: str, c_in: int, size: tuple[int, int], c_out: int, k: int, s: int
+) -> Case:
+    x = torch.randn(c_in, *size, generator=g)
+    weight = torch.randn(c_out, c_in, k, k, generator=g)
+    h_out, w_out = (size[0] - k) // s + 1, (size[1] - k) // s + 1
+    return Case((x, weight, torch.randn(c_out, h_out, w_out, generator=g), s), name=name)
+
+
+def _conv_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(3)
+    return [
+        _conv_case(g, "one channel, 3x3 filter, stride 1", 1, (5, 5), 1, 3, 1),
+        _conv_case(g, "RGB 9x9, 4 filters of 3x3x3, stride 2 (as section 1)", 3, (9, 9), 4, 3, 2),
+        _conv_case(g, "not square 6x8, 2 filters 2x2, stride 2 (no overlap)", 2, (6, 8), 2, 2, 2),
+    ]
+
+
+def _conv_hidden() -> list[Case]:
+    g = torch.Generator().manual_seed(4)
+    return [
+        _conv_case(g, "1x1 filters", 3, (4, 4), 5, 1, 1),
+        _conv_case(g, "filter as large as the input", 2, (3, 3), 3, 3, 1),
+        _conv_case(g, "stride larger than the filter (unused pixels)", 1, (8, 8), 2, 2, 3),
+        _conv_case(g, "odd size, stride 2, the last column unused", 2, (7, 6), 2, 3, 2),
+        _conv_case(g, "many channels", 8, (6, 6), 6, 3, 1),
+    ]
+
+
 def stack_receptive_field(layers: list[tuple[int, int, int]]) -> int:
     """Receptive field (input pixels) of one position after ``(kernel_size, stride, dilation)`` layers."""
     rf, jump = 1, 1
@@ -178,6 +232,29 @@ EXERCISES = Exercises(
                 "torch.nn.functional.fractional_max_pool2d",
                 *AUTOGRAD,
             ),
+            points=3,
+        ),
+        Exercise(
+            name="conv2d_backward",
+            title="convolution, backward",
+            reference=conv2d_backward,
+            cases=_conv_cases,
+            hidden=_conv_hidden,
+            forbidden=(
+                *CONV_LAYERS,
+                "torch.nn.functional.conv_transpose2d",
+                "torch.conv_transpose2d",
+                "torch.nn.ConvTranspose2d",
+                "torch.nn.grad.conv2d_input",
+                "torch.nn.grad.conv2d_weight",
+                "torch.convolution",
+                "torch._convolution",
+                "torch.ops.aten.convolution_backward",
+                "lecture_lib.cnn.conv2d",
+                "lecture_lib.cnn.conv.conv2d",
+                *AUTOGRAD,
+            ),
+            compare=LOOSE,
             points=3,
         ),
         Exercise(

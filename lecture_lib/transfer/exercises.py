@@ -1,6 +1,8 @@
 """The exercises of 02_transfer_learning.ipynb: references, visible and hidden cases, refused shortcuts.
 
 - ``new_head(model, num_classes)``: freeze a pretrained network and give it a fresh head.
+- ``train_linear_head(features, labels, num_classes, steps, lr)``: the "fixed feature extractor"
+  head as softmax regression trained by hand, gradient and all (about 12 lines).
 - ``prepare_finetune(model, num_classes, k)``: "finetune top k": a fresh head, the top ``k``
   stages trainable again, and the number of parameters that will train (about 10 lines).
 
@@ -13,12 +15,14 @@ and torchvision's ResNet-18 (four stages), never the notebook's own.
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import partial
 from typing import Any
 
 import torch
 import torchvision
-from torch import nn
+from torch import Tensor, nn
 
+from lecture_lib import plain
 from lecture_lib.exercises import Case, Exercise, Exercises
 from lecture_lib.plain import to_plain
 
@@ -156,6 +160,62 @@ def _finetune_hidden() -> list[Case]:
     ]
 
 
+def train_linear_head(
+    features: Tensor, labels: Tensor, num_classes: int, steps: int = 50, lr: float = 0.5
+) -> tuple[Tensor, Tensor]:
+    """Softmax regression on frozen features by full-batch gradient descent from zeros.
+
+    Args:
+        features: ``[N, D]``; labels: ``[N]`` in ``[0, num_classes)``; ``steps`` updates of size ``lr``
+            on the mean cross-entropy.
+
+    Returns:
+        ``(weight [D, C], bias [C])`` in the dtype of ``features``; logits are ``features @ weight + bias``.
+    """
+    x = features.double()
+    n, d = x.shape
+    weight, bias = (
+        torch.zeros(d, num_classes, dtype=torch.float64),
+        torch.zeros(num_classes, dtype=torch.float64),
+    )
+    onehot = torch.zeros(n, num_classes, dtype=torch.float64)
+    onehot[torch.arange(n), labels] = 1.0
+    for _ in range(steps):
+        logits = x @ weight + bias
+        p = torch.exp(logits - logits.max(dim=1, keepdim=True).values)
+        err = (p / p.sum(dim=1, keepdim=True) - onehot) / n  # d mean-CE / d logits
+        weight, bias = weight - lr * x.T @ err, bias - lr * err.sum(dim=0)
+    return weight.to(features.dtype), bias.to(features.dtype)
+
+
+def _probe_case(g: torch.Generator, n: int, d: int, c: int, name: str, **kwargs: float) -> Case:
+    teacher = torch.randn(d, c, generator=g)
+    x = torch.randn(n, d, generator=g)
+    return Case((x, (x @ teacher).argmax(dim=1), c), dict(kwargs), name=name)
+
+
+def _probe_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(21)
+    return [
+        _probe_case(g, 20, 5, 3, "20 examples, 5 features, 3 classes"),
+        _probe_case(g, 64, 16, 10, "64 examples, 16 features, 10 classes, 30 steps", steps=30),
+    ]
+
+
+def _probe_hidden() -> list[Case]:
+    g = torch.Generator().manual_seed(22)
+    absent = _probe_case(g, 12, 4, 3, "")
+    labels = absent.args[1].clamp(max=1)  # class 2 never appears: its logit only goes down
+    return [
+        _probe_case(g, 1, 3, 2, "one example"),
+        _probe_case(g, 10, 3, 2, "zero steps: zeros", steps=0),
+        Case((absent.args[0], labels, 3), name="a class without examples"),
+        _probe_case(g, 40, 6, 4, "a small learning rate, more steps", steps=100, lr=0.1),
+        _probe_case(g, 30, 512, 5, "512 features (ResNet-18's), 5 classes", steps=20, lr=0.1),
+    ]
+
+
+LOOSE = partial(plain.compare, rtol=1e-4, atol=1e-5)  # float32 answers, float64 reference
 PLAIN_PYTORCH = (
     "lecture_lib.transfer.freeze",
     "lecture_lib.transfer.features.freeze",
@@ -191,6 +251,28 @@ EXERCISES = Exercises(
             forbidden=PLAIN_PYTORCH,
             compare=compare_finetune,
             points=2,
+        ),
+        Exercise(
+            name="train_linear_head",
+            title="a linear head trained by hand",
+            reference=train_linear_head,
+            cases=_probe_cases,
+            hidden=_probe_hidden,
+            forbidden=(
+                "torch.autograd.grad",
+                "torch.autograd.backward",
+                "torch.Tensor.backward",
+                "torch.func.grad",
+                "torch.optim.SGD",
+                "torch.optim.Adam",
+                "torch.optim.LBFGS",
+                "torch.linalg.lstsq",
+                "torch.nn.functional.cross_entropy",
+                "sklearn.linear_model.LogisticRegression",
+                "lecture_lib.train.fit",
+            ),
+            compare=LOOSE,
+            points=3,
         ),
     ],
 )

@@ -1,7 +1,6 @@
-"""The exercises of the detection notebooks: references, visible and hidden cases, refused shortcuts.
-
-One ``Exercises`` per notebook: ``EXERCISES_03A`` (``iou``, ``nms``, ``encode``), ``EXERCISES_03B``
-(``roi_max_pool``), ``EXERCISES_03C`` (``my_cell_anchors``). The references are plain loops over
+"""The exercises of 03a_rcnn.ipynb (``EXERCISES_03A``: ``iou``, ``nms``, ``encode``), and the helpers
+of the detection exercises (``random_boxes``, ``LOOSE``). 03b: ``exercises_fast_rcnn``, 03c:
+``exercises_faster_rcnn``. The references are plain loops over
 Python numbers, independent of ``lecture_lib.boxes`` and torchvision (the library twins the
 exercises may not call).
 """
@@ -9,12 +8,15 @@ exercises may not call).
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import torch
 from torch import Tensor
 
+from lecture_lib import plain
 from lecture_lib.exercises import Case, Exercise, Exercises
 
+LOOSE = partial(plain.compare, rtol=1e-4, atol=1e-5)  # float32 answers, float64 references
 BOX_IOU = (
     "lecture_lib.boxes.box_iou",
     "torchvision.ops.box_iou",
@@ -29,7 +31,7 @@ def _rows(rows: list) -> Tensor:
     return torch.tensor(rows, dtype=torch.float32).reshape(-1, 4)
 
 
-def _random_boxes(g: torch.Generator, n: int, spread: float = 60.0) -> Tensor:
+def random_boxes(g: torch.Generator, n: int, spread: float = 60.0) -> Tensor:
     xy = torch.rand(n, 2, generator=g) * spread
     return torch.cat([xy, xy + 10 + torch.rand(n, 2, generator=g) * 30], 1)
 
@@ -68,7 +70,7 @@ def _iou_hidden() -> list[Case]:
         Case(([2.5, 1.25, 7.5, 9.0], [0.5, 0.5, 3.0, 2.0]), name="fractional coordinates"),
         Case(([5, 5, 6, 6], [0, 0, 10, 10]), name="small inside large (order swapped)"),
     ]
-    for i, (a, b) in enumerate(zip(_random_boxes(g, 8, 30).tolist(), _random_boxes(g, 8, 30).tolist())):
+    for i, (a, b) in enumerate(zip(random_boxes(g, 8, 30).tolist(), random_boxes(g, 8, 30).tolist())):
         cases.append(Case((a, b), name=f"random pair {i}"))
     return cases
 
@@ -109,7 +111,7 @@ def _nms_cases() -> list[Case]:
     ]
     for n, thr in [(20, 0.3), (40, 0.7)]:
         cases.append(
-            Case((_random_boxes(g, n), torch.rand(n, generator=g), thr), name=f"{n} random boxes, IoU {thr}")
+            Case((random_boxes(g, n), torch.rand(n, generator=g), thr), name=f"{n} random boxes, IoU {thr}")
         )
     return cases
 
@@ -131,11 +133,11 @@ def _nms_hidden() -> list[Case]:
         Case((_rows([[0, 0, 4, 4]] * 3), torch.tensor([0.2, 0.9, 0.5]), 1.0), name="threshold 1: keep all"),
     ]
     tied = (torch.rand(30, generator=g) * 4).floor() / 4  # four score levels: many ties
-    cases.append(Case((_random_boxes(g, 30, 30), tied, 0.4), name="30 boxes, four score levels"))
+    cases.append(Case((random_boxes(g, 30, 30), tied, 0.4), name="30 boxes, four score levels"))
     for n, thr in [(1, 0.5), (15, 0.1), (60, 0.5), (80, 0.9)]:
         cases.append(
             Case(
-                (_random_boxes(g, n, 40), torch.rand(n, generator=g), thr),
+                (random_boxes(g, n, 40), torch.rand(n, generator=g), thr),
                 name=f"{n} random boxes, IoU {thr}",
             )
         )
@@ -160,7 +162,7 @@ def encode(proposals: Tensor, targets: Tensor) -> Tensor:
 
 def _encode_cases() -> list[Case]:
     g = torch.Generator().manual_seed(0)
-    props, gts = _random_boxes(g, 6), _random_boxes(g, 6)
+    props, gts = random_boxes(g, 6), random_boxes(g, 6)
     return [
         Case((props[:1], props[:1]), name="one box onto itself"),
         Case((props, gts), name="six random pairs"),
@@ -173,7 +175,7 @@ def _encode_hidden() -> list[Case]:
         Case((_rows([]), _rows([])), name="no boxes"),
         Case((_rows([[0, 0, 2, 4]]), _rows([[0, 0, 4, 2]])), name="wide onto tall"),
         Case((_rows([[10, 10, 20, 20]]), _rows([[30, 10, 40, 20]])), name="pure shift"),
-        Case((_random_boxes(g, 25, 200), _random_boxes(g, 25, 200)), name="25 random pairs"),
+        Case((random_boxes(g, 25, 200), random_boxes(g, 25, 200)), name="25 random pairs"),
     ]
 
 
@@ -222,128 +224,5 @@ EXERCISES_03A = Exercises(
                 "torchvision.models.detection._utils.encode_boxes",
             ),
         ),
-    ],
-)
-
-
-# ----------------------------------------------------------------------------------------------
-# 03b: RoI max pooling
-
-
-def roi_max_pool(fmap: Tensor, box: tuple[int, int, int, int], output_size: tuple[int, int]) -> Tensor:
-    """RoI max pooling of one channel ``fmap [H, W]`` over the inclusive box ``(x1, y1, x2, y2)``:
-    ``[oh, ow]``, bin ``i`` covers rows ``y1 + floor(i h / oh)`` to ``y1 + ceil((i + 1) h / oh)``."""
-    x1, y1, x2, y2 = box
-    h, w = y2 - y1 + 1, x2 - x1 + 1
-    oh, ow = output_size
-    values = fmap.tolist()
-    out = torch.zeros(oh, ow, dtype=fmap.dtype)
-    for i in range(oh):
-        for j in range(ow):
-            rows = range(y1 + math.floor(i * h / oh), y1 + math.ceil((i + 1) * h / oh))
-            cols = range(x1 + math.floor(j * w / ow), x1 + math.ceil((j + 1) * w / ow))
-            out[i, j] = max(values[r][c] for r in rows for c in cols)
-    return out
-
-
-def _roi_cases() -> list[Case]:
-    g = torch.Generator().manual_seed(0)
-    ramp = torch.arange(64, dtype=torch.float32).reshape(8, 8)
-    rand_map = torch.rand(10, 12, generator=g)
-    return [
-        Case((ramp, (2, 1, 6, 7), (2, 2)), name="the 8x8 ramp, box (2, 1, 6, 7) -> 2x2"),
-        Case((rand_map, (0, 0, 11, 9), (4, 4)), name="whole map -> 4x4"),
-        Case((rand_map, (3, 2, 8, 4), (2, 3)), name="box (3, 2, 8, 4) -> 2x3"),
-        Case((rand_map, (5, 5, 5, 5), (2, 2)), name="a one-cell box -> 2x2 (bins repeat)"),
-    ]
-
-
-def _roi_hidden() -> list[Case]:
-    g = torch.Generator().manual_seed(34)
-    m = torch.randn(13, 9, generator=g)
-    return [
-        Case((m, (0, 0, 8, 12), (7, 7)), name="whole map -> 7x7 (uneven bins)"),
-        Case((m, (1, 2, 7, 3), (4, 1)), name="a wide, flat box -> 4x1 (more bins than rows)"),
-        Case((m, (4, 0, 4, 12), (3, 3)), name="one column -> 3x3"),
-        Case((m, (2, 3, 6, 11), (1, 1)), name="-> 1x1 (global max)"),
-        Case((-torch.rand(6, 6, generator=g), (1, 1, 4, 4), (2, 2)), name="negative values only"),
-        Case((torch.zeros(5, 5), (0, 0, 4, 4), (3, 2)), name="all equal"),
-    ]
-
-
-EXERCISES_03B = Exercises(
-    "03b_fast_rcnn",
-    [
-        Exercise(
-            name="roi_max_pool",
-            title="RoI max pooling",
-            reference=roi_max_pool,
-            cases=_roi_cases,
-            hidden=_roi_hidden,
-            forbidden=(
-                "lecture_lib.boxes.roi_pool",
-                "torchvision.ops.roi_pool",
-                "torchvision.ops.roi_pool.roi_pool",
-                "torchvision.ops.RoIPool",
-                "torch.ops.torchvision.roi_pool",
-                "torchvision.ops.roi_align",
-                "torchvision.ops.RoIAlign",
-                "torch.nn.functional.adaptive_max_pool2d",
-                "torch.nn.AdaptiveMaxPool2d",
-            ),
-            points=2,
-        )
-    ],
-)
-
-
-# ----------------------------------------------------------------------------------------------
-# 03c: the anchors of one location
-
-
-def cell_anchors(sizes: tuple[float, ...], ratios: tuple[float, ...]) -> Tensor:
-    """``[A, 4]`` anchors around (0, 0): ratio-major, size-minor, area ``s**2``, ``r = h / w``, rounded."""
-    out = []
-    for r in ratios:
-        for s in sizes:
-            w, h = s / math.sqrt(r), s * math.sqrt(r)
-            out.append([-w / 2, -h / 2, w / 2, h / 2])
-    return torch.tensor(out, dtype=torch.float32).reshape(-1, 4).round()
-
-
-def _anchor_cases() -> list[Case]:
-    return [
-        Case(((32,), (1.0,)), name="one square anchor"),
-        Case(((16, 32, 64), (0.5, 1.0, 2.0)), name="9 anchors, 3 sizes x 3 ratios"),
-        Case(((10, 50), (0.25, 4.0)), name="two sizes, wide and tall"),
-    ]
-
-
-def _anchor_hidden() -> list[Case]:
-    return [
-        Case(((128, 256, 512), (0.5, 1.0, 2.0)), name="the Faster R-CNN paper's 9 anchors"),
-        Case(((7,), (1.0, 3.0)), name="odd size, ratio 3 (rounding)"),
-        Case(((24.0, 40.0), (0.1,)), name="very wide"),
-        Case(((1,), (1.0,)), name="size 1"),
-    ]
-
-
-EXERCISES_03C = Exercises(
-    "03c_faster_rcnn",
-    [
-        Exercise(
-            name="my_cell_anchors",
-            title="anchors at one location",
-            reference=cell_anchors,
-            cases=_anchor_cases,
-            hidden=_anchor_hidden,
-            forbidden=(
-                "lecture_lib.detection.cell_anchors",
-                "lecture_lib.detection.anchors.cell_anchors",
-                "lecture_lib.detection.make_anchors",
-                "lecture_lib.detection.anchors.make_anchors",
-                "torchvision.models.detection.anchor_utils.AnchorGenerator.generate_anchors",
-            ),
-        )
     ],
 )
