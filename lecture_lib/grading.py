@@ -24,16 +24,15 @@ The core does not import the concept packages: callers pass the registries
 
 from __future__ import annotations
 
-import csv
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -43,21 +42,6 @@ from lecture_lib import plain
 from lecture_lib.exercises import MARKER, Exercise, Exercises, exercise_name
 
 CHILD = Path(__file__).resolve().parent / "grading_child.py"
-IGNORED = {"timestamp.txt"}  # nbgrader's submitted folders hold one
-
-
-@dataclass(frozen=True)
-class Row:
-    """One line of the gradebook."""
-
-    student: str
-    notebook: str
-    exercise: str
-    points: float
-    status: str
-    seconds: float
-    message: str
-    max_points: int = 0
 
 
 def find_cell(nb: Any, name: str) -> str | None:
@@ -117,8 +101,10 @@ class Grader:
             self._expected[ex.name] = [ex.expected(c) for c in [*ex.hidden(), *ex.cases()]]
         return self._expected[ex.name]
 
-    def grade_source(self, ex: Exercise, cell_source: str | None) -> tuple[str, str, float]:
-        """``(status, message, seconds)`` for the exercise's cell source."""
+    def grade_source(
+        self, ex: Exercise, cell_source: str | None, server: ForkServer
+    ) -> tuple[str, str, float]:
+        """``(status, message, seconds)`` for the exercise's cell source, run by ``server``."""
         if cell_source is None:
             return "error", f"no cell defines {ex.name} (its cell starts with '{MARKER} {ex.name}')", 0.0
         cases = [*ex.hidden(), *ex.cases()]
@@ -132,7 +118,7 @@ class Grader:
             (payload / "job.json").write_text(json.dumps({"name": ex.name, "forbidden": list(ex.forbidden)}))
             torch.save([(c.args, c.kwargs) for c in cases], payload / "cases.pt")
             answers = Path(tmp) / "answers.pt"
-            failure = _run_child(payload, answers, work, self.timeout)
+            failure = server.run(payload, answers, work, self.timeout)
             seconds = time.perf_counter() - start
             if failure:
                 return "error", failure, seconds
@@ -190,139 +176,126 @@ def _reason(ex: Exercise, answer: Any, expected: Any) -> str | None:
     return f"raised {answer.get('error', 'an error')}"
 
 
-def _run_child(payload: Path, answers: Path, work: Path, timeout: float) -> str | None:
-    """Run the child; ``None`` if it wrote answers, else why not."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LECTURE_") and k not in ("PWD", "OLDPWD")}
-    env.update(HOME=str(work), PWD=str(work), TMPDIR=str(work), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    env.update(PYTHONHASHSEED="0")
-    proc = subprocess.Popen(
-        [sys.executable, "-P", str(CHILD), str(payload), str(answers)],
-        cwd=work,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill(proc)
-        return f"time limit: no answer within {timeout:g} s (an infinite loop?)"
-    finally:
-        _kill(proc)
-    if not answers.is_file():
-        tail = out.decode(errors="replace").strip().splitlines()[-1:] if out else []
-        return f"the process ended (exit code {proc.returncode}) without answering" + (
-            f": {tail[0][:300]}" if tail else ""
+class ForkServer:
+    """One ``grading_child.py`` fork server per submission (module docstring of that file).
+
+    Started on first use; if a child breaks it (kills it, writes into its pipe), it is killed
+    and the next exercise starts a new one, so a submission can only cost its own grades.
+    """
+
+    def __init__(self, preload: Iterable[str] = (), startup_timeout: float = 300.0):
+        self.preload = sorted(set(preload))
+        self.startup_timeout = startup_timeout
+        self.proc: subprocess.Popen | None = None
+        self._home = tempfile.TemporaryDirectory(prefix="grade-home-")
+        self._buffer = b""
+
+    def __enter__(self) -> ForkServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+        self._home.cleanup()
+
+    def start(self) -> str | None:
+        """Start a new server (killing the old one); ``None`` if it is ready, else why not."""
+        self.close()
+        home = self._home.name
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith("LECTURE_") and k not in ("PWD", "OLDPWD")
+        }
+        env.update(HOME=home, PWD=home, TMPDIR=home, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        env.update(PYTHONHASHSEED="0")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-P", str(CHILD), json.dumps(self.preload)],
+            cwd=home,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
-    return None
+        if self._readline(self.startup_timeout) != "ready":
+            self.close()
+            return "the grading process did not start"
+        return None
 
+    def _readline(self, timeout: float) -> str | None:
+        """The next line from the server; ``None`` after ``timeout`` s, ``""`` at its end."""
+        assert self.proc is not None and self.proc.stdout is not None
+        fd, deadline = self.proc.stdout.fileno(), time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                return None
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                return ""
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode(errors="replace").strip()
 
-def _kill(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
+    def run(self, payload: Path, answers: Path, work: Path, timeout: float) -> str | None:
+        """Run one job; ``None`` if the child ended (answers may still be missing), else why not."""
+        if self.proc is None or self.proc.poll() is not None:
+            failure = self.start()
+            if failure:
+                return failure
+        assert self.proc is not None and self.proc.stdin is not None
+        log = work.parent / "log.txt"
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            proc.kill()
-        proc.wait()
+            self.proc.stdin.write(f"{payload}\t{answers}\t{work}\t{log}\n".encode())
+            self.proc.stdin.flush()
+        except OSError:
+            self.close()
+            return "the grading process broke"
+        pid_line = self._readline(60.0)
+        if not pid_line or not pid_line.isdigit():
+            self.close()
+            return "the grading process broke"
+        pid = int(pid_line)
+        end = self._readline(timeout)
+        _killpg(pid)  # the child's session: its own processes too
+        if end is None:
+            self.close()
+            return f"time limit: no answer within {timeout:g} s (an infinite loop?)"
+        if not end.startswith("exit "):
+            self.close()
+            return "the exercise's process disturbed the grader" if end else "the grading process was killed"
+        if not answers.is_file():
+            tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.is_file() else []
+            code = end.removeprefix("exit ")
+            return f"the process ended (exit code {code}) without answering" + (
+                f": {tail[0][:300]}" if tail else ""
+            )
+        return None
+
+    def close(self) -> None:
+        if self.proc is not None:
+            _killpg(self.proc.pid)
+            self.proc.wait()
+            for stream in (self.proc.stdin, self.proc.stdout):
+                if stream is not None:
+                    stream.close()
+        self.proc, self._buffer = None, b""
 
 
-def grade_notebook(nb: Any, registry: Exercises, grader: Grader | None = None) -> list[tuple]:
-    """``[(exercise, points, status, seconds, message, max_points)]`` for a notebook (a dict)."""
-    grader = grader or Grader(registry)
-    rows = []
-    for ex in registry.exercises.values():
-        status, message, seconds = grader.grade_source(ex, find_cell(nb, ex.name))
-        points = float(ex.points) if status == "pass" else 0.0
-        rows.append((ex.name, points, status, round(seconds, 2), message, ex.points))
-    return rows
-
-
-def read_notebook(path: Path) -> tuple[Any, str | None]:
-    """``(notebook dict, None)`` or ``(None, why it is not a notebook)``."""
+def _killpg(pid: int) -> None:
     try:
-        nb = json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        return None, f"not a notebook: {type(exc).__name__}"
-    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        return None, "not a notebook: no list of cells"
-    return nb, None
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
-def submissions(folder: str | Path) -> list[tuple[str, Path]]:
-    """``(student, file)`` for every file of ``folder/<student>/...`` (nbgrader's ``submitted``
-    layout ``<student>/<assignment>/<notebook>.ipynb`` included); hidden files skipped."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"SUBMISSIONS must be a folder of <student>/<notebook>.ipynb, got {str(folder)!r}")
-    found = []
-    for student in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for path in sorted(student.rglob("*")):
-            if (
-                path.is_file()
-                and path.name not in IGNORED
-                and not any(part.startswith(".") for part in path.relative_to(student).parts)
-            ):
-                found.append((student.name, path))
-    return found
-
-
-def grade_class(
-    folder: str | Path, registries: dict[str, Exercises], out: str | Path, *, timeout: float = 60.0
-) -> list[Row]:
-    """Grade every submission in ``folder``; write ``out/gradebook.csv`` and ``out/feedback/<student>.md``."""
-    todo = [(student, path, *read_notebook(path)) for student, path in submissions(folder)]  # read all first
-    graders = {name: Grader(reg, timeout=timeout) for name, reg in registries.items()}
-    rows: list[Row] = []
-    for student, path, nb, problem in todo:
-        stem = path.stem
-        if path.suffix != ".ipynb":
-            rows.append(Row(student, path.name, "", 0.0, "error", 0.0, "not a notebook (.ipynb): not graded"))
-        elif stem not in graders:
-            rows.append(
-                Row(student, stem, "", 0.0, "error", 0.0, f"no exercises for a notebook named {stem}")
-            )
-        elif problem:
-            rows += [
-                Row(student, stem, ex.name, 0.0, "error", 0.0, problem, ex.points)
-                for ex in registries[stem].exercises.values()
-            ]
-        else:
-            rows += [Row(student, stem, *r) for r in grade_notebook(nb, registries[stem], graders[stem])]
-        print(f"{student}/{path.name}: {_summary(rows, student, stem)}", flush=True)
-    write_gradebook(rows, out)
+def grade_notebook(nb: Any, grader: Grader) -> list[tuple]:
+    """``[(exercise, points, status, seconds, message, max_points)]`` for a notebook (a dict), all its
+    exercises run by one fork server."""
+    rows = []
+    forbidden = [name for ex in grader.registry.exercises.values() for name in ex.forbidden]
+    with ForkServer(forbidden) as server:
+        server.start()  # before the clock: the exercise's seconds are its own
+        for ex in grader.registry.exercises.values():
+            status, message, seconds = grader.grade_source(ex, find_cell(nb, ex.name), server)
+            points = float(ex.points) if status == "pass" else 0.0
+            rows.append((ex.name, points, status, round(seconds, 2), message, ex.points))
     return rows
-
-
-def _summary(rows: Iterable[Row], student: str, notebook: str) -> str:
-    mine = [r for r in rows if r.student == student and r.notebook == notebook]
-    return f"{sum(r.points for r in mine):g} of {sum(r.max_points for r in mine)} points"
-
-
-def write_gradebook(rows: list[Row], out: str | Path) -> Path:
-    """``out/gradebook.csv`` (one row per student, notebook and exercise) and per-student feedback."""
-    out = Path(out)
-    (out / "feedback").mkdir(parents=True, exist_ok=True)
-    path = out / "gradebook.csv"
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow([f.name for f in fields(Row)])
-        writer.writerows(astuple(r) for r in rows)
-    for student in sorted({r.student for r in rows}):
-        mine = [r for r in rows if r.student == student]
-        lines = [f"# Feedback for {student}", "", "| notebook | exercise | points | status | message |"]
-        lines.append("|---|---|---:|---|---|")
-        for r in mine:
-            message = r.message.replace("|", "\\|").replace("\n", " ")
-            lines.append(
-                f"| {r.notebook} | {r.exercise} | {r.points:g} / {r.max_points} | {r.status} | {message} |"
-            )
-        total = sum(r.points for r in mine), sum(r.max_points for r in mine)
-        lines += ["", f"Total: {total[0]:g} of {total[1]} points."]
-        (out / "feedback" / f"{_safe(student)}.md").write_text("\n".join(lines) + "\n")
-    return path
-
-
-def _safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or "student"

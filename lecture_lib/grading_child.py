@@ -1,9 +1,16 @@
-"""The grader's child process: run ONE exercise cell of a submission, answer the cases, exit.
+"""The grader's child processes: run ONE exercise cell of a submission, answer the cases, exit.
 
-    python -P lecture_lib/grading_child.py PAYLOAD_DIR ANSWERS_FILE
+    python -P lecture_lib/grading_child.py PRELOAD_JSON     # a fork server: one per submission
 
-Started by ``lecture_lib.grading`` in a fresh interpreter, in an empty temporary working folder.
-It never imports ``lecture_lib``: it executes ``plain.py`` and ``sandbox.py`` from this folder by
+``lecture_lib.grading`` starts one fresh interpreter per submitted notebook. It imports torch (and
+the modules of the forbidden names, listed in PRELOAD_JSON) once, prints ``ready``, then for each
+line ``PAYLOAD_DIR<TAB>ANSWERS_FILE<TAB>WORK_DIR<TAB>LOG_FILE`` on its stdin forks a child in a
+new session, prints the child's pid, waits for it and prints ``exit <code>``. The server never
+runs student code; each child runs one exercise cell in WORK_DIR (an empty temporary folder)
+with stdin/stdout/stderr away from the server's pipes, so what it does (``sys.exit``, patching,
+killing itself) ends with it; the parent kills it at the time limit.
+
+A child never imports ``lecture_lib``: it executes ``plain.py`` and ``sandbox.py`` from this folder by
 path, refuses any import of ``lecture_lib`` (the references live there), refuses the exercise's
 forbidden names, then runs the cell and calls the function on every case. The answers go back as
 plain data only (tensors, numbers, strings, lists, tuples, dicts), written with ``torch.save``;
@@ -20,9 +27,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import runpy
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +69,12 @@ def _error(exc: BaseException, sandbox: dict) -> dict:
     }
 
 
-def main(payload: Path, answers_file: Path) -> None:
-    job = json.loads((payload / "job.json").read_text())
-    source = (payload / "cell.py").read_text()
-    plain = runpy.run_path(str(HERE / "plain.py"))
-    sandbox = runpy.run_path(str(HERE / "sandbox.py"))
+def run_job(payload: Path, answers_file: Path, plain: dict, sandbox: dict) -> None:
+    """Run the exercise cell in ``payload`` and write the answers (plain data) to ``answers_file``."""
     import torch
 
-    torch.set_num_threads(1)
+    job = json.loads((payload / "job.json").read_text())
+    source = (payload / "cell.py").read_text()
     torch.manual_seed(0)
     sys.meta_path.insert(0, sandbox["_RefuseImports"](("lecture_lib",)))
     cases = torch.load(payload / "cases.pt", weights_only=False)
@@ -108,5 +115,48 @@ class _NoShell:
         return lambda *args, **kwargs: None
 
 
+def _child(line: str, plain: dict, sandbox: dict) -> None:
+    payload, answers, work, log = line.rstrip("\n").split("\t")
+    os.setsid()
+    fd_in = os.open(os.devnull, os.O_RDONLY)
+    fd_log = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd_in, 0)
+    os.dup2(fd_log, 1)
+    os.dup2(fd_log, 2)
+    os.chdir(work)
+    run_job(Path(payload), Path(answers), plain, sandbox)
+
+
+def serve(preload: list[str]) -> None:
+    """The fork server (see module docstring)."""
+    plain = runpy.run_path(str(HERE / "plain.py"))
+    sandbox = runpy.run_path(str(HERE / "sandbox.py"))
+    import torch
+
+    torch.set_num_threads(1)
+    for name in preload:
+        try:
+            sandbox["resolve"](name)  # imports its module once, here
+        except Exception as exc:  # noqa: BLE001 (reported by the child that refuses it)
+            print(f"preload {name}: {exc}", file=sys.stderr)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                _child(line, plain, sandbox)
+            except BaseException:  # noqa: BLE001
+                traceback.print_exc()
+                code = 1
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        print(pid, flush=True)
+        _, status = os.waitpid(pid, 0)
+        print(f"exit {os.waitstatus_to_exitcode(status)}", flush=True)
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    serve(json.loads(sys.argv[1]))

@@ -6,6 +6,7 @@ Each exercise cell runs in a fresh process, so this test takes a while (one Pyth
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import nbformat
 import pytest
 from exercise_toys import EXERCISES
 
-from lecture_lib import grading
+from lecture_lib import gradebook, grading
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +35,7 @@ CLASS = {
     "solved": (POOL_OK, AREA_OK, []),
     "unsolved": (POOL_STUB, AREA_STUB, []),
     "reference": (  # the library's reference / twin, imported in two ways
-        "import importlib\ndef pool2(x):\n    return importlib.import_module('lecture_lib.boxes').box_area(x)",
+        "import importlib\ndef pool2(x):\n    return importlib.import_module('lecture_lib.boxes').nms(x)",
         "from lecture_lib.boxes import box_area as ref\ndef box_area(b):\n    return ref(b)",
         [],
     ),
@@ -49,11 +50,16 @@ CLASS = {
         [],
     ),
     "patcher": (  # patches the checks in its kernel; answers wrong
-        "import lecture_lib.exercises as E\nE.Exercises.check = lambda *a: 'pass'\ndef pool2(x):\n    return x",
+        "import lecture_lib.exercises as E\nE.Exercises.check = lambda *a: 0\ndef pool2(x):\n    return x",
         "def box_area(b):\n    return b.sum(1)",
         ["import lecture_lib.exercises as E\nE.Exercises.check = lambda *a: 'pass'"],
     ),
     "syntax": ("def pool2(x:\n    return x", AREA_OK, []),
+    "killer": (  # kills the grader's process that forked it: costs only this exercise
+        "import os, signal\ndef pool2(x):\n    os.kill(os.getppid(), signal.SIGKILL)",
+        AREA_OK,
+        [],
+    ),
     "loop_exit": ("def pool2(x):\n    while True:\n        pass", "import sys\nsys.exit(0)", []),
 }
 
@@ -89,7 +95,7 @@ def graded(tmp_path_factory):
     (subs / "nbg" / "ps1").mkdir(parents=True)
     nbformat.write(_notebook(POOL_OK, AREA_STUB, []), subs / "nbg" / "ps1" / "toy.ipynb")
     (subs / "nbg" / "ps1" / "timestamp.txt").write_text("2026-01-01 00:00:00")
-    rows = grading.grade_class(subs, {"toy": EXERCISES}, out, timeout=20)
+    rows = gradebook.grade_class(subs, {"toy": EXERCISES}, out, timeout=20)
     return rows, out
 
 
@@ -107,6 +113,7 @@ def test_fixture_class_gradebook(graded):
     for student in ("unsolved", "reference", "framework", "frames_and_eq", "patcher", "loop_exit"):
         assert g[(student, "box_area")][0] == 0.0, student
     assert g[("syntax", "box_area")] == (1.0, "pass")  # one broken cell costs only its exercise
+    assert g[("killer", "pool2")] == (0.0, "error") and g[("killer", "box_area")] == (1.0, "pass")
     assert g[("deleter", "box_area")] == (1.0, "pass") and g[("deleter", "pool2")] == (0.0, "error")
     assert g[("garbage", "pool2")] == (0.0, "error") and g[("garbage", "")] == (0.0, "error")
     by = {(r.student, r.exercise): r.message for r in rows}
@@ -147,12 +154,12 @@ def test_cli_usage_and_registry(tmp_path):
     assert res.returncode == 2 and "SUBMISSIONS must be a folder" in res.stderr
     (tmp_path / "subs" / "ann").mkdir(parents=True)
     nbformat.write(_notebook(POOL_STUB, AREA_OK, []), tmp_path / "subs" / "ann" / "toy.ipynb")
-    env_path = f"{ROOT}{':' if True else ''}{ROOT / 'tests'}"
+    env_path = os.pathsep.join([str(ROOT), str(ROOT / "tests")])
     res = subprocess.run(
         [*tool, str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--registry", "exercise_toys"],
         capture_output=True,
         text=True,
-        env={**__import__("os").environ, "PYTHONPATH": env_path},
+        env={**os.environ, "PYTHONPATH": env_path},
     )
     assert res.returncode == 0, res.stderr
     rows = list(csv.DictReader((tmp_path / "out" / "gradebook.csv").open()))

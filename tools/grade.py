@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lecture_lib.exercises import Exercises  # noqa: E402
-from lecture_lib.grading import grade_class  # noqa: E402
+from lecture_lib.gradebook import grade_class  # noqa: E402
 
 
 def registries_in(module_name: str) -> dict[str, Exercises]:
