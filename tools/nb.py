@@ -43,16 +43,29 @@ PARAMETERS_SOURCE = """import os
 PROFILE = os.environ.get("LECTURE_PROFILE", "quick")"""
 
 
-def colab_url(notebook: str | Path) -> str:
+# The student edition (solutions replaced by stubs, no outputs) is committed in STUDENT_DIR so
+# that Colab, Binder and nbgitpuller can open it from GitHub; tests/test_student_edition.py keeps it
+# in step with notebooks/ (regenerate: python -m lecture_lib.exercises notebooks student).
+STUDENT_DIR = "student"
+
+
+def colab_url(notebook: str | Path, folder: str = "notebooks") -> str:
     name = Path(notebook).name
     path = REPO_URL.removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{path}/blob/{REPO_BRANCH}/notebooks/{name}"
+    return f"https://colab.research.google.com/github/{path}/blob/{REPO_BRANCH}/{folder}/{name}"
 
 
 def badge(notebook: str | Path) -> str:
+    """Markdown "Open in Colab" badge of the lecture edition (solutions shown)."""
     return (
         f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook)})"
     )
+
+
+def student_badge(notebook: str | Path) -> str:
+    """Markdown "Open in Colab" badge of the student edition (exercises to do)."""
+    url = colab_url(notebook, STUDENT_DIR)
+    return f"[![Open the student edition in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
 
 
 def header_cells(notebook: str | Path, title: str, intro: str) -> list:
