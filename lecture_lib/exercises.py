@@ -211,11 +211,11 @@ def run_student(ex: Exercise, fn: types.FunctionType, cases: list[Case]) -> list
     """
     out: list[tuple[str, Any]] = []
     allow = [found[2] for found in map(sandbox.resolve, ex.allow) if found is not None]
+    copies = [copy.deepcopy((case.args, case.kwargs)) for case in cases]  # before anything is refused
     with sandbox.refused(ex.forbidden, [(f"the reference {ex.name}", ex.reference)]) as swapped:
         student = sandbox.rebind(fn, swapped, allow=allow)
         with sandbox.hidden_modules(("lecture_lib",)):
-            for case in cases:
-                args, kwargs = copy.deepcopy((case.args, case.kwargs))
+            for args, kwargs in copies:
                 box = sandbox.call_in_thread(student, args, kwargs)
                 if "error" in box:
                     out.append(("error", box["error"]))

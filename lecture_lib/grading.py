@@ -18,6 +18,7 @@ One bad submission (not a notebook, a syntax error, an infinite loop, ``sys.exit
 costs only its own rows: every submission is read into memory before any student code runs, and
 the gradebook is written at the end.
 
+POSIX only (Linux, macOS): the child processes are forked (``os.fork``) and killed by session.
 The core does not import the concept packages: callers pass the registries
 (``{notebook name: Exercises}``); ``tools/grade.py`` discovers them.
 """

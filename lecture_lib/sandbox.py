@@ -166,7 +166,11 @@ def refused(names: Iterable[str], functions: Iterable[tuple[str, Callable]] = ()
             found = resolve(name)
             if found is not None:
                 targets.append((name, *found))
-        targets += [(label, None, "", fn) for label, fn in functions]
+        targets += [  # Python functions only: their code is swapped wherever they are referenced
+            (label, None, "", fn)
+            for label, fn in functions
+            if isinstance(fn, (types.FunctionType, types.MethodType))
+        ]
         for name, owner, attr, obj in targets:
             key = id(obj.__func__ if isinstance(obj, types.MethodType) else obj)
             if key not in swapped:
