@@ -303,5 +303,6 @@ def grade_notebook(nb: Any, grader: Grader) -> list[tuple]:
         for ex in grader.registry.exercises.values():
             status, message, seconds = grader.grade_source(ex, find_cell(nb, ex.name), server)
             points = float(ex.points) if status == "pass" else 0.0
+            message = " ".join(message.split())[:500]  # one line in the gradebook
             rows.append((ex.name, points, status, round(seconds, 2), message, ex.points))
     return rows

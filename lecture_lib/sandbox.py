@@ -160,6 +160,7 @@ def refused(names: Iterable[str], functions: Iterable[tuple[str, Callable]] = ()
     """
     undo: list[Callable[[], None]] = []
     swapped: dict[int, Any] = {}
+    done: set[tuple] = set()
     try:
         targets = []
         for name in dict.fromkeys([*ALWAYS_REFUSED, *names]):
@@ -172,9 +173,13 @@ def refused(names: Iterable[str], functions: Iterable[tuple[str, Callable]] = ()
             if isinstance(fn, (types.FunctionType, types.MethodType))
         ]
         for name, owner, attr, obj in targets:
-            key = id(obj.__func__ if isinstance(obj, types.MethodType) else obj)
-            if key not in swapped:
-                swapped[key] = Hidden(name)
+            target = obj.__func__ if isinstance(obj, types.MethodType) else obj
+            # A Python function or class is refused once for all its aliases; anything else (a C
+            # function such as torch.conv2d, which is also F.conv2d) in every place it is named.
+            where = (id(target),) if isinstance(target, (types.FunctionType, type)) else (id(owner), attr)
+            if where not in done:
+                done.add(where)
+                swapped.setdefault(id(target), Hidden(name))
                 undo += _refuse(name, owner, attr, obj)
         yield swapped
     finally:

@@ -106,6 +106,24 @@ def test_the_reference_the_twin_and_the_framework_are_refused(capsys):
     assert boxes.box_area(torch.tensor([[0.0, 0.0, 1.0, 2.0]])).item() == 2.0  # restored
 
 
+def test_a_c_function_is_refused_under_each_of_its_names():
+    # torch.conv2d and F.conv2d are one builtin object: each place that names it is replaced
+    conv = Exercise(
+        name="conv",
+        title="conv",
+        reference=lambda x: x,
+        cases=lambda: [Case((torch.ones(1, 1, 3, 3),))],
+        hidden=list,
+        forbidden=("torch.nn.functional.conv2d", "torch.conv2d"),
+    )
+    ex = Exercises("toy", [conv])
+    assert ex.check("conv", lambda x: torch.conv2d(x, torch.ones(1, 1, 1, 1))) == "not yet"
+    assert ex.check("conv", lambda x: F.conv2d(x, torch.ones(1, 1, 1, 1))) == "not yet"
+    assert (
+        F.conv2d is torch.conv2d and torch.conv2d(torch.ones(1, 1, 1, 1), torch.ones(1, 1, 1, 1)).item() == 1
+    )
+
+
 def test_the_library_is_hidden_from_sys_modules_and_imports(capsys):
     cheats = [
         lambda b: sys.modules["lecture_lib.boxes"].box_area(b),
