@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import _thread
 import functools
 import importlib
 import sys
+import threading
+import time
 
 import pytest
 import torch
@@ -95,3 +98,19 @@ def test_is_refusal_follows_the_cause_and_hidden_module_keys():
     except ValueError as exc:
         assert sandbox.is_refusal(exc)
     assert sandbox.is_refusal(KeyError("lecture_lib.boxes")) and not sandbox.is_refusal(KeyError("a"))
+
+
+def test_an_interrupt_stops_the_students_loop_and_goes_through():
+    def forever():
+        while True:
+            pass
+
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        sandbox.call_in_thread(forever, (), {})
+    deadline = time.monotonic() + 5
+    while any(t.name == "exercise" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "exercise" for t in threading.enumerate())
+    assert sandbox.call_in_thread(lambda a: a + 1, (1,), {}) == {"result": 2}
