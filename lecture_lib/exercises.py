@@ -211,11 +211,11 @@ def run_student(ex: Exercise, fn: types.FunctionType, cases: list[Case]) -> list
     """
     out: list[tuple[str, Any]] = []
     allow = [found[2] for found in map(sandbox.resolve, ex.allow) if found is not None]
+    copies = [copy.deepcopy((case.args, case.kwargs)) for case in cases]  # before anything is refused
     with sandbox.refused(ex.forbidden, [(f"the reference {ex.name}", ex.reference)]) as swapped:
         student = sandbox.rebind(fn, swapped, allow=allow)
         with sandbox.hidden_modules(("lecture_lib",)):
-            for case in cases:
-                args, kwargs = copy.deepcopy((case.args, case.kwargs))
+            for args, kwargs in copies:
                 box = sandbox.call_in_thread(student, args, kwargs)
                 if "error" in box:
                     out.append(("error", box["error"]))
@@ -406,11 +406,12 @@ def nbgrader_metadata(name: str) -> dict:
     return {"grade": False, "grade_id": name, "locked": False, "schema_version": 3, "solution": True}
 
 
-def make_student_notebook(src: str | Path, dst: str | Path) -> int:
+def make_student_notebook(src: str | Path, dst: str | Path, *, keep_solutions: bool = False) -> int:
     """Write ``dst``: ``src`` with solutions stripped and all outputs cleared.
 
     A cell starting with ``# EXERCISE: <name>`` also gets nbgrader's answer-cell metadata.
-    Returns the number of solution regions replaced.
+    ``keep_solutions=True`` writes nbgrader's *source* version instead (solutions kept between the
+    markers, for ``nbgrader generate_assignment``). Returns the number of solution regions.
     """
     import nbformat
 
@@ -421,7 +422,7 @@ def make_student_notebook(src: str | Path, dst: str | Path) -> int:
             continue
         if BEGIN in cell.source:
             replaced += cell.source.count(BEGIN)
-            cell.source = strip_solutions(cell.source)
+            cell.source = cell.source if keep_solutions else strip_solutions(cell.source)
         name = exercise_name(cell.source)
         if name is not None:
             cell.metadata["nbgrader"] = nbgrader_metadata(name)
@@ -433,17 +434,23 @@ def make_student_notebook(src: str | Path, dst: str | Path) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m lecture_lib.exercises SRC_DIR DST_DIR``: student copies of every notebook."""
+    """``python -m lecture_lib.exercises [--nbgrader-source] SRC_DIR DST_DIR``: the student edition
+    of every notebook (or nbgrader's source version: solutions kept, cells marked)."""
     import sys
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    keep = "--nbgrader-source" in argv
+    argv = [a for a in argv if a != "--nbgrader-source"]
     if len(argv) != 2:
-        print("usage: python -m lecture_lib.exercises NOTEBOOK_DIR OUTPUT_DIR", file=sys.stderr)
+        print(
+            "usage: python -m lecture_lib.exercises [--nbgrader-source] NOTEBOOK_DIR OUTPUT_DIR",
+            file=sys.stderr,
+        )
         return 2
     src_dir, dst_dir = Path(argv[0]), Path(argv[1])
     for src in sorted(src_dir.glob("*.ipynb")):
-        n = make_student_notebook(src, dst_dir / src.name)
-        print(f"{dst_dir / src.name}: {n} solution(s) removed")
+        n = make_student_notebook(src, dst_dir / src.name, keep_solutions=keep)
+        print(f"{dst_dir / src.name}: {n} solution(s) {'marked' if keep else 'removed'}")
     return 0
 
 

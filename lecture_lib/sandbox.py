@@ -160,17 +160,26 @@ def refused(names: Iterable[str], functions: Iterable[tuple[str, Callable]] = ()
     """
     undo: list[Callable[[], None]] = []
     swapped: dict[int, Any] = {}
+    done: set[tuple] = set()
     try:
         targets = []
         for name in dict.fromkeys([*ALWAYS_REFUSED, *names]):
             found = resolve(name)
             if found is not None:
                 targets.append((name, *found))
-        targets += [(label, None, "", fn) for label, fn in functions]
+        targets += [  # Python functions only: their code is swapped wherever they are referenced
+            (label, None, "", fn)
+            for label, fn in functions
+            if isinstance(fn, (types.FunctionType, types.MethodType))
+        ]
         for name, owner, attr, obj in targets:
-            key = id(obj.__func__ if isinstance(obj, types.MethodType) else obj)
-            if key not in swapped:
-                swapped[key] = Hidden(name)
+            target = obj.__func__ if isinstance(obj, types.MethodType) else obj
+            # A Python function or class is refused once for all its aliases; anything else (a C
+            # function such as torch.conv2d, which is also F.conv2d) in every place it is named.
+            where = (id(target),) if isinstance(target, (types.FunctionType, type)) else (id(owner), attr)
+            if where not in done:
+                done.add(where)
+                swapped.setdefault(id(target), Hidden(name))
                 undo += _refuse(name, owner, attr, obj)
         yield swapped
     finally:

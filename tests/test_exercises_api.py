@@ -10,7 +10,8 @@ import sys
 import pytest
 import torch
 import torch.nn.functional as F
-from exercise_toys import area_reference, pool2_reference, registry
+import torchvision
+from exercise_toys import pool2_reference, registry
 
 import lecture_lib.boxes
 from lecture_lib import boxes
@@ -101,8 +102,26 @@ def test_the_reference_the_twin_and_the_framework_are_refused(capsys):
         assert status == "not yet" and "is not available here" in out, out
     status, out = _status(lambda b: boxes.box_area(b), "box_area", capsys)
     assert status == "not yet" and "write it yourself" in out
-    assert _status(lambda b: area_reference(b), "box_area")[0] == "not yet"
+    assert _status(lambda b: torchvision.ops.box_area(b), "box_area")[0] == "not yet"
     assert boxes.box_area(torch.tensor([[0.0, 0.0, 1.0, 2.0]])).item() == 2.0  # restored
+
+
+def test_a_c_function_is_refused_under_each_of_its_names():
+    # torch.conv2d and F.conv2d are one builtin object: each place that names it is replaced
+    conv = Exercise(
+        name="conv",
+        title="conv",
+        reference=lambda x: x,
+        cases=lambda: [Case((torch.ones(1, 1, 3, 3),))],
+        hidden=list,
+        forbidden=("torch.nn.functional.conv2d", "torch.conv2d"),
+    )
+    ex = Exercises("toy", [conv])
+    assert ex.check("conv", lambda x: torch.conv2d(x, torch.ones(1, 1, 1, 1))) == "not yet"
+    assert ex.check("conv", lambda x: F.conv2d(x, torch.ones(1, 1, 1, 1))) == "not yet"
+    assert (
+        F.conv2d is torch.conv2d and torch.conv2d(torch.ones(1, 1, 1, 1), torch.ones(1, 1, 1, 1)).item() == 1
+    )
 
 
 def test_the_library_is_hidden_from_sys_modules_and_imports(capsys):
