@@ -71,5 +71,15 @@ student: venv
 student-run: student
 	$(BIN)/python tools/run_student.py build/student --jobs $(NB_JOBS)
 
+# Grade a class: SUBMISSIONS/<student>/<notebook>.ipynb, or nbgrader's submitted/ folder
+# (<student>/<assignment>/<notebook>.ipynb). Each exercise cell runs in a fresh process with a time
+# limit (GRADE_TIMEOUT s); writes build/grades/gradebook.csv and build/grades/feedback/<student>.md.
+SUBMISSIONS ?=
+GRADE_TIMEOUT ?= 60
+.PHONY: grade
+grade: venv
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder of <student>/<notebook>.ipynb>" >&2; exit 2; }
+	$(BIN)/python tools/grade.py "$(SUBMISSIONS)" --out build/grades --timeout $(GRADE_TIMEOUT)
+
 clean:
 	rm -rf build .pytest_cache

@@ -7,6 +7,6 @@ Boxes are ``(x1, y1, x2, y2)`` in absolute pixels unless a name says otherwise.
 """
 
 from lecture_lib.config import Config, seed_everything, setup
+from lecture_lib.version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["Config", "seed_everything", "setup", "__version__"]

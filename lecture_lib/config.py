@@ -28,6 +28,7 @@ from lecture_lib.paths import (  # re-exported: notebooks, tools and tests impor
     repo_root,
     resolve_profile,
 )
+from lecture_lib.version import RELEASE_ENV, __version__, release_tag
 from lecture_lib.viz import enable_accessible_figures
 
 __all__ = [
@@ -194,4 +195,22 @@ def setup(profile: str | None = None, seed: int = 0, *, verbose: bool = True) ->
         print(f"lecture_lib: profile={profile}, device={device.type}, seed={seed}{extra}")
         if profile == "full" and device.type == "cpu" and not smoke_run:
             print("lecture_lib: no GPU found; on Colab use Runtime > Change runtime type > GPU.")
+    release_note = release_mismatch()
+    if release_note:
+        print(release_note)  # always: a notebook meeting another release must say so
     return cfg
+
+
+def release_mismatch() -> str | None:
+    """One line if the notebook was built with another release than the library running here.
+
+    The notebook's install cell sets ``LECTURE_NOTEBOOK_RELEASE`` (``lecture_lib.version``).
+    """
+    built = os.environ.get(RELEASE_ENV, "").strip()
+    if not built or built == __version__:
+        return None
+    return (
+        f"lecture_lib: this notebook was built with lecture_lib {built}, but {__version__} is installed; "
+        "results may differ. Install its release: "
+        f'pip install "lecture_lib @ git+{REPO_URL}@{release_tag(built)}"'
+    )

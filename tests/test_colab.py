@@ -17,7 +17,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lecture_lib.config import REPO_BRANCH, REPO_URL
+from lecture_lib.config import REPO_URL
+from lecture_lib.version import release_tag
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -47,7 +48,7 @@ def run_install_cell(source: str, monkeypatch) -> list[str]:
 def test_install_cell_on_colab_installs_only_lecture_lib(path, monkeypatch):
     install = nbformat.read(path, as_version=4).cells[1].source
     calls = run_install_cell(install, monkeypatch)
-    assert calls == [f'install -q "lecture_lib @ git+{REPO_URL}@{REPO_BRANCH}"']
+    assert calls == [f'install -q "lecture_lib @ git+{REPO_URL}@{release_tag()}"']  # the release, not @main
 
 
 def test_install_cell_is_a_no_op_outside_colab(monkeypatch):

@@ -12,7 +12,11 @@ import run_student  # noqa: E402
 from lecture_lib.exercises import make_student_notebook  # noqa: E402
 
 SOLUTION = "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"
-CHECK = "from lecture_lib.exercises import check\nok = check('double', double, [('two', (2,), 4)])"
+CHECK = """from lecture_lib.exercises import Case, Exercise, Exercises
+
+EXERCISES = Exercises("nb", [Exercise("double", "doubling", lambda x: 2 * x, lambda: [Case((2,))], list)])
+ok = EXERCISES.check("double", double) == "pass"
+EXERCISES.progress()"""
 
 
 def _student(tmp_path, *cells):

@@ -3,7 +3,8 @@
     python tools/book.py [--out build/book]     # `make book`; then open build/book/index.html
 
 Offline, with what the project already installs (nbconvert): one page per notebook (navigation,
-Colab and Binder badges, figures as files with alt text from ``lecture_lib.viz.describe_figure``),
+Colab badges for the lecture and the student edition, Binder, the student notebook to download,
+figures as files with alt text from ``lecture_lib.viz.describe_figure``),
 a landing page mapping the lecture's slides to the notebooks and their sections, then a link
 check of every page (every relative link and image must exist, every ``#anchor`` must be on its
 page). ``.github/workflows/pages.yml`` publishes the result to GitHub Pages.
@@ -27,6 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lecture_lib.config import REPO_BRANCH, REPO_URL  # noqa: E402
+from lecture_lib.exercises import make_student_notebook  # noqa: E402
+
+STUDENT_DIR = "student"  # the committed student edition (tools/nb.py, tests/test_student_edition.py)
 
 # The lecture's topics in slide order (Leibe, Computer Vision lecture 16) -> notebook stems.
 SLIDES = [
@@ -60,14 +64,18 @@ def repo_path() -> str:
 
 
 def badges(stem: str) -> str:
+    """Colab for both editions (lecture: solutions shown; student: exercises to do), and Binder."""
     nb = f"notebooks/{stem}.ipynb"
     colab = f"https://colab.research.google.com/github/{repo_path()}/blob/{REPO_BRANCH}/{nb}"
+    student = colab.replace(f"/{nb}", f"/{STUDENT_DIR}/{stem}.ipynb")
     binder = f"https://mybinder.org/v2/gh/{repo_path()}/{REPO_BRANCH}?labpath={nb}"
+    svg = "https://colab.research.google.com/assets/colab-badge.svg"
     return (
-        f'<a href="{colab}"><img src="https://colab.research.google.com/assets/colab-badge.svg" '
-        f'alt="Open {stem} in Colab"></a> '
+        f'lecture edition <a href="{colab}"><img src="{svg}" alt="Open {stem} in Colab"></a> '
         f'<a href="{binder}"><img src="https://mybinder.org/badge_logo.svg" '
-        f'alt="Launch {stem} on Binder"></a>'
+        f'alt="Launch {stem} on Binder"></a> · student edition '
+        f'<a href="{student}"><img src="{svg}" alt="Open the student edition of {stem} in Colab"></a> '
+        f'<a href="student/{stem}.ipynb" download>download</a>'
     )
 
 
@@ -159,8 +167,12 @@ set <code>PROFILE = "full"</code>) or on Binder / your machine (quick profile, C
 <table class="slides">
 <thead><tr><th>lecture slides</th><th>notebook and its sections</th><th>open</th></tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
+<p>Each notebook comes in two editions: the <strong>lecture edition</strong> with every solution, and
+the <strong>student edition</strong> with the exercises to do, a self-check after each and the
+progress at the end.</p>
 <p><a href="teaching.html">Teaching with this course</a>: a class on JupyterHub (measured memory and
-CPU time per notebook), Binder, Colab for the full profile.</p>
+CPU time per notebook), Binder, Colab for the full profile; release, collect and grade the
+exercises.</p>
 <p>Source: <a href="{REPO_URL}">{html.escape(repo_path())}</a></p>
 </body></html>"""
     (out / "index.html").write_text(page, encoding="utf-8")
@@ -240,6 +252,7 @@ def main(argv: list[str]) -> int:
     stems = [p.stem for p in notebooks]
     for path in notebooks:
         render_notebook(path, out, stems)
+        make_student_notebook(path, out / "student" / path.name)  # the student edition, downloadable
     render_index(notebooks, out)
     render_teaching(out, stems)
     (out / ".nojekyll").write_text("")

@@ -2,10 +2,12 @@
 
     python tools/nb.py run notebooks/01_cnn_recap.ipynb [...]   # execute (quick profile), save outputs
     python tools/nb.py header notebooks/01_cnn_recap.ipynb      # (re)write the standard first cells
+    python tools/nb.py install notebooks/*.ipynb                # only the install cell (a new release)
 
 Every notebook starts with the same three cells (a test checks them):
   1. markdown: title, "Open in Colab" badge (URL from ``lecture_lib.config.REPO_URL``), goals;
-  2. code: the install cell, which only acts on Colab and never reinstalls torch;
+  2. code: the install cell: it names the library release the notebook is built with (the tag
+     ``v<version>`` of ``pyproject.toml``'s version), installs it on Colab only, never torch;
   3. code tagged ``parameters``: ``PROFILE`` (papermill: ``-p PROFILE full``).
 """
 
@@ -22,13 +24,17 @@ sys.path.insert(0, str(ROOT))
 from notebook_runner import ci_env, execute  # noqa: E402
 
 from lecture_lib.config import REPO_BRANCH, REPO_URL  # noqa: E402
+from lecture_lib.version import RELEASE_ENV, __version__, release_tag  # noqa: E402
 
-INSTALL_SOURCE = f'''import sys
+# The release the notebook is built with: the install pins its tag, and setup() compares.
+INSTALL_SOURCE = f'''import os
+import sys
 
+os.environ["{RELEASE_ENV}"] = "{__version__}"  # lecture_lib.setup() says if another release is installed
 IN_COLAB = "google.colab" in sys.modules
 # Colab only. Its preinstalled torch/torchvision satisfy lecture_lib's lower bounds: no reinstall.
 if IN_COLAB:
-    %pip install -q "lecture_lib @ git+{REPO_URL}@{REPO_BRANCH}"'''
+    %pip install -q "lecture_lib @ git+{REPO_URL}@{release_tag()}"'''
 
 PARAMETERS_SOURCE = """import os
 
@@ -37,16 +43,29 @@ PARAMETERS_SOURCE = """import os
 PROFILE = os.environ.get("LECTURE_PROFILE", "quick")"""
 
 
-def colab_url(notebook: str | Path) -> str:
+# The student edition (solutions replaced by stubs, no outputs) is committed in STUDENT_DIR so
+# that Colab, Binder and nbgitpuller can open it from GitHub; tests/test_student_edition.py keeps it
+# in step with notebooks/ (regenerate: python -m lecture_lib.exercises notebooks student).
+STUDENT_DIR = "student"
+
+
+def colab_url(notebook: str | Path, folder: str = "notebooks") -> str:
     name = Path(notebook).name
     path = REPO_URL.removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{path}/blob/{REPO_BRANCH}/notebooks/{name}"
+    return f"https://colab.research.google.com/github/{path}/blob/{REPO_BRANCH}/{folder}/{name}"
 
 
 def badge(notebook: str | Path) -> str:
+    """Markdown "Open in Colab" badge of the lecture edition (solutions shown)."""
     return (
         f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook)})"
     )
+
+
+def student_badge(notebook: str | Path) -> str:
+    """Markdown "Open in Colab" badge of the student edition (exercises to do)."""
+    url = colab_url(notebook, STUDENT_DIR)
+    return f"[![Open the student edition in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
 
 
 def header_cells(notebook: str | Path, title: str, intro: str) -> list:
@@ -113,11 +132,25 @@ def rewrite_header(path: str | Path) -> None:
     nbformat.write(nb, path)
 
 
+def rewrite_install(path: str | Path) -> bool:
+    """Replace only the install cell (cell 2) with the current one; outputs are kept. Changed?"""
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    if nb.cells[1].source == INSTALL_SOURCE:
+        return False
+    nb.cells[1].source = INSTALL_SOURCE
+    nbformat.write(nb, path)
+    return True
+
+
 if __name__ == "__main__":
     cmd, *paths = sys.argv[1:] or ["help"]
     if cmd == "run":
         for p in paths:
             print(f"{p}: {run(p):.1f} s", flush=True)
+    elif cmd == "install":
+        for p in paths:
+            print(f"{p}: {'install cell updated' if rewrite_install(p) else 'unchanged'}")
     elif cmd == "header":
         for p in paths:
             rewrite_header(p)

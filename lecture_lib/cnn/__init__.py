@@ -15,6 +15,9 @@ Public API:
   ``count_weight_layers``, ``on_meta``, ``TORCHVISION_MODELS``, ``ModelStats``, ``measure``,
   ``torchvision_reference``. Parameter and multiply-add counts: ``lecture_lib.layers``.
 - ``pretrained`` (full profile): ``imagenet_classifier(arch, weights="DEFAULT")``, ``image_transform``.
+
+Exercises (issue 25): ``exercises``: ``EXERCISES``, the exercises of 01_cnn_recap (references,
+visible and hidden cases, refused shortcuts).
 """
 
 from lecture_lib.cnn.architectures import (
@@ -37,6 +40,7 @@ from lecture_lib.cnn.conv import (
     shift,
     shift_sensitivity,
 )
+from lecture_lib.cnn.exercises import EXERCISES
 from lecture_lib.cnn.experiments import activation_maps, depth_sweep
 from lecture_lib.cnn.models import InceptionModule, LeNet, TwoConvBlock, deep_net
 
@@ -63,4 +67,5 @@ __all__ = [
     "shift_sensitivity",
     "torchvision_reference",
     "vgg_features",
+    "EXERCISES",
 ]

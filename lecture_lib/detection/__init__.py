@@ -30,11 +30,18 @@ Modules and their public API:
 - ``pretrained``: full profile, torchvision's COCO Faster R-CNN: ``coco_faster_rcnn(weights="DEFAULT")``,
   ``coco_category_names``, ``voc_subset``, ``detect_voc_classes``, ``VOCDetectionTensors``.
 - ``plots``: ``draw_boxes``, ``show_boxes``, ``show_detections`` (after threshold and NMS, with a legend).
+
+Exercises (issue 25): ``EXERCISES_03A`` (``exercises_rcnn``), ``EXERCISES_03B``
+(``exercises_fast_rcnn``), ``EXERCISES_03C`` (``exercises_faster_rcnn``): the exercises of 03a, 03b
+and 03c (references, visible and hidden cases, refused shortcuts).
 """
 
 from lecture_lib.detection.anchors import cell_anchors, make_anchors
 from lecture_lib.detection.backbone import Backbone, BoxHead, CropClassifier, load_pretrained, warp_crops
 from lecture_lib.detection.coder import BoxCoder
+from lecture_lib.detection.exercises_fast_rcnn import EXERCISES_03B
+from lecture_lib.detection.exercises_faster_rcnn import EXERCISES_03C
+from lecture_lib.detection.exercises_rcnn import EXERCISES_03A
 from lecture_lib.detection.fast_rcnn import FastRCNN
 from lecture_lib.detection.faster_rcnn import ANCHOR_SIZES, ASPECT_RATIOS, FasterRCNN
 from lecture_lib.detection.matching import match, sample, sample_rois
@@ -83,4 +90,7 @@ __all__ = [
     "sample_rois",
     "show_boxes",
     "warp_crops",
+    "EXERCISES_03A",
+    "EXERCISES_03B",
+    "EXERCISES_03C",
 ]

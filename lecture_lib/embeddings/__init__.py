@@ -36,6 +36,9 @@ Public API, images (on notebook 06's drawn faces; CelebA in the full profile):
 - Modules notebook 07 uses by name: ``attributes``, ``duplicates``, ``tagging``, ``pretrained``,
   ``recipes`` (settings and builders: ``face_sets``, ``DATA`` ...), ``sgns``, ``words``.
 - ``recipes.CHECKPOINTS`` also builds ``data/embeddings_faces.pt`` and ``data/embeddings_copies.pt``.
+
+Exercises (issue 25): ``exercises``: ``EXERCISES``, the exercises of 07_embeddings (references,
+visible and hidden cases, refused shortcuts).
 """
 
 from lecture_lib.embeddings.analogies import AnalogyReport, Score, evaluate_analogies
@@ -59,6 +62,7 @@ from lecture_lib.embeddings.duplicates import (
     nearest_neighbours,
     perturb,
 )
+from lecture_lib.embeddings.exercises import EXERCISES
 from lecture_lib.embeddings.plots import COUNTRY_CAPITAL, MALE_FEMALE, plot_relations
 from lecture_lib.embeddings.sgns import SkipGram, SkipGramBatches, Vocab, keep_probability, sgns_loss
 from lecture_lib.embeddings.tagging import Tagger, course_taggers, imagenet_tagger, tag
@@ -110,4 +114,5 @@ __all__ = [
     "ppmi_svd_vectors",
     "sgns_loss",
     "train_sgns",
+    "EXERCISES",
 ]

@@ -18,8 +18,12 @@ Public API:
   ``training``); ``pretrained`` (module): LFW + ResNet (full profile).
 - Verification metrics live in ``lecture_lib.metrics.verification`` (shared with notebook 07);
   the face renderer in ``lecture_lib.datasets.faces``.
+
+Exercises (issue 25): ``exercises``: ``EXERCISES``, the exercises of 06_faces (references, visible
+and hidden cases, refused shortcuts).
 """
 
+from lecture_lib.faces.exercises import EXERCISES
 from lecture_lib.faces.models import FaceClassifier, FaceEmbedder, embed, pair_distances
 from lecture_lib.faces.triplets import (
     STRATEGIES,
@@ -39,4 +43,5 @@ __all__ = [
     "pair_distances",
     "pairwise_sq_distances",
     "triplet_loss",
+    "EXERCISES",
 ]

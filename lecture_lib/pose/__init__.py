@@ -26,8 +26,12 @@ Public API (pixel convention: (x, y) = (column, row), pixel centres at integers)
   COCO-pretrained Keypoint R-CNN) and ``pretrained.detect_keypoints``.
 
 The data: ``lecture_lib.datasets.people.make_people`` (14 LSP joints, procedurally drawn figures).
+
+Exercises (issue 25): ``exercises``: ``EXERCISES``, the exercises of 05_pose (references, visible
+and hidden cases, refused shortcuts).
 """
 
+from lecture_lib.pose.exercises import EXERCISES
 from lecture_lib.pose.heatmaps import disk_heatmaps, gaussian_heatmaps, heatmaps_to_keypoints
 from lecture_lib.pose.metrics import correct_keypoints, pck, pck_curve, pck_per_joint, torso_size
 from lecture_lib.pose.models import PoseFCN, PoseRegressor
@@ -43,4 +47,5 @@ __all__ = [
     "pck_curve",
     "pck_per_joint",
     "torso_size",
+    "EXERCISES",
 ]

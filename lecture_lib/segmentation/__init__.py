@@ -19,8 +19,12 @@ Public API:
   ``evaluate_segmenter``, ``pair_to_tensors``, ``VOC_CLASSES``, ``VOCSegmentationTensors``.
 
 Metrics (mIoU, boundary IoU) live in ``lecture_lib.metrics``; the scenes in ``lecture_lib.datasets.scenes``.
+
+Exercises (issue 25): ``exercises``: ``EXERCISES``, the exercises of 04_segmentation (references,
+visible and hidden cases, refused shortcuts).
 """
 
+from lecture_lib.segmentation.exercises import EXERCISES
 from lecture_lib.segmentation.models import FCN, window_classifier
 from lecture_lib.segmentation.upsampling import BilinearUpsample, bilinear_kernel, ideal_coarse_labels
 from lecture_lib.segmentation.windows import classify_windows, convolutionalize, fcn_output_size, sample_crops
@@ -35,4 +39,5 @@ __all__ = [
     "ideal_coarse_labels",
     "sample_crops",
     "window_classifier",
+    "EXERCISES",
 ]

@@ -19,8 +19,12 @@ Public API:
   ``data/transfer_experiment.pt``: the section-3 experiment with 5 seeds).
 - ``pretrained`` (full profile): ``imagenet_resnet(arch, weights="DEFAULT")``, ``target_dataset``,
   ``split_tensors``, ``imagenet_to_caltech``.
+
+Exercises (issue 25): ``exercises``: ``EXERCISES``, the exercises of 02_transfer_learning
+(references, visible and hidden cases, refused shortcuts).
 """
 
+from lecture_lib.transfer.exercises import EXERCISES
 from lecture_lib.transfer.experiment import (
     METHODS,
     TransferRun,
@@ -68,4 +72,5 @@ __all__ = [
     "summarize",
     "trainable_names",
     "unfreeze_top",
+    "EXERCISES",
 ]

@@ -1,0 +1,225 @@
+"""The exercises' references are right: each agrees, on every visible and hidden case, with the
+framework function or library twin it stands for (which the exercise refuses to the student)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+import torchvision
+
+from lecture_lib import boxes, cnn, plain, pose
+from lecture_lib.cnn.exercises import EXERCISES as CNN
+from lecture_lib.detection import EXERCISES_03A, EXERCISES_03B, EXERCISES_03C, fastrcnn_loss, match
+from lecture_lib.detection import cell_anchors as library_cell_anchors
+from lecture_lib.embeddings import analogy as library_analogy
+from lecture_lib.embeddings import sgns_loss
+from lecture_lib.embeddings.exercises import EXERCISES as EMB
+from lecture_lib.faces import mine_triplets, triplet_loss
+from lecture_lib.faces.exercises import EXERCISES as FACES
+from lecture_lib.metrics import iou_from_confusion
+from lecture_lib.pose.exercises import EXERCISES as POSE
+from lecture_lib.segmentation.exercises import EXERCISES as SEG
+from lecture_lib.transfer import trainable_names, unfreeze_top
+from lecture_lib.transfer.exercises import EXERCISES as TRANSFER
+
+
+def all_cases(exercises, name):
+    ex = exercises[name]
+    return ex, [*ex.cases(), *ex.hidden()]
+
+
+def test_cases_are_deterministic_and_named():
+    for group in (CNN, EXERCISES_03A, EXERCISES_03B, EXERCISES_03C, SEG, POSE, FACES, EMB, TRANSFER):
+        for ex in group.exercises.values():
+            first, second = ex.hidden(), ex.hidden()
+            assert ex.cases() and len(first) >= 4, ex.name
+            assert all(c.name for c in [*ex.cases(), *first]), ex.name
+            for a, b in zip(first, second):
+                assert plain.compare(plain.to_plain(a.args), plain.to_plain(b.args)) is None, (
+                    ex.name,
+                    a.name,
+                )
+
+
+def test_output_size_matches_conv_layers():
+    ex, cases = all_cases(CNN, "output_size")
+    for c in cases:
+        n, k, s, p = c.args
+        layer = torch.nn.Conv2d(1, 1, k, stride=s, padding=p, device="meta")
+        assert ex.reference(*c.args) == layer(torch.empty(1, 1, n, n, device="meta")).shape[-1], c.name
+
+
+def test_max_pool_matches_autograd_through_max_pool2d():
+    ex, cases = all_cases(CNN, "max_pool_forward_backward")
+    for c in cases:
+        x, grad_out, k, s = c.args
+        out, grad = ex.reference(*c.args)
+        xt = x.clone().requires_grad_()
+        ref = F.max_pool2d(xt, k, s)
+        ref.backward(grad_out)
+        assert torch.equal(out, ref.detach()), c.name
+        assert torch.allclose(grad, xt.grad, atol=1e-6), c.name
+
+
+def test_receptive_field_matches_library_and_backprop():
+    ex, cases = all_cases(CNN, "stack_receptive_field")
+    for c in cases:
+        (layers,) = c.args
+        expected = cnn.receptive_field(layers)[-1] if layers else 1
+        assert ex.reference(layers) == expected, c.name
+    net = torch.nn.Sequential(
+        *(torch.nn.Conv2d(1, 1, k, s, dilation=d) for k, s, d in [(3, 2, 3), (3, 1, 2)])
+    )
+    assert ex.reference([(3, 2, 3), (3, 1, 2)]) == cnn.measured_receptive_field(net, 64)
+
+
+def test_iou_and_nms_match_torchvision():
+    ex, cases = all_cases(EXERCISES_03A, "iou")
+    for c in cases:
+        a, b = (torch.tensor([v], dtype=torch.float64) for v in c.args)
+        expected = torchvision.ops.box_iou(a, b).item()
+        assert ex.reference(*c.args) == pytest.approx(0.0 if expected != expected else expected), c.name
+    ex, cases = all_cases(EXERCISES_03A, "nms")
+    for c in cases:
+        got = ex.reference(*c.args)
+        assert got.dtype == torch.int64
+        assert torch.equal(got, torchvision.ops.nms(*c.args)), c.name
+        assert torch.equal(got, boxes.nms(*c.args)), c.name
+
+
+def test_encode_and_roi_pool_and_anchors_match_the_library():
+    ex, cases = all_cases(EXERCISES_03A, "encode")
+    for c in cases:
+        if len(c.args[0]):
+            assert torch.allclose(ex.reference(*c.args), boxes.encode(*c.args), atol=1e-5), c.name
+    ex, cases = all_cases(EXERCISES_03B, "roi_max_pool")
+    for c in cases:
+        fmap, box, size = c.args
+        ref = torchvision.ops.roi_pool(fmap[None, None], torch.tensor([[0.0, *box]]), size, 1.0)[0, 0]
+        assert torch.equal(ex.reference(*c.args), ref), c.name
+    ex, cases = all_cases(EXERCISES_03C, "my_cell_anchors")
+    for c in cases:
+        assert torch.equal(ex.reference(*c.args), library_cell_anchors(*c.args)), c.name
+
+
+def test_segmentation_references():
+    ex, cases = all_cases(SEG, "iou_per_class")
+    for c in cases:
+        expected = iou_from_confusion(c.args[0])["iou_per_class"]
+        assert torch.allclose(ex.reference(*c.args), expected.double(), equal_nan=True), c.name
+    ex, cases = all_cases(SEG, "upsample_bilinear")
+    for c in cases:
+        x, s, align = c.args
+        expected = F.interpolate(x, scale_factor=s, mode="bilinear", align_corners=align)
+        got = ex.reference(*c.args)
+        assert got.dtype == x.dtype and torch.allclose(got, expected, atol=1e-5), c.name
+
+
+def test_pose_references():
+    ex, cases = all_cases(POSE, "my_disk_heatmaps")
+    for c in cases:
+        assert torch.equal(ex.reference(*c.args), pose.disk_heatmaps(*c.args)), c.name
+    ex, cases = all_cases(POSE, "my_decode")
+    for c in cases:
+        xy, conf = ex.reference(*c.args)
+        if len(c.args[0]):
+            ref_xy, ref_conf = pose.heatmaps_to_keypoints(*c.args)
+            assert torch.allclose(xy, ref_xy, atol=1e-5) and torch.equal(conf, ref_conf), c.name
+
+
+def test_faces_references():
+    ex, cases = all_cases(FACES, "my_triplet_loss_backward")
+    for c in cases:
+        a, p, n, margin = (t.clone().requires_grad_() if isinstance(t, torch.Tensor) else t for t in c.args)
+        loss = triplet_loss(a, p, n, margin)
+        loss.backward()
+        got = ex.reference(*c.args)
+        for mine, theirs in zip(got, (loss, a.grad, p.grad, n.grad)):
+            assert torch.allclose(mine, theirs.detach(), atol=1e-6), c.name
+    ex, cases = all_cases(FACES, "my_semi_hard")
+    for c in cases:
+        emb, labels, margin = c.args
+        if len(labels) == 0:
+            assert ex.reference(*c.args) == []
+            continue
+        a, p, n = mine_triplets(emb, labels, margin, "semi-hard")
+        assert ex.reference(*c.args) == sorted(zip(a.tolist(), p.tolist(), n.tolist())), c.name
+
+
+def test_embedding_references():
+    ex, cases = all_cases(EMB, "my_analogy")
+    for c in cases:
+        got, expected = ex.reference(*c.args), library_analogy(*c.args)
+        assert [w for w, _ in got] == [w for w, _ in expected], c.name
+        assert ex.compare(expected, got) is None, c.name
+    ex, cases = all_cases(EMB, "my_sgns_loss_grad")
+    for c in cases:
+        w_in, w_out, centre, context, noise = c.args
+        win, wout = w_in.clone().requires_grad_(), w_out.clone().requires_grad_()
+        loss = sgns_loss(win[centre], wout[context], wout[noise])
+        loss.backward()
+        got = ex.reference(*c.args)
+        for mine, theirs in zip(got, (loss, win.grad, wout.grad)):
+            assert torch.allclose(mine, theirs.detach(), rtol=1e-4, atol=1e-5), c.name
+
+
+def test_transfer_references_agree_with_the_library():
+    ex, cases = all_cases(TRANSFER, "prepare_finetune")
+    for c in cases:
+        model, n, k = c.args
+        import copy
+
+        twin = unfreeze_top(copy.deepcopy(model), 0)
+        twin.fc = torch.nn.Linear(twin.fc.in_features, n)
+        twin = unfreeze_top(twin, k)
+        got, count = ex.reference(model, n, k)
+        assert trainable_names(got) == trainable_names(twin), c.name
+        assert count == sum(p.numel() for p in twin.parameters() if p.requires_grad), c.name
+        assert ex.compare((twin, count), (got, count)) is None, c.name
+
+
+def test_fast_rcnn_loss_and_anchor_matching_match_the_library():
+    ex, cases = all_cases(EXERCISES_03B, "fast_rcnn_loss")
+    for c in cases:
+        cls, box = ex.reference(*c.args)
+        ref = fastrcnn_loss(*c.args)
+        assert torch.allclose(cls, ref["loss_classifier"], rtol=1e-5), c.name
+        assert torch.allclose(box, ref["loss_box_reg"], rtol=1e-5, atol=1e-7), c.name
+    ex, cases = all_cases(EXERCISES_03C, "match_anchors")
+    for c in cases:
+        iou, high, low = (*c.args, 0.7, 0.3)[:3]
+        expected = match(iou, high=high, low=low, allow_low_quality=True)
+        assert torch.equal(ex.reference(*c.args), expected), c.name
+        if len(iou):
+            matcher = torchvision.models.detection._utils.Matcher(high, low, allow_low_quality_matches=True)
+            assert torch.equal(ex.reference(*c.args), matcher(iou)), c.name
+
+
+def test_conv2d_backward_matches_autograd():
+    ex, cases = all_cases(CNN, "conv2d_backward")
+    for c in cases:
+        x, weight, grad_out, stride = c.args
+        xt, wt = x.clone().requires_grad_(), weight.clone().requires_grad_()
+        F.conv2d(xt[None], wt, stride=stride)[0].backward(grad_out)
+        grad_x, grad_w = ex.reference(*c.args)
+        assert torch.allclose(grad_x, xt.grad, atol=1e-5) and torch.allclose(grad_w, wt.grad, atol=1e-4), (
+            c.name
+        )
+
+
+def test_linear_head_matches_sgd_with_autograd():
+    ex, cases = all_cases(TRANSFER, "train_linear_head")
+    for c in cases:
+        x, y, num_classes = c.args
+        weight = torch.zeros(x.shape[1], num_classes, dtype=torch.float64, requires_grad=True)
+        bias = torch.zeros(num_classes, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.SGD([weight, bias], lr=c.kwargs.get("lr", 0.5))
+        for _ in range(c.kwargs.get("steps", 50)):
+            opt.zero_grad()
+            F.cross_entropy(x.double() @ weight + bias, y).backward()
+            opt.step()
+        got_w, got_b = ex.reference(*c.args, **c.kwargs)
+        assert got_w.dtype == x.dtype, c.name
+        assert torch.allclose(got_w.double(), weight.detach(), atol=1e-5), c.name
+        assert torch.allclose(got_b.double(), bias.detach(), atol=1e-5), c.name
