@@ -156,7 +156,7 @@ EXERCISES = Exercises(
             forbidden=(
                 "lecture_lib.pose.heatmaps_to_keypoints",
                 "lecture_lib.pose.heatmaps.heatmaps_to_keypoints",
-                "lecture_lib.pose.recipes.decode",
+                "lecture_lib.pose.training.decode",
                 "torchvision.models.detection.roi_heads.heatmaps_to_keypoints",
             ),
             compare=LOOSE,
