@@ -11,7 +11,7 @@ Settings and checkpoint builders: ``recipes.py``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -87,6 +87,37 @@ def gensim_word2vec(sentences: list[list[str]], settings: dict, seed: int = 0):
     return model.wv
 
 
+def _fit_adam_cosine(
+    model: nn.Module,
+    loader: RandomBatches,
+    *,
+    lr: float,
+    epochs: int,
+    loss_fn: Callable,
+    desc: str,
+    eval_fn: Callable | None = None,
+    device: torch.device | str = "cpu",
+    progress: bool = False,
+) -> History:
+    """``fit`` with Adam and a cosine decay of ``lr`` over all ``epochs * len(loader)`` batches
+    (stepped every batch): the recipe of the autoencoder, the attribute judge and the copy detector."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=len(loader) * epochs)
+    return fit(
+        model,
+        loader,
+        epochs=epochs,
+        optimizer=opt,
+        scheduler=sched,
+        scheduler_step="batch",
+        loss_fn=loss_fn,
+        eval_fn=eval_fn,
+        device=device,
+        progress=progress,
+        desc=desc,
+    )
+
+
 def train_autoencoder(
     images: Tensor,
     *,
@@ -116,20 +147,16 @@ def train_autoencoder(
     check_images(images, model.image_size)
     labels = torch.zeros(images.shape[0], dtype=torch.long)
     loader = RandomBatches(images, labels, batch_size=batch_size, steps=steps, seed=seed + 1)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps * epochs)
     probe = images[:512]
 
     def eval_fn(m: nn.Module) -> dict[str, float]:
         return {"mse": F.mse_loss(predict(m, probe.to(device)), probe.cpu()).item()}
 
-    hist = fit(
+    hist = _fit_adam_cosine(
         model,
         loader,
+        lr=lr,
         epochs=epochs,
-        optimizer=opt,
-        scheduler=sched,
-        scheduler_step="batch",
         loss_fn=reconstruction_loss,
         eval_fn=eval_fn,
         device=device,
@@ -162,15 +189,11 @@ def train_attribute_classifier(
         )
     model = AttributeClassifier(width=width, image_size=images.shape[-1], seed=seed)
     loader = RandomBatches(images, y, batch_size=batch_size, steps=steps, seed=seed + 1)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps * epochs)
-    hist = fit(
+    hist = _fit_adam_cosine(
         model,
         loader,
+        lr=lr,
         epochs=epochs,
-        optimizer=opt,
-        scheduler=sched,
-        scheduler_step="batch",
         loss_fn=attribute_loss,
         device=device,
         progress=progress,
@@ -216,17 +239,7 @@ def train_copy_detector(
         edited[twice] = random_perturbation(edited[twice], generator=g, kinds=kinds)
         return info_nce(m(x), m(edited), temperature)
 
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps * epochs)
-    hist = fit(
-        model,
-        loader,
-        epochs=epochs,
-        optimizer=opt,
-        scheduler=sched,
-        scheduler_step="batch",
-        loss_fn=loss_fn,
-        progress=progress,
-        desc="copy detector",
+    hist = _fit_adam_cosine(
+        model, loader, lr=lr, epochs=epochs, loss_fn=loss_fn, progress=progress, desc="copy detector"
     )
     return model, hist
