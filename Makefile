@@ -12,10 +12,11 @@ NB_JOBS ?= 2
 
 venv: $(STAMP)
 
-# Idempotent: reinstalls only when pyproject.toml or constraints.txt changed.
+# Idempotent: reinstalls only when pyproject.toml or constraints.txt changed. --no-compile: torch alone
+# ships thousands of modules; Python compiles the few a run imports when it first imports them.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -c constraints.txt -e ".[dev]"
 	$(BIN)/python -m ipykernel install --user --name lecture-lib --display-name "Python (lecture_lib)" >/dev/null
 	@touch $(STAMP)
 
