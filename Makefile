@@ -68,7 +68,7 @@ student: venv
 	$(BIN)/python -m lecture_lib.exercises notebooks build/student
 
 # The student edition, executed top to bottom (quick profile, NB_JOBS at once): no error anywhere, and
-# every unsolved exercise reports "[not yet]" while the notebook goes on.
+# every unsolved exercise reports "[not yet]" while the notebook goes on, and its last cell shows "0 of n done".
 student-run: student
 	$(BIN)/python tools/run_student.py build/student --jobs $(NB_JOBS)
 

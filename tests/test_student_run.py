@@ -30,8 +30,8 @@ def _student(tmp_path, *cells):
 
 def test_unsolved_exercise_reports_and_the_notebook_goes_on(tmp_path):
     path = _student(tmp_path, SOLUTION, CHECK, "print('after the exercise', ok)")
-    found, _ = run_student.run_one(path, tmp_path)
-    assert found == []
+    found, _, shown = run_student.run_one(path, tmp_path)
+    assert found == [] and shown == (0, 1)
 
 
 def test_errors_stderr_and_unchecked_solutions_are_reported(tmp_path):
@@ -41,11 +41,21 @@ def test_errors_stderr_and_unchecked_solutions_are_reported(tmp_path):
         "double(3)",  # uses the stub: NotImplementedError
         "import sys\nprint('oops', file=sys.stderr)",
     )
-    found, _ = run_student.run_one(path, tmp_path)
+    found, _, shown = run_student.run_one(path, tmp_path)
     assert any("NotImplementedError" in f for f in found)
     assert any("stderr: oops" in f for f in found)
     assert any("1 solution(s) removed but 0 '[not yet]' report(s)" in f for f in found)
-    assert len(found) == 3
+    assert shown is None and any("no 'k of n done' line" in f for f in found)
+    assert len(found) == 4
+
+
+def test_a_solved_exercise_in_the_student_edition_is_reported(tmp_path):
+    path = _student(tmp_path, SOLUTION, CHECK)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[0].source = "def double(x):\n    return 2 * x"  # a solution left in the student edition
+    nbformat.write(nb, path)
+    found, _, shown = run_student.run_one(path, tmp_path)
+    assert shown == (1, 1) and any("progress says 1 of 1 done" in f for f in found)
 
 
 def test_main_needs_notebooks(tmp_path, capsys):

@@ -17,6 +17,7 @@ The executed copies are not written anywhere; only a summary line per notebook i
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -31,6 +32,7 @@ from notebook_runner import ci_env, execute, longest_first  # noqa: E402
 from lecture_lib.exercises import STUDENT_STUB  # noqa: E402
 
 NOT_YET = "[not yet]"
+PROGRESS = re.compile(r"^Exercises of \S+: (\d+) of (\d+) done")  # EXERCISES.progress(), the last cell
 
 
 def count_stubs(nb) -> int:
@@ -47,6 +49,17 @@ def _text(output) -> str:
     if output.get("output_type") == "stream":
         return output.get("text", "")
     return str(output.get("data", {}).get("text/plain", ""))
+
+
+def progress(nb) -> tuple[int, int] | None:
+    """The last "k of n done" that ``EXERCISES.progress()`` printed in an executed notebook."""
+    last = None
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            for line in _text(out).splitlines():
+                if m := PROGRESS.match(line):
+                    last = int(m.group(1)), int(m.group(2))
+    return last
 
 
 def problems(nb, expected_not_yet: int) -> list[str]:
@@ -66,15 +79,24 @@ def problems(nb, expected_not_yet: int) -> list[str]:
             f"{expected_not_yet} solution(s) removed but {not_yet} '{NOT_YET}' report(s): every "
             "unsolved exercise must be checked with lecture_lib.exercises.check and report itself"
         )
+    shown = progress(nb)
+    if shown is None:
+        found.append("no 'k of n done' line: the last cell must be EXERCISES.progress()")
+    elif shown != (0, expected_not_yet):
+        found.append(
+            f"progress says {shown[0]} of {shown[1]} done; an unsolved edition has 0 of {expected_not_yet}"
+        )
     return found
 
 
-def run_one(path: str | Path, cwd: str | Path, timeout: int = 600) -> tuple[list[str], float]:
-    """Execute one student notebook (errors do not stop it) and return ``(problems, seconds)``."""
+def run_one(
+    path: str | Path, cwd: str | Path, timeout: int = 600
+) -> tuple[list[str], float, tuple[int, int] | None]:
+    """Execute one student notebook (errors do not stop it): ``(problems, seconds, (k, n) shown)``."""
     nb = nbformat.read(path, as_version=4)
     expected = count_stubs(nb)
     result = execute(nb, env=ci_env("quick"), cwd=cwd, timeout=timeout, allow_errors=True)
-    return problems(result.notebook, expected), result.seconds
+    return problems(result.notebook, expected), result.seconds, progress(result.notebook)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,9 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         done = dict(zip(order, pool.map(lambda p: run_one(p, args.cwd), order)))
     results = [done[p] for p in paths]
     failed = 0
-    for path, (found, seconds) in zip(paths, results):
+    for path, (found, seconds, shown) in zip(paths, results):
         status = "ok" if not found else f"{len(found)} problem(s)"
-        print(f"{path.name}: {status} ({seconds:.0f} s)")
+        done = f"{shown[0]} of {shown[1]} exercises done" if shown else "no progress shown"
+        print(f"{path.name}: {status} ({seconds:.0f} s; {done})")
         for line in found:
             print(f"    {line}")
         failed += bool(found)
