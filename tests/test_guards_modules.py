@@ -17,10 +17,14 @@ from torch import nn
 
 from lecture_lib.cnn import architectures, conv, experiments, models
 from lecture_lib.detection.anchors import cell_anchors, make_anchors
+from lecture_lib.detection.selective_search import proposal_recall, selective_search
 from lecture_lib.embeddings import counts
 from lecture_lib.pose.models import PoseFCN, PoseRegressor
 from lecture_lib.segmentation import models as seg_models
 from lecture_lib.segmentation import upsampling, windows
+from lecture_lib.train import timed
+from lecture_lib.transfer.experiment import linear_probe, per_class_indices
+from lecture_lib.transfer.models import SmallResNet
 
 NAN = float("nan")
 IMG = torch.rand(1, 1, 8, 8)
@@ -30,6 +34,9 @@ SENT = torch.tensor([0, 0, 0, 0])
 MASKS = torch.zeros(2, 32, 32, dtype=torch.long)
 SCENES = torch.rand(2, 3, 32, 32)
 TINY = nn.Sequential(nn.Conv2d(1, 1, 3))
+RGB = np.zeros((8, 8, 3))
+BOX = [torch.tensor([[0.0, 0.0, 4.0, 4.0]])]
+FEATS, LABELS = torch.rand(4, 3), torch.tensor([0, 1, 0, 1])
 
 
 def _sweep(**kw):
@@ -318,6 +325,124 @@ CASES = [
         {},
         ValueError,
         r"stride must be a positive int or \(stride_y, stride_x\), got \(8, 8, 8\)",
+    ),
+    # detection.selective_search
+    (
+        selective_search,
+        (RGB,),
+        {"scale": (50, math.nan)},
+        ValueError,
+        r"scale\[1\] must be a finite number, got nan",
+    ),
+    (selective_search, (RGB,), {"scale": True}, TypeError, r"scale must be a real number, got bool True"),
+    (selective_search, (RGB,), {"sigma": -1.0}, ValueError, r"sigma must be in \[0.0, inf\], got -1.0"),
+    (selective_search, (RGB,), {"min_size": 2.5}, TypeError, r"min_size must be an int, got float 2.5"),
+    (
+        selective_search,
+        (RGB,),
+        {"colour_spaces": "hsv"},
+        TypeError,
+        r"colour_spaces must be a sequence of strings",
+    ),
+    (
+        selective_search,
+        (RGB,),
+        {"similarities": "CTSF"},
+        TypeError,
+        r"similarities must be a sequence of strings",
+    ),
+    (selective_search, (RGB,), {"colour_spaces": ()}, ValueError, r"colour_spaces must name at least one"),
+    (
+        selective_search,
+        (RGB,),
+        {"max_proposals": 10.0},
+        TypeError,
+        r"max_proposals must be an int, got float 10.0",
+    ),
+    (selective_search, (RGB,), {"seed": -1}, ValueError, r"seed must be an int in \[0, inf\], got -1"),
+    (proposal_recall, (BOX[0], BOX), {}, TypeError, r"proposals_per_image must be a list of Tensor"),
+    (
+        proposal_recall,
+        ([torch.zeros(2, 5)], BOX),
+        {},
+        ValueError,
+        r"proposals_per_image\[0\] must have shape \(N, 4\), got \(2, 5\)",
+    ),
+    (proposal_recall, (BOX, BOX), {"iou": 1.5}, ValueError, r"iou must be in \[0.0, 1.0\], got 1.5"),
+    (
+        proposal_recall,
+        (BOX, BOX),
+        {"top_k": [1, 2.5]},
+        TypeError,
+        r"top_k\[1\] must be an int, got float 2.5",
+    ),
+    (
+        proposal_recall,
+        (BOX, BOX),
+        {"top_k": "10"},
+        TypeError,
+        r"top_k must be an int, a sequence of ints or None, got '10'",
+    ),
+    # train.timed
+    (
+        timed,
+        (lambda: None,),
+        {"device": "gpu0"},
+        ValueError,
+        r"device must name a torch device .* got 'gpu0'",
+    ),
+    (timed, (lambda: None,), {"device": 3}, TypeError, r"device must be a torch.device, a string .* got 3"),
+    # transfer
+    (
+        per_class_indices,
+        (LABELS.float(), 1),
+        {},
+        TypeError,
+        r"labels must be a int tensor, got dtype torch.float32",
+    ),
+    (per_class_indices, (LABELS, 1), {"seed": 1.5}, TypeError, r"seed must be an int, got float 1.5"),
+    (
+        per_class_indices,
+        (LABELS, 1),
+        {"candidates": torch.tensor([0.0, 1.0])},
+        TypeError,
+        r"candidates must be a int tensor",
+    ),
+    (
+        linear_probe,
+        (FEATS.double().int(), LABELS, FEATS, LABELS),
+        {},
+        TypeError,
+        r"train_features must be a float tensor, got dtype torch.int32",
+    ),
+    (
+        linear_probe,
+        (FEATS, LABELS, torch.full((4, 3), NAN), LABELS),
+        {},
+        ValueError,
+        r"test_features must be finite, got 12 NaN/inf",
+    ),
+    (
+        linear_probe,
+        (FEATS, LABELS[:3], FEATS, LABELS),
+        {},
+        ValueError,
+        r"train_labels must have shape \(N\) with N=4, got \(3,\)",
+    ),
+    (
+        linear_probe,
+        (FEATS, LABELS, FEATS, LABELS),
+        {"C": 0.0},
+        ValueError,
+        r"C must be in \(0.0, inf\], got 0.0",
+    ),
+    (SmallResNet, (3,), {"in_channels": 0}, ValueError, r"in_channels must be an int in \[1, inf\], got 0"),
+    (
+        SmallResNet,
+        (3,),
+        {"widths": (16, True, 64)},
+        ValueError,
+        r"widths must be 3 positive ints .* got \(16, True, 64\)",
     ),
     # embeddings.counts
     (
