@@ -18,7 +18,7 @@ from torch import nn
 from lecture_lib.cnn import architectures, conv, experiments, models
 from lecture_lib.detection.anchors import cell_anchors, make_anchors
 from lecture_lib.detection.selective_search import proposal_recall, selective_search
-from lecture_lib.embeddings import counts
+from lecture_lib.embeddings import attributes, autoencoder, counts, duplicates, tagging
 from lecture_lib.pose.models import PoseFCN, PoseRegressor
 from lecture_lib.segmentation import models as seg_models
 from lecture_lib.segmentation import upsampling, windows
@@ -444,6 +444,46 @@ CASES = [
         ValueError,
         r"widths must be 3 positive ints .* got \(16, True, 64\)",
     ),
+    # embeddings.attributes / autoencoder / duplicates / tagging
+    (
+        attributes.apply_attribute,
+        (FEATS, FEATS[0], NAN),
+        {},
+        ValueError,
+        r"strength must be a finite number, got nan",
+    ),
+    (
+        attributes.AttributeClassifier,
+        (),
+        {"width": 0},
+        ValueError,
+        r"width must be an int in \[1, inf\], got 0",
+    ),
+    (attributes.AttributeClassifier, (), {"seed": 0.5}, TypeError, r"seed must be an int, got float 0.5"),
+    (autoencoder.FaceAutoencoder, (), {"seed": -1}, ValueError, r"seed must be an int in \[0, inf\], got -1"),
+    (
+        autoencoder.encode,
+        (TINY, torch.rand(1, 3, 32, 32)),
+        {},
+        TypeError,
+        r"model must be a FaceAutoencoder, got Sequential",
+    ),
+    (
+        autoencoder.decode,
+        (autoencoder.FaceAutoencoder(), torch.rand(1, 48)),
+        {"batch_size": 0},
+        ValueError,
+        r"batch_size must be >= 1, got 0",
+    ),
+    (
+        duplicates.crop_views,
+        (torch.rand(1, 3, 8, 8), "0.9"),
+        {},
+        TypeError,
+        r"keep must be a real number, got str '0.9'",
+    ),
+    (tagging.resize_to, (0,), {}, ValueError, r"size must be an int in \[1, inf\], got 0"),
+    (tagging.resize_to, (32.0,), {}, TypeError, r"size must be an int, got float 32.0"),
     # embeddings.counts
     (
         counts.cooccurrence,
