@@ -382,6 +382,15 @@ def timed(
     for name, value, low in (("repeat", repeat, 1), ("warmup", warmup, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    if device is not None and not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a torch.device, a string such as 'cuda' or None, got {device!r}")
+    if isinstance(device, str):
+        try:
+            torch.device(device)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"device must name a torch device such as 'cpu' or 'cuda:0', got {device!r}"
+            ) from exc
     sync = _synchronizer(device)
     for _ in range(warmup):
         fn()

@@ -20,6 +20,7 @@ import torch
 import torchvision
 from torch import nn
 
+from lecture_lib.checks import check_int
 from lecture_lib.layers import count_multiply_adds, count_parameters
 
 # VGG's Table 1 (Simonyan & Zisserman 2015), as on the slide: "conv<k>-<channels>", "LRN", "maxpool".
@@ -71,6 +72,7 @@ def vgg_features(config: str) -> nn.Sequential:
 def make_vgg(config: str, *, num_classes: int = 1000) -> torchvision.models.VGG:
     """VGG configuration ``config`` built from the table, inside torchvision's ``VGG`` class
     (so ``make_vgg("D")`` has exactly the layers of ``torchvision.models.vgg16``)."""
+    check_int(num_classes, "num_classes", low=1)
     return torchvision.models.VGG(vgg_features(config), num_classes=num_classes, init_weights=False)
 
 

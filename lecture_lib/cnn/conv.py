@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
+from lecture_lib.checks import check_int, check_tensor
+
 IntPair = int | tuple[int, int]
 
 
@@ -96,8 +98,12 @@ def conv2d(
     if not isinstance(weight, Tensor) or weight.ndim != 4 or weight.shape[1] != x.shape[1]:
         got = tuple(weight.shape) if isinstance(weight, Tensor) else weight
         raise ValueError(f"weight must be a Tensor[C_out, C_in={x.shape[1]}, kH, kW], got {got!r}")
+    if bias is not None:
+        check_tensor(bias, "bias", dtype="number")
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != weight.shape[0]):
         raise ValueError(f"bias must be a Tensor[C_out={weight.shape[0]}], got {tuple(bias.shape)}")
+    check_tensor(x, "x", dtype="number")
+    check_tensor(weight, "weight", dtype="number")
     (sh, sw), (ph, pw) = _pair(stride, "stride", minimum=1), _pair(padding, "padding", minimum=0)
     dh, dw = _pair(dilation, "dilation", minimum=1)
     c_out, _, kh, kw = weight.shape
@@ -132,6 +138,8 @@ def receptive_field(layers: Sequence[tuple[int, ...]]) -> list[int]:
     Returns:
         list[int]: ``rf[i]`` after layer ``i`` (same length as ``layers``).
     """
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
+        raise TypeError(f"layers must be a sequence of (kernel_size, stride[, dilation]), got {layers!r}")
     rf, jump, out = 1, 1, []
     for i, layer in enumerate(layers):
         if not isinstance(layer, (tuple, list)) or len(layer) not in (2, 3):
@@ -149,6 +157,8 @@ def receptive_field(layers: Sequence[tuple[int, ...]]) -> list[int]:
 def layer_geometry(model: nn.Module) -> list[tuple[str, int, int, int]]:
     """``(name, kernel_size, stride, dilation)`` of every square Conv2d/MaxPool2d/AvgPool2d of a
     chain-shaped model, in registration order (for ``receptive_field``)."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     rows = []
     for name, m in model.named_modules():
         if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
@@ -167,6 +177,10 @@ def measured_receptive_field(model: nn.Module, input_size: int, in_channels: int
     The gradient of one output pixel is non-zero exactly on its receptive field (weights set to
     positive values and activations kept linear so no path cancels). Slow reference for tests.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    check_int(input_size, "input_size", low=1)
+    check_int(in_channels, "in_channels", low=1)
     probe = _positive_copy(model)
     x = torch.ones(1, in_channels, input_size, input_size, requires_grad=True)
     y = probe(x)
@@ -207,8 +221,11 @@ def _set_submodule(root: nn.Module, name: str, module: nn.Module) -> None:
 
 def shift(images: Tensor, dx: int, dy: int) -> Tensor:
     """Images ``[B, C, H, W]`` moved by ``dx`` pixels right and ``dy`` down (wrapping around)."""
+    if not isinstance(images, Tensor):
+        raise TypeError(f"images must be a Tensor[B, C, H, W], got {type(images).__name__}")
     if images.ndim != 4:
         raise ValueError(f"images must be [B, C, H, W], got shape {tuple(images.shape)}")
+    dx, dy = check_int(dx, "dx", low=None), check_int(dy, "dy", low=None)
     return torch.roll(images, shifts=(dy, dx), dims=(2, 3))
 
 
@@ -221,6 +238,9 @@ def shift_sensitivity(features: Callable[[Tensor], Tensor], images: Tensor, max_
     """
     if not isinstance(max_shift, int) or max_shift < 1:
         raise ValueError(f"max_shift must be an int >= 1, got {max_shift!r}")
+    if not callable(features):
+        raise TypeError(f"features must be a callable Tensor -> Tensor, got {type(features).__name__}")
+    check_tensor(images, "images", "(B, C, H, W)", dtype="float")
     reference = features(images).flatten(1)  # [B, D]
     changes = []
     for dx in range(-max_shift, max_shift + 1):

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from lecture_lib.checks import check_int, check_number, check_tensor
 from lecture_lib.cnn.models import deep_net
 from lecture_lib.runtime import evaluating
 from lecture_lib.train import fit
@@ -43,10 +44,21 @@ def depth_sweep(
         epoch), ``"grad_norm"`` (first-layer weight-gradient norm averaged over all steps),
         ``"grad_norm_init"`` (at the first step) and ``"train_loss"`` (per-epoch curves).
     """
+    check_tensor(x, "x", dtype="float")
+    check_tensor(y, "y", dtype="int")
     if x.ndim != 4 or y.ndim != 1 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
         raise ValueError(
             f"need x [N, C, H, W] and y [N] with N > 0, got {tuple(x.shape)} and {tuple(y.shape)}"
         )
+    check_tensor(x, "x", finite=True)
+    if int(y.min()) < 0:
+        raise ValueError(f"y must hold class indices >= 0, got min {int(y.min())}")
+    if isinstance(depths, (str, bytes)) or not isinstance(depths, Sequence) or not depths:
+        raise ValueError(f"depths must be a non-empty sequence of even ints >= 4, got {depths!r}")
+    check_int(epochs, "epochs", low=1)
+    check_int(batch_size, "batch_size", low=1)
+    check_int(seed, "seed", low=None)
+    check_number(lr, "lr", low=0.0, low_open=True)
     result: dict[str, list] = {
         "depth": [],
         "final_loss": [],
@@ -91,6 +103,9 @@ def activation_maps(model: nn.Module, layer: str, x: Tensor) -> Tensor:
         Tensor[B, C_layer, H_layer, W_layer]: each channel is one activation map, a depth slice
         through the layer's output volume.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    check_tensor(x, "x", "(B, C, H, W)", dtype="float")
     names = dict(model.named_modules())
     if layer not in names or layer == "":
         raise ValueError(

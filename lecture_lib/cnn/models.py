@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from lecture_lib.checks import check_int
 from lecture_lib.layers import conv_bn_relu
 
 
@@ -41,6 +42,8 @@ class LeNet(nn.Module):
             raise ValueError(f"padding must be 0 (published) or 1, 2, got {padding!r}")
         if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 4:
             raise ValueError(f"image_size must be an int >= 4, got {image_size!r}")
+        check_int(in_channels, "in_channels", low=1)
+        check_int(num_classes, "num_classes", low=1)
         side = _lenet_side(image_size, padding)
         if side < 1:
             smallest = next(n for n in range(4, 64) if _lenet_side(n, padding) >= 1)
@@ -111,6 +114,16 @@ class InceptionModule(nn.Module):
         super().__init__()
         if kernel_5x5 not in (3, 5):
             raise ValueError(f"kernel_5x5 must be 5 (paper) or 3 (torchvision), got {kernel_5x5!r}")
+        for name, value in (
+            ("in_channels", in_channels),
+            ("ch1x1", ch1x1),
+            ("ch3x3red", ch3x3red),
+            ("ch3x3", ch3x3),
+            ("ch5x5red", ch5x5red),
+            ("ch5x5", ch5x5),
+            ("pool_proj", pool_proj),
+        ):
+            check_int(value, name, low=1)
 
         def unit(cin: int, cout: int, k: int) -> nn.Sequential:  # torchvision's BasicConv2d: BN eps 0.001
             return conv_bn_relu(cin, cout, k, eps=0.001, padding=k // 2)
@@ -139,6 +152,8 @@ class TwoConvBlock(nn.Module):
 
     def __init__(self, width: int, *, residual: bool, norm: bool):
         super().__init__()
+        check_int(width, "width", low=1)
+        _check_flags(residual=residual, norm=norm)
 
         def norm_layer() -> nn.Module:
             return nn.BatchNorm2d(width) if norm else nn.Identity()
@@ -155,6 +170,12 @@ class TwoConvBlock(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         out = self.body(x)
         return torch.relu(out + x) if self.residual else torch.relu(out)
+
+
+def _check_flags(**flags: object) -> None:
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
 
 
 def deep_net(
@@ -181,6 +202,9 @@ def deep_net(
     """
     if not isinstance(depth, int) or isinstance(depth, bool) or depth < 4 or depth % 2:
         raise ValueError(f"depth must be an even int >= 4 (stem + 2 per block + classifier), got {depth!r}")
+    _check_flags(residual=residual, norm=norm)
+    for name, value in (("width", width), ("in_channels", in_channels), ("num_classes", num_classes)):
+        check_int(value, name, low=1)
     stem = [nn.Conv2d(in_channels, width, 3, padding=1, bias=not norm)] + (
         [nn.BatchNorm2d(width)] if norm else []
     )

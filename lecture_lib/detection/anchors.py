@@ -13,12 +13,16 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from lecture_lib.checks import check_number
+
 
 def _positive_numbers(values, name: str) -> Tensor:
     if isinstance(values, (int, float)):
         values = (values,)
     if not isinstance(values, Sequence) or len(values) == 0:
         raise ValueError(f"{name} must be a non-empty sequence of positive numbers, got {values!r}")
+    for i, v in enumerate(values):
+        check_number(v, f"{name}[{i}]", finite=False)  # a real number, not a bool; values below
     t = torch.as_tensor(values, dtype=torch.float32)
     if t.ndim != 1 or not torch.isfinite(t).all() or (t <= 0).any():
         raise ValueError(f"{name} must be a non-empty sequence of positive numbers, got {values!r}")
@@ -70,11 +74,13 @@ def make_anchors(
     if (
         not isinstance(feature_size, Sequence)
         or len(feature_size) != 2
-        or not all(isinstance(v, int) and v >= 0 for v in feature_size)
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in feature_size)
     ):
         raise ValueError(f"feature_size must be (H, W) with non-negative ints, got {feature_size!r}")
+    if not isinstance(stride, (int, Sequence)) or (isinstance(stride, Sequence) and len(stride) != 2):
+        raise ValueError(f"stride must be a positive int or (stride_y, stride_x), got {stride!r}")
     sy, sx = (stride, stride) if isinstance(stride, int) else tuple(stride)
-    if not all(isinstance(v, int) and v > 0 for v in (sy, sx)):
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (sy, sx)):
         raise ValueError(f"stride must be a positive int or (stride_y, stride_x), got {stride!r}")
     base = cell_anchors(sizes, aspect_ratios)  # (A, 4)
     h, w = feature_size

@@ -33,6 +33,13 @@ from skimage.segmentation import felzenszwalb
 from torch import Tensor
 
 from lecture_lib.boxes import box_iou
+from lecture_lib.checks import (
+    check_int,
+    check_number,
+    check_probability,
+    check_tensor,
+    check_tensor_list,
+)
 
 COLOUR_BINS, TEXTURE_BINS, ORIENTATIONS = 25, 10, 8
 SIMILARITIES = {
@@ -218,6 +225,18 @@ def selective_search(
     else:
         raise TypeError(f"image must be uint8 or float, got dtype {image.dtype}")
     scales = [scale] if isinstance(scale, (int, float)) else list(scale)
+    for i, k in enumerate(scales):
+        check_number(k, "scale" if len(scales) == 1 and k is scale else f"scale[{i}]")
+    check_number(sigma, "sigma", low=0.0)
+    check_int(min_size, "min_size", low=0)
+    check_int(seed, "seed", low=0)
+    for name, names in (("colour_spaces", colour_spaces), ("similarities", similarities)):
+        if isinstance(names, str) or not isinstance(names, Sequence):
+            raise TypeError(f"{name} must be a sequence of strings such as ('hsv', 'lab'), got {names!r}")
+    if not colour_spaces:
+        raise ValueError("colour_spaces must name at least one colour space, got ()")
+    for space in colour_spaces:  # refused before any work, with _colour_space's message
+        _colour_space(np.zeros((1, 1, 3)), space)
     if not scales or any(k <= 0 for k in scales):
         raise ValueError(f"scale must be positive (one value or a sequence), got {scale!r}")
     bad = [s for s in similarities if s not in SIMILARITIES]
@@ -225,6 +244,8 @@ def selective_search(
         raise ValueError(
             f"similarities must be a non-empty subset of {list(SIMILARITIES)}, got {list(similarities)}"
         )
+    if max_proposals is not None:
+        check_int(max_proposals, "max_proposals", low=None)
     if max_proposals is not None and max_proposals < 1:
         raise ValueError(f"max_proposals must be a positive int or None, got {max_proposals}")
     rng = np.random.default_rng(seed)
@@ -268,6 +289,13 @@ def proposal_recall(
     Returns:
         float, or Tensor[len(top_k)] (float64) when ``top_k`` is a sequence.
     """
+    for name, per_image in (
+        ("proposals_per_image", proposals_per_image),
+        ("gt_boxes_per_image", gt_boxes_per_image),
+    ):
+        for i, b in enumerate(check_tensor_list(per_image, name)):
+            check_tensor(b, f"{name}[{i}]", "(N, 4)", dtype="number")
+    check_probability(iou, "iou")
     if len(proposals_per_image) != len(gt_boxes_per_image):
         raise ValueError(
             f"need one proposal tensor per image, got {len(proposals_per_image)} proposal "
@@ -279,7 +307,9 @@ def proposal_recall(
         ks = [None if top_k is None else int(top_k)]
     else:
         single = False
-        ks = [int(k) for k in top_k]
+        if isinstance(top_k, str) or not isinstance(top_k, (Sequence, np.ndarray, Tensor)):
+            raise TypeError(f"top_k must be an int, a sequence of ints or None, got {top_k!r}")
+        ks = [check_int(k, f"top_k[{i}]", low=None) for i, k in enumerate(top_k)]
     if any(k is not None and k < 0 for k in ks):
         raise ValueError(f"top_k must be >= 0, got {top_k}")
     found = torch.zeros(len(ks), dtype=torch.float64)

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from lecture_lib.checks import check_int, check_number
 from lecture_lib.datasets.faces import HAIR_COLOURS
 from lecture_lib.embeddings.autoencoder import check_images
 from lecture_lib.layers import conv_stage
@@ -85,6 +86,7 @@ def apply_attribute(latents: Tensor, vector: Tensor, strength: float) -> Tensor:
         raise ValueError(f"vector must be a Tensor[{latents.shape[1]}] (one latent direction), got {got}")
     if isinstance(strength, bool) or not isinstance(strength, (int, float)):
         raise TypeError(f"strength must be a number, got {type(strength).__name__}")
+    check_number(strength, "strength")
     return latents + float(strength) * vector[None, :]
 
 
@@ -96,6 +98,9 @@ class AttributeClassifier(nn.Module):
 
     def __init__(self, *, width: int = 16, image_size: int = 32, seed: int = 0):
         super().__init__()
+        check_int(width, "width", low=1)
+        check_int(image_size, "image_size", low=1)
+        check_int(seed, "seed", low=0)
         self.image_size = image_size
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from lecture_lib.checks import check_int
 from lecture_lib.runtime import evaluating
 from lecture_lib.train import predict
 
@@ -77,6 +78,7 @@ class FaceAutoencoder(nn.Module):
         positive_int(width, "width")
         if positive_int(image_size, "image_size") % 8:
             raise ValueError(f"image_size must be a multiple of 8, got {image_size}")
+        check_int(seed, "seed", low=0)
         self.latent_dim, self.image_size = latent_dim, image_size
         w, cells = width, image_size // 8
         self._grid = (3 * w, cells, cells)
@@ -122,15 +124,24 @@ def _device(model: nn.Module) -> torch.device:
     return first.device if first is not None else torch.device("cpu")
 
 
+def _check_model(model: object) -> None:
+    if not isinstance(model, FaceAutoencoder):
+        raise TypeError(f"model must be a FaceAutoencoder, got {type(model).__name__}")
+
+
 def encode(model: FaceAutoencoder, images: Tensor, *, batch_size: int = 512) -> Tensor:
     """Latents Tensor[N, D] of images Tensor[N, 3, S, S] (eval mode, no gradients)."""
+    _check_model(model)
     check_images(images, model.image_size)
+    positive_int(batch_size, "batch_size")
     with evaluating(model):
         return predict(model.encode, images, batch_size=batch_size, device=_device(model))
 
 
 def decode(model: FaceAutoencoder, latents: Tensor, *, batch_size: int = 512) -> Tensor:
     """Faces Tensor[N, 3, S, S] in [0, 1] drawn from latents Tensor[N, D] (eval mode, no gradients)."""
+    _check_model(model)
+    positive_int(batch_size, "batch_size")
     if not isinstance(latents, Tensor) or latents.ndim != 2 or latents.shape[1] != model.latent_dim:
         got = tuple(latents.shape) if isinstance(latents, Tensor) else type(latents).__name__
         raise ValueError(f"latents must be a Tensor[N, {model.latent_dim}], got {got}")

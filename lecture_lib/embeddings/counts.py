@@ -16,6 +16,7 @@ import torch
 from sklearn.utils.extmath import randomized_svd
 from torch import Tensor
 
+from lecture_lib.checks import check_int, check_number, check_tensor
 from lecture_lib.embeddings.sgns import Vocab
 
 
@@ -31,6 +32,11 @@ def cooccurrence(ids: Tensor, sentence: Tensor, vocab_size: int, window: int = 5
     """
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise ValueError(f"window must be a positive int, got {window!r}")
+    n = check_tensor(ids, "ids", "(N)", dtype="int")
+    check_tensor(sentence, "sentence", "(N)", dtype="int", sizes=n)
+    check_int(vocab_size, "vocab_size", low=1)
+    if len(ids) and not 0 <= int(ids.min()) <= int(ids.max()) < vocab_size:
+        raise ValueError(f"ids must lie in [0, {vocab_size}), got {int(ids.min())}..{int(ids.max())}")
     rows, cols, weights = [], [], []
     for d in range(1, window + 1):
         same = (sentence[:-d] == sentence[d:]).numpy()
@@ -48,6 +54,11 @@ def cooccurrence(ids: Tensor, sentence: Tensor, vocab_size: int, window: int = 5
 
 def ppmi(counts: scipy.sparse.csr_matrix, alpha: float = 0.75) -> scipy.sparse.csr_matrix:
     """max(0, log P(w, c) / (P(w) P_α(c))), context probabilities smoothed by the power ``alpha``."""
+    if not scipy.sparse.issparse(counts) or counts.ndim != 2:
+        raise TypeError(f"counts must be a scipy.sparse matrix [V, V], got {type(counts).__name__}")
+    check_number(alpha, "alpha", low=0.0, low_open=True)
+    if counts.nnz and (not np.isfinite(counts.data).all() or counts.data.min() < 0):
+        raise ValueError("counts must be finite and >= 0, got negative or NaN/inf entries")
     total = counts.sum()
     word = np.asarray(counts.sum(axis=1)).ravel() / total
     context = np.asarray(counts.sum(axis=0)).ravel() ** alpha
@@ -82,6 +93,11 @@ def ppmi_svd_vectors(
     Returns:
         (vocab, vectors Tensor[V, D] float32), rows in ``vocab.words`` order.
     """
+    check_int(dim, "dim", low=None)
+    check_int(window, "window", low=1)
+    check_int(seed, "seed", low=0)
+    check_number(alpha, "alpha", low=0.0, low_open=True)
+    check_number(eig, "eig")
     vocab = Vocab.build(sentences, min_count)
     if not 1 <= dim < len(vocab):
         raise ValueError(f"dim must be between 1 and V - 1 = {len(vocab) - 1}, got {dim}")

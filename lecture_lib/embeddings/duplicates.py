@@ -30,6 +30,7 @@ from PIL import Image
 from torch import Tensor
 from torch.nn import functional as F
 
+from lecture_lib.checks import check_number
 from lecture_lib.faces.models import FaceEmbedder
 from lecture_lib.metrics.verification import tar_at_far
 from lecture_lib.runtime import evaluating
@@ -167,6 +168,7 @@ def crop_views(images: Tensor, keep: float = 0.88) -> list[Tensor]:
     back up): indexed together, a cropped copy finds a view it resembles. A list of six
     Tensor[N, 3, H, W]; row i of every view comes from image i."""
     check_image_batch(images)
+    check_number(keep, "keep")
     if not 0.0 < keep <= 1.0:
         raise ValueError(f"keep must be a fraction of the side in (0, 1], got {keep}")
     h, w = images.shape[-2:]

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lecture_lib.checkpoints import build_model, load_checkpoint
+from lecture_lib.checks import check_int
 from lecture_lib.cnn.pretrained import image_transform, imagenet_classifier
 from lecture_lib.datasets.faces import HAIR_COLOURS
 from lecture_lib.datasets.scenes import CLASSES
@@ -87,6 +88,7 @@ def tag(tagger: Tagger, image, k: int = 5) -> list[tuple[str, float]]:
 
 def resize_to(size: int) -> Callable[[np.ndarray], Tensor]:
     """Preprocessing of the course's nets: uint8 [H, W, 3] -> float Tensor[1, 3, size, size] in [0, 1]."""
+    check_int(size, "size", low=1)
 
     def preprocess(image: np.ndarray) -> Tensor:
         x = torch.as_tensor(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255
@@ -112,6 +114,7 @@ def shape_tagger(model: nn.Module, warp: int) -> Tagger:
     """The detection notebooks' crop classifier (``CropClassifier``) as a tagger of shapes."""
     if not isinstance(model, CropClassifier):
         raise TypeError(f"model must be a CropClassifier, got {type(model).__name__}")
+    check_int(warp, "warp", low=1)
     return Tagger("scene shapes", model, list(CLASSES), resize_to(warp))
 
 

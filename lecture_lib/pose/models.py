@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from lecture_lib.checks import check_int
 from lecture_lib.segmentation import FCN
 
 
@@ -36,6 +37,7 @@ class PoseFCN(nn.Module):
         super().__init__()
         if isinstance(num_joints, bool) or not isinstance(num_joints, int) or num_joints < 1:
             raise ValueError(f"num_joints must be an int >= 1, got {num_joints!r}")
+        check_int(refine, "refine", low=0)
         self.num_joints = num_joints
         self.fcn = FCN(
             num_joints,
@@ -89,6 +91,9 @@ class PoseRegressor(nn.Module):
             raise ValueError(
                 f"image_size must be a multiple of 32 (the encoder's stride), got {image_size!r}"
             )
+        check_int(image_size, "image_size", low=32)
+        check_int(num_joints, "num_joints", low=1)
+        check_int(hidden, "hidden", low=1)
         self.num_joints, self.image_size = num_joints, image_size
         fcn = FCN(
             num_joints,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lecture_lib.checks import check_int
 from lecture_lib.layers import conv_stage
 from lecture_lib.segmentation.upsampling import BilinearUpsample
 
@@ -29,6 +30,10 @@ def window_classifier(
 
     Shapes: ``Tensor[B, 3, crop, crop] -> Tensor[B, num_classes]``.
     """
+    check_int(num_classes, "num_classes", low=1)
+    check_int(crop, "crop", low=None)
+    check_int(width, "width", low=1)
+    check_int(hidden, "hidden", low=1)
     if crop < 16 or (crop - 12) % 4:
         raise ValueError(f"crop must be >= 16 with (crop - 12) divisible by 4, got {crop}")
     side = (crop - 12) // 4  # 5x5 conv (-4), pool /2, 5x5 conv (-4), pool /2
@@ -88,8 +93,16 @@ class FCN(nn.Module):
         super().__init__()
         if variant not in (*self.VARIANTS, "all"):
             raise ValueError(f"variant must be one of {(*self.VARIANTS, 'all')}, got {variant!r}")
+        check_int(num_classes, "num_classes", low=1)
+        for name, sizes in (("widths", widths), ("convs_per_stage", convs_per_stage)):
+            if not isinstance(sizes, (tuple, list)):
+                raise TypeError(f"{name} must be a tuple of 5 ints, got {type(sizes).__name__} {sizes!r}")
         if len(widths) != 5 or len(convs_per_stage) != 5:
             raise ValueError(f"need 5 stage widths and conv counts, got {widths} and {convs_per_stage}")
+        for i in range(5):
+            check_int(widths[i], f"widths[{i}]", low=1)
+            check_int(convs_per_stage[i], f"convs_per_stage[{i}]", low=1)
+        check_int(fc_width, "fc_width", low=1)
         self.variant, self.num_classes = variant, num_classes
         self.outputs = self.VARIANTS if variant == "all" else (variant,)
         chans = (3, *widths)

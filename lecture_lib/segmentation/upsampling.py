@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lecture_lib.checks import check_int, check_number
+
 __all__ = ["BilinearUpsample", "bilinear_kernel", "ideal_coarse_labels"]
 
 
@@ -28,6 +30,9 @@ def bilinear_kernel(in_channels: int, out_channels: int, kernel_size: int) -> Te
     Returns:
         Tensor[in_channels, out_channels, kernel_size, kernel_size] (ConvTranspose2d layout).
     """
+    check_int(in_channels, "in_channels", low=None)
+    check_int(out_channels, "out_channels", low=None)
+    check_int(kernel_size, "kernel_size", low=None)
     if in_channels != out_channels or in_channels < 1:
         raise ValueError(
             f"bilinear upsampling maps each channel to itself: need in_channels == "
@@ -65,6 +70,8 @@ def ideal_coarse_labels(
     Returns:
         Tensor[B, H, W] int64: the argmax of the upsampled fitted scores.
     """
+    if not isinstance(target, Tensor):
+        raise TypeError(f"target must be a Tensor[B, H, W] of class ids, got {type(target).__name__}")
     if target.ndim != 3 or target.dtype.is_floating_point:
         raise ValueError(
             f"target must be integer class ids [B, H, W], got {target.dtype} {tuple(target.shape)}"
@@ -73,6 +80,9 @@ def ideal_coarse_labels(
         raise ValueError(f"stride must be an int >= 1, got {stride!r}")
     if target.shape[1] % stride or target.shape[2] % stride:
         raise ValueError(f"image side {tuple(target.shape[1:])} must be divisible by stride {stride}")
+    check_int(num_classes, "num_classes", low=1)
+    check_int(steps, "steps", low=0)
+    check_number(lr, "lr", low=0.0, low_open=True)
     if target.numel() and (target.min() < 0 or target.max() >= num_classes):
         raise ValueError(f"target values must lie in [0, {num_classes}), got {target.min()}..{target.max()}")
     onehot = F.one_hot(target, num_classes).permute(0, 3, 1, 2).float()  # Tensor[B, C, H, W]
@@ -112,6 +122,10 @@ class BilinearUpsample(nn.Module):
         super().__init__()
         if isinstance(factor, bool) or not isinstance(factor, int) or factor < 2 or factor % 2:
             raise ValueError(f"factor must be an even integer >= 2, got {factor!r}")
+        check_int(channels, "channels", low=1)
+        for name, flag in (("pad_edges", pad_edges), ("learnable", learnable), ("depthwise", depthwise)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be a bool, got {type(flag).__name__} {flag!r}")
         self.factor, self.pad_edges = factor, pad_edges
         groups = channels if depthwise else 1
         self.up = nn.ConvTranspose2d(

@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from lecture_lib.checks import check_int, check_probability, check_tensor
+
 __all__ = ["classify_windows", "convolutionalize", "fcn_output_size", "sample_crops"]
 
 
@@ -32,6 +34,7 @@ def convolutionalize(classifier: nn.Sequential, crop: int) -> nn.Sequential:
     """
     if not isinstance(classifier, nn.Sequential):
         raise TypeError(f"classifier must be an nn.Sequential, got {type(classifier).__name__}")
+    check_int(crop, "crop", low=1)
     layers = list(classifier)
     flat = [i for i, m in enumerate(layers) if isinstance(m, nn.Flatten)]
     if len(flat) != 1:
@@ -66,6 +69,9 @@ def convolutionalize(classifier: nn.Sequential, crop: int) -> nn.Sequential:
 
 def fcn_output_size(size: int, crop: int, stride: int) -> int:
     """Side of the score map of a convolutionalised classifier: ``floor((size - crop) / stride) + 1``."""
+    check_int(size, "size", low=1)
+    check_int(crop, "crop", low=1)
+    check_int(stride, "stride", low=1)
     if size < crop:
         raise ValueError(f"the image ({size} px) must be at least as large as the crop ({crop} px)")
     return (size - crop) // stride + 1
@@ -80,8 +86,15 @@ def classify_windows(classifier: nn.Module, image: Tensor, crop: int, stride: in
     Returns:
         Tensor[classes, H', W']: ``scores[:, i, j] = classifier(window at (i*stride, j*stride))``.
     """
+    if not isinstance(classifier, nn.Module):
+        raise TypeError(f"classifier must be an nn.Module, got {type(classifier).__name__}")
+    if not isinstance(image, Tensor):
+        raise TypeError(f"image must be a Tensor[3, H, W], got {type(image).__name__}")
     if image.ndim != 3:
         raise ValueError(f"image must be [3, H, W], got shape {tuple(image.shape)}")
+    check_int(crop, "crop", low=1)
+    check_int(stride, "stride", low=1)
+    fcn_output_size(min(image.shape[1:]), crop, stride)  # the image holds at least one window
     windows = image.unfold(1, crop, stride).unfold(2, crop, stride)  # (3, H', W', crop, crop)
     hp, wp = windows.shape[1:3]
     batch = windows.permute(1, 2, 0, 3, 4).reshape(hp * wp, 3, crop, crop)
@@ -106,11 +119,20 @@ def sample_crops(
     Returns:
         (Tensor[n, 3, crop, crop], Tensor[n] int64): crops and the label of pixel ``(crop // 2, crop // 2)``.
     """
+    check_tensor(images, "images")
+    check_tensor(masks, "masks")
     if images.ndim != 4 or masks.shape != (images.shape[0], *images.shape[2:]):
         raise ValueError(
             f"need images [B, 3, H, W] and masks [B, H, W], got {tuple(images.shape)} and "
             f"{tuple(masks.shape)}"
         )
+    check_tensor(masks, "masks", dtype="int")
+    check_int(n, "n", low=0)
+    check_int(crop, "crop", low=1)
+    fcn_output_size(min(images.shape[2:]), crop, 1)  # the scenes hold at least one window
+    check_probability(fg_fraction, "fg_fraction")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     half = crop // 2
     inner = masks[
         :, half : masks.shape[1] - crop + half + 1, half : masks.shape[2] - crop + half + 1

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from lecture_lib.checkpoints import build_model, load_checkpoint
+from lecture_lib.checks import check_int, check_number, check_tensor
 from lecture_lib.train import History, RandomBatches, fit, predict
 from lecture_lib.transfer.features import extract_features, replace_head, split_top, unfreeze_top
 
@@ -69,6 +70,10 @@ def per_class_indices(
         Tensor[K] sorted indices into ``labels``.
     """
     labels = torch.as_tensor(labels)
+    check_tensor(labels, "labels", "(N)", dtype="int")
+    check_int(seed, "seed", low=0)
+    if isinstance(candidates, Tensor):
+        check_tensor(candidates, "candidates", "(M)", dtype="int")
     pool = (
         torch.arange(labels.numel()) if candidates is None else torch.as_tensor(candidates, dtype=torch.long)
     )
@@ -104,6 +109,9 @@ def linear_probe(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    for name, x in (("train_features", train_features), ("test_features", test_features)):
+        check_tensor(x, name, dtype="float", finite=True)
+    check_number(C, "C", low=0.0, low_open=True)
     if (
         train_features.ndim != 2
         or test_features.ndim != 2
@@ -113,6 +121,8 @@ def linear_probe(
             f"features must be [N, D] with the same D, got {tuple(train_features.shape)} "
             f"and {tuple(test_features.shape)}"
         )
+    check_tensor(train_labels, "train_labels", "(N)", dtype="int", sizes={"N": len(train_features)})
+    check_tensor(test_labels, "test_labels", "(N)", dtype="int", sizes={"N": len(test_features)})
     classes = torch.unique(train_labels)
     if classes.numel() < 2:
         raise ValueError(f"a linear probe needs examples of >= 2 classes, got {classes.tolist()}")

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from lecture_lib.checks import check_int
 from lecture_lib.layers import ResidualBlock
 from lecture_lib.transfer.features import check_num_classes
 
@@ -28,8 +29,9 @@ class SmallResNet(nn.Module):
     def __init__(self, num_classes: int, *, widths: Sequence[int] = (16, 32, 64), in_channels: int = 1):
         super().__init__()
         check_num_classes(num_classes)
-        if len(widths) != 3 or any(not isinstance(w, int) or w < 1 for w in widths):
+        if len(widths) != 3 or any(not isinstance(w, int) or isinstance(w, bool) or w < 1 for w in widths):
             raise ValueError(f"widths must be 3 positive ints (layer1..layer3 channels), got {widths!r}")
+        check_int(in_channels, "in_channels", low=1)
         self.conv1 = nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(widths[0])
         self.relu = nn.ReLU(inplace=True)
