@@ -1,0 +1,47 @@
+"""Registered claims of notebook 05 (pose estimation with keypoint heatmaps), judged by
+``lecture_lib.claims``'s one rule.
+
+Draft registry (issue 22): written before any measurement under the rule; notebook 05 does not
+judge these yet. PCK@a: error <= a * torso size; curves over a = 0.05 ... 0.5. Paper figures from
+``shared/paper-numbers.md`` (status V).
+"""
+
+from lecture_lib.claims import Claim, ClaimRegistry
+
+REGISTRY = ClaimRegistry(
+    "05_pose",
+    [
+        Claim(
+            "pose.heatmaps.beat_regression",
+            "heatmaps beat direct (x, y) regression (PCK@0.2)",
+            "Tompson et al. 2015; DeepPose (Toshev & Szegedy 2014)",
+            "effect",
+            ">",
+            paper="heatmaps replaced regression",
+        ),
+        Claim(
+            "pose.heatmaps.beat_mean_pose",
+            "a heatmap FCN beats predicting the mean pose (PCK@0.2)",
+            "slides: FCNs for Human Pose Estimation",
+            "effect",
+            ">",
+            paper="one heatmap per joint",
+        ),
+        Claim(
+            "pose.radius.strict_prefers_small",
+            "a stricter PCK threshold prefers a smaller disk radius",
+            "slides: target disk of radius r",
+            "effect",
+            ">",
+            paper="r is a trade-off",
+        ),
+        Claim(
+            "pose.gaussian.at_scale",
+            "Gaussian heatmaps localise elbows and wrists at FLIC PCK@0.2 99.0 / 97.0",
+            "Stacked Hourglass (Newell et al. 2016), Table 1",
+            "scale",
+            ">",
+            paper="FLIC PCK@0.2 elbow 99.0, wrist 97.0 (observer-centric)",
+        ),
+    ],
+)
