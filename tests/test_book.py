@@ -53,3 +53,40 @@ def test_a_notebook_page_has_navigation_badges_and_the_figures_alt_text(tmp_path
     page = (out / "01_test.html").read_text()
     assert 'alt="Figure: loss (loss vs epoch)"' in page and (out / "01_test_files" / "1_0.png").is_file()
     assert 'href="02_next.html"' in page and "colab.research.google.com" in page and "mybinder.org" in page
+
+
+def test_scoreboard_lists_every_claim_and_the_rows_that_need_a_reason(tmp_path):
+    from lecture_lib.ledger import Ledger, at_least
+
+    ledger = Ledger("Test")
+    ledger.add("A holds", source="s", lecture="l", measured="0.90", criterion=at_least(0.5), value=0.9)
+    ledger.add(
+        "B fails",
+        source="s",
+        lecture="l",
+        measured="0.10",
+        criterion=at_least(0.5),
+        value=0.1,
+        why="too little data",
+    )
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# 09 · Test"),
+        nbformat.v4.new_code_cell(
+            "ledger.show()",
+            execution_count=1,
+            outputs=[nbformat.v4.new_output("display_data", data={"text/html": ledger._repr_html_()})],
+        ),
+    ]
+    path = tmp_path / "09_test.ipynb"
+    nbformat.write(nb, path)
+    assert [r["claim"] for r in book.ledger_rows(nbformat.read(path, as_version=4))] == ["A holds", "B fails"]
+    page = book.render_scoreboard([path])
+    assert "2 claims in 1 notebooks" in page and "A holds" in page and "0.90" in page
+    attention = page.split('id="attention"')[1]
+    assert "B fails" in attention and "too little data" in attention and "A holds" not in attention
+
+
+def test_scoreboard_of_the_committed_notebooks_covers_all_nine():
+    page = book.render_scoreboard(sorted((ROOT / "notebooks").glob("*.ipynb")))
+    assert "claims in 9 notebooks" in page

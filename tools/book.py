@@ -5,7 +5,9 @@
 Offline, with what the project already installs (nbconvert): one page per notebook (navigation,
 Colab badges for the lecture and the student edition, Binder, the student notebook to download,
 figures as files with alt text from ``lecture_lib.viz.describe_figure``),
-a landing page mapping the lecture's slides to the notebooks and their sections, then a link
+a landing page mapping the lecture's slides to the notebooks and their sections, with the claims
+scoreboard (every row of every notebook's closing "lecture claim vs measured here" table: its
+measurement and verdict, and the rows that do not hold or are undecided, with their reasons), then a link
 check of every page (every relative link and image must exist, every ``#anchor`` must be on its
 page). ``.github/workflows/pages.yml`` publishes the result to GitHub Pages.
 """
@@ -56,7 +58,10 @@ body { max-width: 1100px; margin: 0 auto; font-family: system-ui, sans-serif; }
 nav.book { display: flex; gap: 1em; flex-wrap: wrap; padding: .6em 0; border-bottom: 1px solid #ccc; }
 nav.book a { text-decoration: none; } nav.book .here { font-weight: bold; }
 table.slides td, table.slides th { padding: .3em .6em; border-bottom: 1px solid #ddd; text-align: left; }
+table.claims td, table.claims th { padding: .2em .5em; border-bottom: 1px solid #eee; text-align: left; }
 """
+LEDGER_TITLE = "Lecture claim vs measured here"
+SETTLED = ("holds", "exact")  # verdicts that need no reason on the landing page
 
 
 def repo_path() -> str:
@@ -143,6 +148,63 @@ def render_notebook(path: Path, out: Path, stems: list[str]) -> None:
     (out / f"{stem}.html").write_text(body, encoding="utf-8")
 
 
+def ledger_rows(nb) -> list[dict[str, str]]:
+    """Every row of the notebook's closing claims table(s), as ``{column: text}`` (from the saved
+    HTML output of ``ledger.Ledger``): what the scoreboard shows, taken from the executed notebook."""
+    rows = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            page = "".join(out.get("data", {}).get("text/html", ""))
+            if LEDGER_TITLE not in page:
+                continue
+            head = [html.unescape(h) for h in re.findall(r"<th(?:\s[^>]*)?>(.*?)</th>", page, re.S)]
+            if not {"claim", "measured here", "verdict"} <= set(head):
+                continue  # the title quoted elsewhere, not the table
+            for tr in re.findall(r"<tr>(.*?)</tr>", page, re.S):
+                cells = [
+                    html.unescape(re.sub(r"<[^>]+>", "", c))
+                    for c in re.findall(r"<td(?:\s[^>]*)?>(.*?)</td>", tr, re.S)
+                ]
+                if cells and len(cells) == len(head):
+                    rows.append(dict(zip(head, cells)))
+    return rows
+
+
+def render_scoreboard(notebooks: list[Path]) -> str:
+    """The landing page's claims scoreboard: per notebook, each claim with its measurement and
+    verdict; then every row that does not simply hold, with its reason."""
+    blocks, attention = [], []
+    for path in notebooks:
+        nb = nbformat.read(path, as_version=4)
+        rows = ledger_rows(nb)
+        if not rows:
+            continue
+        body = "".join(
+            f"<tr><td>{html.escape(r['claim'])}</td><td>{html.escape(r['measured here'])}</td>"
+            f"<td>{html.escape(r['verdict'].split(':', 1)[0])}</td></tr>"
+            for r in rows
+        )
+        blocks.append(
+            f'<h3><a href="{path.stem}.html">{html.escape(title_of(nb))}</a></h3><table class="claims">'
+            "<thead><tr><th>claim</th><th>measured here</th><th>verdict</th></tr></thead>"
+            f"<tbody>{body}</tbody></table>"
+        )
+        attention += [
+            f'<li><a href="{path.stem}.html">{html.escape(path.stem)}</a>: {html.escape(r["claim"])} — '
+            f"<em>{html.escape(r['verdict'])}</em></li>"
+            for r in rows
+            if r["verdict"].split(":", 1)[0].strip() not in SETTLED
+        ]
+    total = sum(b.count("<tr><td>") for b in blocks)
+    return (
+        f'<h2 id="claims">Claims scoreboard</h2><p>{total} claims in {len(blocks)} notebooks, each with what '
+        "the notebook measured and the verdict it computed.</p>"
+        + "".join(blocks)
+        + f'<h3 id="attention">Not holding here, partly, or undecided ({len(attention)})</h3>'
+        + (f"<ul>{''.join(attention)}</ul>" if attention else "<p>none</p>")
+    )
+
+
 def render_index(notebooks: list[Path], out: Path) -> None:
     stems = [p.stem for p in notebooks]
     rows = []
@@ -170,6 +232,7 @@ set <code>PROFILE = "full"</code>) or on Binder / your machine (quick profile, C
 <p>Each notebook comes in two editions: the <strong>lecture edition</strong> with every solution, and
 the <strong>student edition</strong> with the exercises to do, a self-check after each and the
 progress at the end.</p>
+{render_scoreboard(notebooks)}
 <p><a href="teaching.html">Teaching with this course</a>: a class on JupyterHub (measured memory and
 CPU time per notebook), Binder, Colab for the full profile; release, collect and grade the
 exercises.</p>
