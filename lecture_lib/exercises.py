@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import functools
 import math
 import types
 from collections.abc import Callable, Iterable, Sequence
@@ -52,6 +53,17 @@ from lecture_lib import plain, sandbox
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUDENT_STUB = "raise NotImplementedError"
+# Shared by the concept packages' exercise modules:
+# float32 answers against references computed in float64 (sums in another order)
+LOOSE = functools.partial(plain.compare, rtol=1e-4, atol=1e-5)
+# an exercise that asks for gradients by hand refuses every way to have autograd compute them
+AUTOGRAD = (
+    "torch.autograd.grad",
+    "torch.autograd.backward",
+    "torch.Tensor.backward",
+    "torch.func.grad",
+    "torch.func.vjp",
+)
 MARKER = "# EXERCISE:"
 STATUSES = ("pass", "not yet", "error")
 

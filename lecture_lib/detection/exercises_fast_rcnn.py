@@ -8,8 +8,7 @@ import math
 import torch
 from torch import Tensor
 
-from lecture_lib.detection.exercises_rcnn import LOOSE
-from lecture_lib.exercises import Case, Exercise, Exercises
+from lecture_lib.exercises import LOOSE, Case, Exercise, Exercises
 
 # ----------------------------------------------------------------------------------------------
 # 03b: RoI max pooling

@@ -1,5 +1,5 @@
 """The exercises of 03a_rcnn.ipynb (``EXERCISES_03A``: ``iou``, ``nms``, ``encode``), and the helpers
-of the detection exercises (``random_boxes``, ``LOOSE``). 03b: ``exercises_fast_rcnn``, 03c:
+of the detection exercises (``random_boxes``). 03b: ``exercises_fast_rcnn``, 03c:
 ``exercises_faster_rcnn``. The references are plain loops over
 Python numbers, independent of ``lecture_lib.boxes`` and torchvision (the library twins the
 exercises may not call).
@@ -8,15 +8,12 @@ exercises may not call).
 from __future__ import annotations
 
 import math
-from functools import partial
 
 import torch
 from torch import Tensor
 
-from lecture_lib import plain
 from lecture_lib.exercises import Case, Exercise, Exercises
 
-LOOSE = partial(plain.compare, rtol=1e-4, atol=1e-5)  # float32 answers, float64 references
 BOX_IOU = (
     "lecture_lib.boxes.box_iou",
     "torchvision.ops.box_iou",

@@ -12,13 +12,11 @@ The references are loops over Python numbers, independent of ``lecture_lib.embed
 from __future__ import annotations
 
 import math
-from functools import partial
 
 import torch
 from torch import Tensor
 
-from lecture_lib import plain
-from lecture_lib.exercises import Case, Exercise, Exercises
+from lecture_lib.exercises import AUTOGRAD, LOOSE, Case, Exercise, Exercises
 
 
 def analogy(
@@ -186,17 +184,6 @@ def _sgns_hidden() -> list[Case]:
         _sgns_case(g, 10, 2, 64, 1, "many repeats: 64 pairs over 10 words"),
     ]
 
-
-AUTOGRAD = (
-    "torch.autograd.grad",
-    "torch.autograd.backward",
-    "torch.Tensor.backward",
-    "torch.func.grad",
-    "torch.func.vjp",
-)
-
-# float32 answers against references computed in float64
-LOOSE = partial(plain.compare, rtol=1e-4, atol=1e-5)
 
 EXERCISES = Exercises(
     "07_embeddings",

@@ -11,22 +11,12 @@ The references are loops over Python numbers, independent of ``lecture_lib.faces
 
 from __future__ import annotations
 
-from functools import partial
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lecture_lib import plain
-from lecture_lib.exercises import Case, Exercise, Exercises
+from lecture_lib.exercises import AUTOGRAD, LOOSE, Case, Exercise, Exercises
 
-AUTOGRAD = (
-    "torch.autograd.grad",
-    "torch.autograd.backward",
-    "torch.Tensor.backward",
-    "torch.func.grad",
-    "torch.func.vjp",
-)
 TRIPLET_LOSSES = (
     "lecture_lib.faces.triplet_loss",
     "lecture_lib.faces.triplets.triplet_loss",
@@ -156,9 +146,6 @@ def _mine_hidden() -> list[Case]:
         _mine_case(g, 12, 2, 2.0, "a margin so large every farther negative counts"),
     ]
 
-
-# float32 answers against references computed in float64
-LOOSE = partial(plain.compare, rtol=1e-4, atol=1e-5)
 
 EXERCISES = Exercises(
     "06_faces",

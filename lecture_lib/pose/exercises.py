@@ -10,13 +10,10 @@ The references are pixel-by-pixel loops, independent of ``lecture_lib.pose.heatm
 
 from __future__ import annotations
 
-from functools import partial
-
 import torch
 from torch import Tensor
 
-from lecture_lib import plain
-from lecture_lib.exercises import Case, Exercise, Exercises
+from lecture_lib.exercises import LOOSE, Case, Exercise, Exercises
 
 
 def disk_heatmaps(
@@ -126,9 +123,6 @@ def _decode_hidden() -> list[Case]:
         Case((_blobs(g, 17, 48, 40, sigma=2.0),), name="17 joints, 48x40"),
     ]
 
-
-# float32 answers against references computed in float64
-LOOSE = partial(plain.compare, rtol=1e-4, atol=1e-5)
 
 EXERCISES = Exercises(
     "05_pose",

@@ -15,15 +15,13 @@ and torchvision's ResNet-18 (four stages), never the notebook's own.
 from __future__ import annotations
 
 from collections import OrderedDict
-from functools import partial
 from typing import Any
 
 import torch
 import torchvision
 from torch import Tensor, nn
 
-from lecture_lib import plain
-from lecture_lib.exercises import Case, Exercise, Exercises
+from lecture_lib.exercises import AUTOGRAD, LOOSE, Case, Exercise, Exercises
 from lecture_lib.plain import to_plain
 
 
@@ -215,7 +213,6 @@ def _probe_hidden() -> list[Case]:
     ]
 
 
-LOOSE = partial(plain.compare, rtol=1e-4, atol=1e-5)  # float32 answers, float64 reference
 PLAIN_PYTORCH = (
     "lecture_lib.transfer.freeze",
     "lecture_lib.transfer.features.freeze",
@@ -259,10 +256,7 @@ EXERCISES = Exercises(
             cases=_probe_cases,
             hidden=_probe_hidden,
             forbidden=(
-                "torch.autograd.grad",
-                "torch.autograd.backward",
-                "torch.Tensor.backward",
-                "torch.func.grad",
+                *AUTOGRAD,
                 "torch.optim.SGD",
                 "torch.optim.Adam",
                 "torch.optim.LBFGS",
