@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import torch
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from ranks import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -170,15 +170,9 @@ def test_notebook_is_committed_executed_and_clean(path):
     assert re.search(r"^assert ", sources, re.M), "claims are checked with assert"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
 def test_make_lab_starts_jupyterlab(tmp_path):
-    port, token = _free_port(), "lecture-test-token"
+    port, token = free_port(), "lecture-test-token"
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path), HOME=os.environ.get("HOME", str(tmp_path)))
     args = f"--no-browser --port={port} --ServerApp.token={token} --ServerApp.open_browser=False"
     proc = subprocess.Popen(

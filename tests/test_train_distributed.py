@@ -3,12 +3,10 @@ global batches: what `torchrun --nproc_per_node=2` does on a GPU machine, checke
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
+from ranks import run_ranks
 from torch import nn
 
 from lecture_lib import train
@@ -33,30 +31,13 @@ def _multi_task(model, batch):  # a dict of losses through a model method-like c
     return {"ce": nn.functional.cross_entropy(logits, y), "l2": 1e-3 * logits.pow(2).mean()}
 
 
-def _run(rank_, world, port, queue):
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank_, world_size=world)
-    torch.set_num_threads(1)
-    try:
-        x, y = _data()
-        model = _model()
-        batches = train.RandomBatches(x, y, batch_size=16, steps=6, seed=3)
-        hist = train.fit(model, batches, epochs=3, lr=0.05, loss_fn=_multi_task, progress=False)
-        queue.put(
-            (
-                rank_,
-                hist.batch_loss,
-                hist.batch_parts["ce"],
-                [p.detach().tolist() for p in model.parameters()],
-            )
-        )
-    finally:
-        dist.destroy_process_group()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _run():
+    dist.init_process_group("gloo")  # RANK, WORLD_SIZE, MASTER_ADDR/PORT from the environment
+    x, y = _data()
+    model = _model()
+    batches = train.RandomBatches(x, y, batch_size=16, steps=6, seed=3)
+    hist = train.fit(model, batches, epochs=3, lr=0.05, loss_fn=_multi_task, progress=False)
+    return hist.batch_loss, hist.batch_parts["ce"], list(model.parameters())
 
 
 @pytest.mark.skipif(not dist.is_available(), reason="torch.distributed not built")
@@ -71,16 +52,7 @@ def test_two_processes_follow_the_single_process_trajectory():
         loss_fn=_multi_task,
         progress=False,
     )
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    port = _free_port()
-    procs = [ctx.Process(target=_run, args=(r, 2, port, queue)) for r in range(2)]
-    for p in procs:
-        p.start()
-    results = dict((r, rest) for r, *rest in (queue.get(timeout=120) for _ in procs))
-    for p in procs:
-        p.join(timeout=60)
-        assert p.exitcode == 0
+    results = run_ranks(_run, timeout=120)
     for r in (0, 1):
         losses, ce, params = results[r]
         assert len(losses) == 18

@@ -5,8 +5,6 @@ each global batch; freeze_batchnorm keeps the network's function."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
+from ranks import run_ranks
 from torch import nn
 
 from lecture_lib import distributed
@@ -32,21 +30,9 @@ SETTINGS = dict(
 RTOL_F64 = 1e-9
 
 
-def _worker(rank, world, port, root, queue):
-    os.environ.update(WORLD_SIZE=str(world), RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    torch.set_num_threads(1)
-    try:
-        model, history = finetune_fcn(root, **SETTINGS)
-        head = model.classifier[-1].weight.detach().clone()
-        queue.put((rank, history.batch_loss, history.batch_parts["pixels"], head))
-    finally:
-        dist.destroy_process_group()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _worker(root):
+    model, history = finetune_fcn(root, **SETTINGS)
+    return history.batch_loss, history.batch_parts["pixels"], model.classifier[-1].weight
 
 
 @pytest.mark.skipif(not dist.is_available(), reason="torch.distributed not built")
@@ -54,16 +40,7 @@ def test_fcn_two_processes_follow_one_process_on_the_same_global_batches(tmp_pat
     fixtures.write_voc_segmentation(tmp_path)
     torch.set_num_threads(1)
     model, single = finetune_fcn(tmp_path, **SETTINGS)
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    port = _free_port()
-    procs = [ctx.Process(target=_worker, args=(r, 2, port, str(tmp_path), queue)) for r in range(2)]
-    for p in procs:
-        p.start()
-    results = {r: rest for r, *rest in (queue.get(timeout=300) for _ in procs)}
-    for p in procs:
-        p.join(timeout=60)
-        assert p.exitcode == 0
+    results = run_ranks(_worker, str(tmp_path))
     assert len(single.batch_loss) == 3 and single.batch_loss[0] != single.batch_loss[-1]
     for r in (0, 1):
         losses, pixels, head = results[r]
@@ -73,7 +50,9 @@ def test_fcn_two_processes_follow_one_process_on_the_same_global_batches(tmp_pat
         torch.testing.assert_close(
             torch.tensor(pixels), torch.tensor(single.batch_parts["pixels"]), rtol=RTOL_F64, atol=0
         )
-        torch.testing.assert_close(head, model.classifier[-1].weight.detach(), rtol=RTOL_F64, atol=1e-12)
+        torch.testing.assert_close(
+            torch.from_numpy(head), model.classifier[-1].weight.detach(), rtol=RTOL_F64, atol=1e-12
+        )
 
 
 def test_global_batches_are_the_same_in_one_process_and_sharded():
@@ -111,25 +90,12 @@ def test_the_script_offers_the_two_recipes_and_refuses_others():
         distributed.finetune(nn.Identity, [1], lambda m, b: {}, dropout=1.5)
 
 
-def _detector_worker(rank, world, port, root, queue):
-    os.environ.update(WORLD_SIZE=str(world), RANK=str(rank), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    torch.set_num_threads(1)
-    try:
-        model, history = finetune_detector(
-            root,
-            image_set="test",
-            steps=2,
-            batch_size=2,
-            size=64,
-            weights=None,
-            lr=0.01,
-        )
-        weights = model.module if hasattr(model, "module") else model
-        queue.put(
-            (rank, history.batch_loss, weights.roi_heads.box_predictor.cls_score.weight.detach().clone())
-        )
-    finally:
-        dist.destroy_process_group()
+def _detector_worker(root):
+    model, history = finetune_detector(
+        root, image_set="test", steps=2, batch_size=2, size=64, weights=None, lr=0.01, rois_per_image=32
+    )
+    weights = model.module if hasattr(model, "module") else model
+    return history.batch_loss, weights.roi_heads.box_predictor.cls_score.weight
 
 
 @pytest.mark.skipif(not dist.is_available(), reason="torch.distributed not built")
@@ -142,17 +108,9 @@ def test_detector_trains_under_two_processes_in_step(tmp_path):
         torch.manual_seed(0)
         initial = detector_to_finetune(None, 64)
     w0 = initial.roi_heads.box_predictor.cls_score.weight.detach()
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    port = _free_port()
-    procs = [ctx.Process(target=_detector_worker, args=(r, 2, port, str(tmp_path), queue)) for r in range(2)]
-    for p in procs:
-        p.start()
-    results = {r: rest for r, *rest in (queue.get(timeout=300) for _ in procs)}
-    for p in procs:
-        p.join(timeout=60)
-        assert p.exitcode == 0
+    results = run_ranks(_detector_worker, str(tmp_path))
     (loss0, w_rank0), (loss1, w_rank1) = results[0], results[1]
     assert len(loss0) == len(loss1) == 2 and all(torch.isfinite(torch.tensor(loss0 + loss1)))
+    w_rank0, w_rank1 = torch.from_numpy(w_rank0), torch.from_numpy(w_rank1)
     torch.testing.assert_close(w_rank0, w_rank1)  # gradients were averaged: the same weights everywhere
     assert not torch.allclose(w_rank0, w0)  # and they moved

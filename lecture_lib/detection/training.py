@@ -228,10 +228,21 @@ def detection_loss(model: nn.Module, batch) -> dict[str, Tensor]:
     )
 
 
-def detector_to_finetune(weights: str | None = "DEFAULT", size: int = 800) -> nn.Module:
+def detector_to_finetune(
+    weights: str | None = "DEFAULT", size: int = 800, *, rois_per_image: int = 512
+) -> nn.Module:
     """``fasterrcnn_resnet50_fpn_v2`` (``weights=None``: untrained) at input side ``size``
-    (torchvision's ``min_size``; 800 as its COCO training, ``max_size`` scaled alike)."""
-    return coco_faster_rcnn(weights, min_size=size, max_size=max(size, 1333 * size // 800))
+    (torchvision's ``min_size``; 800 as its COCO training, ``max_size`` scaled alike), sampling
+    ``rois_per_image`` proposals per image for its box head's loss (512 as torchvision's default;
+    the four-conv box head costs most of a training step, so tests take fewer)."""
+    if isinstance(rois_per_image, bool) or not isinstance(rois_per_image, int) or rois_per_image < 1:
+        raise ValueError(f"rois_per_image must be a positive int, got {rois_per_image!r}")
+    return coco_faster_rcnn(
+        weights,
+        min_size=size,
+        max_size=max(size, 1333 * size // 800),
+        box_batch_size_per_image=rois_per_image,
+    )
 
 
 def finetune_detector(
@@ -240,13 +251,20 @@ def finetune_detector(
     image_set: str = "trainval",
     size: int = 800,
     weights: str | None = "DEFAULT",
+    rois_per_image: int = 512,
     **kwargs,
 ) -> tuple[nn.Module, History]:
     """torchvision's COCO Faster R-CNN finetuned on VOC 2007 ``image_set`` (the VOC classes as their
-    COCO ids); ``kwargs`` (steps, batch_size, lr, seed, dropout, dtype) as
+    COCO ids); ``rois_per_image`` as ``detector_to_finetune``; ``kwargs`` (steps, batch_size, lr,
+    seed, dropout, dtype) as
     ``lecture_lib.distributed.finetune``. Returns ``(model, History)``.
 
     The RPN and RoI head sample anchors and proposals with each process's own random stream, so
     N processes train the same weights but not one process's trajectory step by step."""
     data = VOCDetectionTensors(root, image_set)
-    return distributed.finetune(lambda: detector_to_finetune(weights, size), data, detection_loss, **kwargs)
+    return distributed.finetune(
+        lambda: detector_to_finetune(weights, size, rois_per_image=rois_per_image),
+        data,
+        detection_loss,
+        **kwargs,
+    )
