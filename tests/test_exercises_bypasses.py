@@ -15,6 +15,7 @@ import math
 import sys
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -33,6 +34,7 @@ from lecture_lib.detection import (
     match,
 )
 from lecture_lib.embeddings import EXERCISES as EMB
+from lecture_lib.embeddings.counts import cooccurrence, ppmi
 from lecture_lib.faces import EXERCISES as FACES
 from lecture_lib.metrics import iou_from_confusion
 from lecture_lib.pose import EXERCISES as POSE
@@ -269,6 +271,27 @@ def decode_by_library(heatmaps):
     return pose.heatmaps_to_keypoints(heatmaps)
 
 
+def person_length(target, norm):
+    """Tensor[N]: the torso (``pose.torso_size``) or the longer side of the joints' bounding box."""
+    return pose.torso_size(target) if norm == "torso" else (target.amax(1) - target.amin(1)).amax(1)
+
+
+def pck_by_library(pred, target, visible, alpha, norm="torso"):
+    length = person_length(target, norm)
+    keep = length > 0  # the library refuses a length of 0: leave those people out
+    args = (pred[keep], target[keep], visible[keep], alpha, length[keep])
+    overall = pose.pck(*args) if visible[keep].any() else math.nan
+    return pose.pck_per_joint(*args), overall
+
+
+def pck_by_correct_keypoints(pred, target, visible, alpha, norm="torso"):
+    length = person_length(target, norm)
+    counted = visible & (length > 0)[:, None]
+    ok = pose.correct_keypoints(pred, target, alpha, length) & counted
+    per_joint = ok.sum(0).double() / counted.sum(0).double()
+    return per_joint, ok.sum().item() / counted.sum().item() if counted.any() else math.nan
+
+
 def triplet_by_autograd(a, p, n, margin=0.2):
     a, p, n = (t.clone().requires_grad_() for t in (a, p, n))
     loss = torch.relu(((a - p) ** 2).sum(1) - ((a - n) ** 2).sum(1) + margin).mean()
@@ -332,6 +355,14 @@ def sgns_by_library(w_in, w_out, centre, context, noise):
     loss = embeddings.sgns_loss(w_in[centre], w_out[context], w_out[noise])
     g_in, g_out = torch.autograd.grad(loss, (w_in, w_out))
     return loss.detach(), g_in, g_out
+
+
+def ppmi_by_library(sentences, vocab_size, window, alpha=0.75):
+    ids = torch.tensor([w for s in sentences for w in s], dtype=torch.int64)
+    sentence = torch.tensor([i for i, s in enumerate(sentences) for _ in s], dtype=torch.int64)
+    with np.errstate(invalid="ignore"):  # a corpus without a pair: 0 / 0 marginals, no entries
+        matrix = ppmi(cooccurrence(ids, sentence, vocab_size, window), alpha)
+    return torch.from_numpy(matrix.toarray())
 
 
 def probe_by_sgd(features, labels, num_classes, steps=50, lr=0.5):
@@ -466,6 +497,10 @@ TWINS: dict[str, dict[str, Callable]] = {
         "pose.disk_heatmaps": lambda kp, size, r, visible=None: pose.disk_heatmaps(kp, size, r, visible),
     },
     "my_decode": {"pose.heatmaps_to_keypoints": decode_by_library},
+    "my_pck": {
+        "pose.pck + pose.pck_per_joint": pck_by_library,
+        "pose.correct_keypoints + pose.torso_size": pck_by_correct_keypoints,
+    },
     "my_triplet_loss_backward": {
         "autograd (backward)": triplet_by_autograd,
         "torch.func.grad": triplet_by_functorch,
@@ -483,6 +518,7 @@ TWINS: dict[str, dict[str, Callable]] = {
         "autograd (backward)": sgns_by_autograd,
         "embeddings.sgns_loss + autograd.grad": sgns_by_library,
     },
+    "my_ppmi": {"embeddings.counts.ppmi(cooccurrence(...))": ppmi_by_library},
 }
 
 
@@ -604,6 +640,42 @@ def decode_no_refinement(heatmaps):
     return torch.stack([idx % w, idx // w], 1).float(), conf
 
 
+def pck_mistaken(pred, target, visible, alpha, norm="torso", **mistake):
+    """A vectorised PCK with one of the mistakes switched on (``mean_of_joints``, ``invisible_count``,
+    ``length_of_pred``, ``strict``, ``zero_length_kept``)."""
+    truth = pred if mistake.get("length_of_pred") else target  # LSP torso: joints 9 and 2
+    box = (truth.amax(1) - truth.amin(1)).amax(1)
+    length = (truth[:, 9] - truth[:, 2]).norm(dim=1) if norm == "torso" else box
+    counted = torch.ones_like(visible) if mistake.get("invisible_count") else visible.clone()
+    if not mistake.get("zero_length_kept"):
+        counted &= (length > 0)[:, None]
+    error, limit = (pred - target).norm(dim=2), alpha * length[:, None]
+    ok = (error < limit if mistake.get("strict") else error <= limit) & counted
+    per_joint = ok.sum(0).double() / counted.sum(0).double()
+    overall = ok.sum().item() / counted.sum().item() if counted.any() else math.nan
+    return per_joint, per_joint.nanmean().item() if mistake.get("mean_of_joints") else overall
+
+
+def ppmi_mistaken(sentences, vocab_size, window, alpha=0.75, **mistake):
+    """PPMI with one of the mistakes switched on (``no_smoothing``, ``unweighted``, ``across_sentences``,
+    ``one_direction``, ``negatives_kept``)."""
+    if mistake.get("across_sentences"):
+        sentences = [[w for s in sentences for w in s]]
+    counts = torch.zeros(vocab_size, vocab_size, dtype=torch.float64)
+    for s in sentences:
+        for i in range(len(s)):
+            for d in range(1, min(window, len(s) - 1 - i) + 1):
+                weight = 1.0 if mistake.get("unweighted") else (window - d + 1) / window
+                counts[s[i], s[i + d]] += weight
+                if not mistake.get("one_direction"):
+                    counts[s[i + d], s[i]] += weight
+    if counts.sum() == 0:
+        return counts
+    ctx = counts.sum(0) ** (1.0 if mistake.get("no_smoothing") else alpha)
+    pmi = torch.log(counts / counts.sum() / (counts.sum(1, keepdim=True) / counts.sum() * ctx / ctx.sum()))
+    return torch.where(counts > 0, pmi if mistake.get("negatives_kept") else pmi.clamp(min=0), 0.0)
+
+
 def finetune_counts_all(model, num_classes, k):  # counts every parameter, not the trainable ones
     for p in model.parameters():
         p.requires_grad = False
@@ -678,10 +750,30 @@ MISTAKES: dict[str, dict[str, Callable]] = {
         "visible ignored": lambda kp, size, r, visible=None: _disk(kp, size, r),
     },
     "my_decode": {"no sub-pixel refinement": decode_no_refinement},
+    "my_pck": {
+        label: lambda *args, m=m: pck_mistaken(*args, **{m: True})
+        for label, m in [
+            ("overall = mean of the per-joint PCKs", "mean_of_joints"),
+            ("invisible joints counted", "invisible_count"),
+            ("length measured on the prediction", "length_of_pred"),
+            ("strict <", "strict"),
+            ("people of length 0 kept", "zero_length_kept"),
+        ]
+    },
     "my_triplet_loss_backward": {"gradient of inactive triplets": triplet_no_hinge},
     "my_semi_hard": {"<= instead of <": semi_hard_inclusive},
     "my_analogy": {"question words not excluded": analogy_keeps_question_words},
     "my_sgns_loss_grad": {"repeated ids overwrite": sgns_no_accumulation},
+    "my_ppmi": {
+        label: lambda *args, m=m: ppmi_mistaken(*args, **{m: True})
+        for label, m in [
+            ("context counts not smoothed", "no_smoothing"),
+            ("every distance weighs 1", "unweighted"),
+            ("pairs across sentence boundaries", "across_sentences"),
+            ("counted in one direction only", "one_direction"),
+            ("negative PMI kept", "negatives_kept"),
+        ]
+    },
 }
 
 
@@ -765,3 +857,12 @@ def test_twins_give_the_answer_but_are_refused(registry, name, capsys):
 def test_honest_mistakes_fail(registry, name, capsys):
     for label, fn in MISTAKES[name].items():
         assert registry.check(name, fn) != "pass", label
+
+
+@pytest.mark.parametrize(
+    ("name", "fn"),
+    [("my_pck", pck_mistaken), ("my_ppmi", ppmi_mistaken)],
+)
+def test_mistaken_helpers_pass_without_a_mistake(name, fn, capsys):
+    """So each mistake above fails for its mistake, not for a refused library call."""
+    assert registry_of(name).check(name, fn) == "pass", capsys.readouterr().out

@@ -3,6 +3,8 @@ framework function or library twin it stands for (which the exercise refuses to 
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -128,6 +130,19 @@ def test_pose_references():
             assert torch.allclose(xy, ref_xy, atol=1e-5) and torch.equal(conf, ref_conf), c.name
 
 
+def test_pck_reference_matches_the_library():
+    from test_exercises_bypasses import pck_by_library  # pose.pck and pck_per_joint, zero lengths left out
+
+    ex, cases = all_cases(POSE, "my_pck")
+    for c in cases:
+        per_joint, overall = ex.reference(*c.args)
+        ref_joint, ref_overall = pck_by_library(*c.args)
+        assert torch.allclose(per_joint, ref_joint, equal_nan=True), c.name
+        assert overall == ref_overall or (math.isnan(overall) and math.isnan(ref_overall)), c.name
+    assert any(math.isnan(ex.reference(*c.args)[1]) for c in cases)  # the nan paths are exercised
+    assert any(0 < ex.reference(*c.args)[1] < 1 for c in cases)
+
+
 def test_faces_references():
     ex, cases = all_cases(FACES, "my_triplet_loss_backward")
     for c in cases:
@@ -162,6 +177,16 @@ def test_embedding_references():
         got = ex.reference(*c.args)
         for mine, theirs in zip(got, (loss, win.grad, wout.grad)):
             assert torch.allclose(mine, theirs.detach(), rtol=1e-4, atol=1e-5), c.name
+
+
+def test_ppmi_reference_matches_the_library():
+    from test_exercises_bypasses import ppmi_by_library  # counts.ppmi(counts.cooccurrence(...))
+
+    ex, cases = all_cases(EMB, "my_ppmi")
+    for c in cases:
+        got, expected = ex.reference(*c.args), ppmi_by_library(*c.args)
+        assert got.dtype == torch.float64 and torch.allclose(got, expected, rtol=1e-10, atol=1e-12), c.name
+    assert sum(bool(ex.reference(*c.args).any()) for c in cases) == len(cases) - 1  # one corpus has no pair
 
 
 def test_transfer_references_agree_with_the_library():

@@ -5,6 +5,9 @@
 - ``my_sgns_loss_grad(w_in, w_out, centre, context, noise)``: the skip-gram negative-sampling loss
   AND its gradients with respect to both embedding tables, without autograd; a word id may repeat
   in a batch, so its gradients add up (about 12 lines).
+- ``my_ppmi(sentences, vocab_size, window, alpha=0.75)``: the positive PMI matrix of a corpus counted
+  in word2vec's weighted symmetric window, context counts smoothed (about 17 lines;
+  ``exercises_counts.py``).
 
 The references are loops over Python numbers, independent of ``lecture_lib.embeddings``.
 """
@@ -16,6 +19,7 @@ import math
 import torch
 from torch import Tensor
 
+from lecture_lib.embeddings.exercises_counts import PPMI_TWINS, ppmi, ppmi_cases, ppmi_hidden
 from lecture_lib.exercises import AUTOGRAD, LOOSE, Case, Exercise, Exercises
 
 
@@ -226,6 +230,16 @@ EXERCISES = Exercises(
             ),
             compare=LOOSE,
             points=3,
+        ),
+        Exercise(
+            name="my_ppmi",
+            title="PPMI matrix from a corpus",
+            reference=ppmi,
+            cases=ppmi_cases,
+            hidden=ppmi_hidden,
+            forbidden=PPMI_TWINS,
+            compare=LOOSE,
+            points=2,
         ),
     ],
 )

@@ -4,11 +4,17 @@
   broadcasting, invisible joints giving an empty map (about 7 lines).
 - ``my_decode(heatmaps)``: argmax decoding refined to sub-pixel precision by a parabola through the
   peak and its neighbours, plus the confidence (about 15 lines).
+- ``my_pck(pred, target, visible, alpha, norm="torso")``: PCK@alpha per joint and overall, invisible
+  joints left out, the length (torso or bounding box) computed per person from the ground truth, a
+  person of length 0 left out (about 15 lines).
 
-The references are pixel-by-pixel loops, independent of ``lecture_lib.pose.heatmaps``.
+The references are pixel-by-pixel (joint-by-joint) loops, independent of ``lecture_lib.pose.heatmaps``
+and ``lecture_lib.pose.metrics``.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
@@ -124,6 +130,107 @@ def _decode_hidden() -> list[Case]:
     ]
 
 
+LEFT_SHOULDER, RIGHT_HIP = 9, 2  # LSP order (lecture_lib.datasets.people.JOINTS)
+NORMS = ("torso", "bbox")
+
+
+def pck(
+    pred: Tensor, target: Tensor, visible: Tensor, alpha: float, norm: str = "torso"
+) -> tuple[Tensor, float]:
+    """PCK@``alpha`` of each joint and of all joints together.
+
+    Args:
+        pred, target (Tensor[N, K, 2]): (x, y) pixels of N people, K joints.
+        visible (Tensor[N, K] bool): which joints count.
+        alpha: a joint is correct if ``||pred - target|| <= alpha * length`` of its person.
+        norm: the length, from the person's ``target``: ``"torso"`` (LSP, K = 14: left shoulder to
+            right hip) or ``"bbox"`` (the longer side of the box around all K true joints, Yang and
+            Ramanan 2013). A person of length 0 cannot be judged: none of its joints count.
+
+    Returns:
+        (per_joint Tensor[K] float64, nan for a joint that never counts; overall float, correct
+        joints over counted joints, nan if none counts).
+    """
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    n, k = target.shape[0], target.shape[1]
+    if norm == "torso" and k != 14:
+        raise ValueError(f"norm='torso' needs the 14 LSP joints, got K = {k}")
+    p, t, v = pred.double().tolist(), target.double().tolist(), visible.bool().tolist()
+    hits, counts = [0] * k, [0] * k
+    for i in range(n):
+        if norm == "torso":
+            (x1, y1), (x2, y2) = t[i][LEFT_SHOULDER], t[i][RIGHT_HIP]
+            length = math.hypot(x1 - x2, y1 - y2)
+        else:
+            xs, ys = [xy[0] for xy in t[i]], [xy[1] for xy in t[i]]
+            length = max(max(xs) - min(xs), max(ys) - min(ys))
+        if length <= 0:
+            continue
+        for j in range(k):
+            if v[i][j]:
+                counts[j] += 1
+                error = math.hypot(p[i][j][0] - t[i][j][0], p[i][j][1] - t[i][j][1])
+                hits[j] += error <= alpha * length
+    per_joint = [h / c if c else math.nan for h, c in zip(hits, counts)]
+    total = sum(counts)
+    return torch.tensor(per_joint, dtype=torch.float64), sum(hits) / total if total else math.nan
+
+
+def _people(g: torch.Generator, n: int, k: int, noise: float, p_visible: float) -> tuple:
+    """``n`` random people of ``k`` joints in a 64 px image, predictions off by ``noise`` px (Gaussian)."""
+    target = torch.rand(n, k, 2, generator=g) * 64
+    pred = target + noise * torch.randn(n, k, 2, generator=g)
+    return pred, target, torch.rand(n, k, generator=g) < p_visible
+
+
+def _pck_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(3)
+    target = torch.zeros(2, 14, 2)
+    target[:, :, 0] = torch.arange(14.0)  # joints on a line; person 0: torso |9 - 2| = 7 px
+    target[1] *= 2  # person 1: twice as large, torso 14 px
+    pred = target.clone()
+    pred[:, 0, 1] += 2.0  # joint 0 off by 2 px: right for person 1 only (alpha * torso = 1.4, 2.8)
+    pred[:, 5, 0] += 10.0  # joint 5 off by 10 px: wrong for both, but not visible in person 0
+    visible = torch.ones(2, 14, dtype=torch.bool)
+    visible[0, 5] = False
+    return [
+        Case((pred, target, visible, 0.2), name="two people on a line, sizes 7 and 14 px"),
+        Case((*_people(g, 30, 14, 3.0, 0.8), 0.2), name="30 people, 80% visible, PCK@0.2"),
+        Case((*_people(g, 30, 14, 3.0, 0.8), 0.1, "bbox"), name="30 people, bounding-box length, PCK@0.1"),
+    ]
+
+
+def _pck_hidden() -> list[Case]:
+    g = torch.Generator().manual_seed(53)
+    tie_t = torch.zeros(1, 14, 2)
+    tie_t[0, RIGHT_HIP] = torch.tensor([6.0, 8.0])  # torso 10 px: PCK@0.2 accepts exactly 2 px
+    tie_p = tie_t.clone()
+    tie_p[0, :7, 1] += 2.0  # joints 0..6 exactly 2 px off
+    tie_p[0, 7:, 1] += 2.5  # joints 7..13: 2.5 px off
+    zero = _people(g, 5, 14, 2.0, 0.9)
+    zero[1][2, LEFT_SHOULDER] = zero[1][2, RIGHT_HIP]  # person 2: torso of length 0 ...
+    zero[0][2] = zero[1][2]  # ... and a perfect prediction, which still does not count
+    never = _people(g, 12, 14, 4.0, 0.7)
+    never[2][:, 13] = False  # the head top is never visible: nan
+    flat = _people(g, 4, 17, 2.0, 1.0)
+    flat[1][0] = 20.0  # person 0: all joints at one point, a box of size 0
+    flat[0][0] = 20.0
+    exact = _people(g, 6, 14, 0.0, 0.8)
+    exact[0][:, ::2] += 0.01  # every other joint a hundredth of a pixel off
+    return [
+        Case((tie_p, tie_t, torch.ones(1, 14, dtype=torch.bool), 0.2), name="error exactly alpha * torso"),
+        Case((*zero, 0.2), name="a person with a torso of length 0"),
+        Case((*never, 0.2), name="a joint never visible"),
+        Case((*_people(g, 3, 14, 2.0, 0.0), 0.2), name="no visible joint at all"),
+        Case((*_people(g, 0, 14, 2.0, 0.5), 0.2), name="no people"),
+        Case((*flat, 0.05, "bbox"), name="17 joints, bounding box; one of size 0"),
+        Case((*exact, 0.0), name="alpha = 0: exact predictions only"),
+        Case((*_people(g, 200, 14, 1.5, 0.85), 0.05), name="200 people, PCK@0.05"),
+        Case((*_people(g, 7, 1, 5.0, 0.9), 0.3, "bbox"), name="one joint per person: box of size 0"),
+    ]
+
+
 EXERCISES = Exercises(
     "05_pose",
     [
@@ -152,6 +259,27 @@ EXERCISES = Exercises(
                 "lecture_lib.pose.heatmaps.heatmaps_to_keypoints",
                 "lecture_lib.pose.training.decode",
                 "torchvision.models.detection.roi_heads.heatmaps_to_keypoints",
+            ),
+            compare=LOOSE,
+            points=2,
+        ),
+        Exercise(
+            name="my_pck",
+            title="PCK per joint and overall",
+            reference=pck,
+            cases=_pck_cases,
+            hidden=_pck_hidden,
+            forbidden=(
+                "lecture_lib.pose.pck",
+                "lecture_lib.pose.metrics.pck",
+                "lecture_lib.pose.pck_per_joint",
+                "lecture_lib.pose.metrics.pck_per_joint",
+                "lecture_lib.pose.pck_curve",
+                "lecture_lib.pose.metrics.pck_curve",
+                "lecture_lib.pose.correct_keypoints",
+                "lecture_lib.pose.metrics.correct_keypoints",
+                "lecture_lib.pose.torso_size",
+                "lecture_lib.pose.metrics.torso_size",
             ),
             compare=LOOSE,
             points=2,
