@@ -21,9 +21,10 @@ import torch
 import torch.nn.functional as F
 import torchvision
 from pytorch_metric_learning import miners
+from sklearn import metrics as sklearn_metrics
 from torch import nn
 
-from lecture_lib import boxes, cnn, embeddings, faces, plain, pose, transfer
+from lecture_lib import boxes, cnn, embeddings, faces, metrics, plain, pose, transfer
 from lecture_lib.cnn import EXERCISES as CNN
 from lecture_lib.detection import (
     EXERCISES_03A,
@@ -330,6 +331,71 @@ def semi_hard_by_pml(emb, labels, margin=0.2):
     return sorted(zip(a[keep].tolist(), p[keep].tolist(), n[keep].tolist()))
 
 
+def _roc_curve_by_cumsum(distances, same):
+    """The exercise's curve written out (for twins that take only the area from a shortcut)."""
+    d, s = distances.double(), same.bool()
+    order = torch.argsort(d, stable=True)
+    d, s = d[order], s[order]
+    last = torch.ones(len(d), dtype=torch.bool)
+    last[:-1] = d[1:] != d[:-1]
+    zero = torch.zeros(1, dtype=torch.float64)
+    far = torch.cat([zero, torch.cumsum((~s).double(), 0)[last] / int((~s).sum())])
+    tar = torch.cat([zero, torch.cumsum(s.double(), 0)[last] / int(s.sum())])
+    return far, tar
+
+
+def roc_by_sklearn(distances, same):
+    score, truth = -distances.double().numpy(), same.numpy()
+    far, tar, _ = sklearn_metrics.roc_curve(truth, score, drop_intermediate=False)
+    return torch.from_numpy(far), torch.from_numpy(tar), float(sklearn_metrics.roc_auc_score(truth, score))
+
+
+def roc_by_sklearn_auc(distances, same):
+    score, truth = -distances.double().numpy(), same.numpy()
+    far, tar, _ = sklearn_metrics.roc_curve(truth, score, drop_intermediate=False)
+    return torch.from_numpy(far), torch.from_numpy(tar), float(sklearn_metrics.auc(far, tar))
+
+
+def roc_by_trapezoid(distances, same):
+    far, tar = _roc_curve_by_cumsum(distances, same)
+    return far, tar, float(torch.trapezoid(tar, far))
+
+
+def roc_by_library_auc(distances, same):
+    far, tar = _roc_curve_by_cumsum(distances, same)
+    return far, tar, metrics.verification_auc(distances, same)
+
+
+def kfold_by_library(distances, same, folds):
+    result = metrics.kfold_accuracy(distances, same, folds)
+    return torch.tensor(result.fold_accuracy), torch.tensor(result.thresholds, dtype=torch.float64)
+
+
+def kfold_by_best_threshold(distances, same, folds):
+    accuracies, thresholds = [], []
+    for k in folds.unique():
+        held = folds == k
+        t, _ = metrics.best_threshold(distances[~held], same[~held])
+        accuracies.append(float(((distances[held].double() <= t) == same[held]).double().mean()))
+        thresholds.append(t)
+    return torch.tensor(accuracies), torch.tensor(thresholds, dtype=torch.float64)
+
+
+def kfold_by_roc_curve(distances, same, folds):  # sklearn's ROC gives the accuracy at every threshold
+    d, s = distances.double().numpy(), same.numpy()
+    accuracies, thresholds = [], []
+    for k in folds.unique():
+        held = (folds == k).numpy()
+        # point i of the ROC accepts the i smallest distinct distances: candidate threshold i
+        far, tar, _ = sklearn_metrics.roc_curve(s[~held], -d[~held], drop_intermediate=False)
+        correct = np.round(tar * s[~held].sum() + (1 - far) * (~s[~held]).sum())
+        u = np.unique(d[~held])
+        t = np.concatenate([[u[0] - 1.0], (u[:-1] + u[1:]) / 2, [u[-1] + 1.0]])[int(np.argmax(correct))]
+        accuracies.append(float(((d[held] <= t) == s[held]).mean()))
+        thresholds.append(float(t))
+    return torch.tensor(accuracies), torch.tensor(thresholds, dtype=torch.float64)
+
+
 def analogy_by_gensim(vectors, vocab, a, b, c, topn=1):
     from gensim.models import KeyedVectors
 
@@ -510,6 +576,17 @@ TWINS: dict[str, dict[str, Callable]] = {
         "faces.mine_triplets": semi_hard_by_library,
         "pytorch-metric-learning's TripletMarginMiner": semi_hard_by_pml,
     },
+    "my_verification_roc": {
+        "sklearn roc_curve + roc_auc_score": roc_by_sklearn,
+        "sklearn roc_curve + auc": roc_by_sklearn_auc,
+        "torch.trapezoid for the area": roc_by_trapezoid,
+        "lecture_lib.metrics.verification_auc": roc_by_library_auc,
+    },
+    "my_lfw_kfold": {
+        "lecture_lib.metrics.kfold_accuracy": kfold_by_library,
+        "lecture_lib.metrics.best_threshold per fold": kfold_by_best_threshold,
+        "sklearn roc_curve's accuracy at every threshold": kfold_by_roc_curve,
+    },
     "my_analogy": {
         "embeddings.analogy": lambda v, vocab, a, b, c, topn=1: embeddings.analogy(v, vocab, a, b, c, topn),
         "gensim's most_similar": analogy_by_gensim,
@@ -610,6 +687,39 @@ def triplet_no_hinge(a, p, n, margin=0.2):  # forgets that inactive triplets hav
     B = len(a)
     d = ((a - p) ** 2).sum(1) - ((a - n) ** 2).sum(1) + margin
     return torch.relu(d).mean(), 2 * (n - p) / B, -2 * (a - p) / B, 2 * (a - n) / B
+
+
+def _roc(distances, same, *, group_ties=True, trapezoid=True, origin=True, descending=False):
+    """The verification ROC with one of the honest mistakes switched on."""
+    d, s = distances.double(), same.bool()
+    order = torch.argsort(d, descending=descending, stable=True)
+    d, s = d[order], s[order]
+    last = torch.ones(len(d), dtype=torch.bool)
+    if group_ties:
+        last[:-1] = d[1:] != d[:-1]
+    start = [torch.zeros(1, dtype=torch.float64)] if origin else []
+    far = torch.cat([*start, torch.cumsum((~s).double(), 0)[last] / int((~s).sum())])
+    tar = torch.cat([*start, torch.cumsum(s.double(), 0)[last] / int(s.sum())])
+    heights = (tar[1:] + tar[:-1]) / 2 if trapezoid else tar[:-1]  # step: ties get no half credit
+    return far, tar, float(((far[1:] - far[:-1]) * heights).sum())
+
+
+def _kfold(distances, same, folds, *, choose_on_held=False, ties_last=False, strict=False, midpoints=True):
+    """LFW's k-fold protocol with one of the honest mistakes switched on."""
+    d, s = distances.double(), same.bool()
+    accuracies, thresholds = [], []
+    for k in folds.unique():
+        held = folds == k
+        pick = held if choose_on_held else ~held
+        u = d[pick].unique()
+        cands = torch.cat([u[:1] - 1, (u[:-1] + u[1:]) / 2, u[-1:] + 1]) if midpoints else u
+        correct = ((d[pick][None] <= cands[:, None]) == s[pick][None]).sum(1)
+        best = int(torch.nonzero(correct == correct.max()).flatten()[-1 if ties_last else 0])
+        t = cands[best]
+        says = d[held] < t if strict else d[held] <= t
+        accuracies.append((says == s[held]).double().mean())
+        thresholds.append(t)
+    return torch.stack(accuracies), torch.stack(thresholds)
 
 
 def sgns_no_accumulation(w_in, w_out, centre, context, noise):  # "=" where repeated ids must add
@@ -762,6 +872,18 @@ MISTAKES: dict[str, dict[str, Callable]] = {
     },
     "my_triplet_loss_backward": {"gradient of inactive triplets": triplet_no_hinge},
     "my_semi_hard": {"<= instead of <": semi_hard_inclusive},
+    "my_verification_roc": {
+        "one point per pair (ties split)": lambda d, same: _roc(d, same, group_ties=False),
+        "step area (ties get no half)": lambda d, same: _roc(d, same, trapezoid=False),
+        "no (0, 0) point": lambda d, same: _roc(d, same, origin=False),
+        "distance sorted as a similarity": lambda d, same: _roc(d, same, descending=True),
+    },
+    "my_lfw_kfold": {
+        "threshold chosen on the held-out fold": lambda d, same, f: _kfold(d, same, f, choose_on_held=True),
+        "ties to the largest threshold": lambda d, same, f: _kfold(d, same, f, ties_last=True),
+        "< instead of <=": lambda d, same, f: _kfold(d, same, f, strict=True),
+        "distances as thresholds, not midpoints": lambda d, same, f: _kfold(d, same, f, midpoints=False),
+    },
     "my_analogy": {"question words not excluded": analogy_keeps_question_words},
     "my_sgns_loss_grad": {"repeated ids overwrite": sgns_no_accumulation},
     "my_ppmi": {

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 import torchvision
+from sklearn.metrics import roc_auc_score, roc_curve
 
 from lecture_lib import boxes, cnn, plain, pose
 from lecture_lib.cnn.exercises import EXERCISES as CNN
@@ -19,7 +21,7 @@ from lecture_lib.embeddings import sgns_loss
 from lecture_lib.embeddings.exercises import EXERCISES as EMB
 from lecture_lib.faces import mine_triplets, triplet_loss
 from lecture_lib.faces.exercises import EXERCISES as FACES
-from lecture_lib.metrics import iou_from_confusion
+from lecture_lib.metrics import iou_from_confusion, kfold_accuracy, verification_auc, verification_roc
 from lecture_lib.pose.exercises import EXERCISES as POSE
 from lecture_lib.segmentation.exercises import EXERCISES as SEG
 from lecture_lib.transfer import trainable_names, unfreeze_top
@@ -160,6 +162,27 @@ def test_faces_references():
             continue
         a, p, n = mine_triplets(emb, labels, margin, "semi-hard")
         assert ex.reference(*c.args) == sorted(zip(a.tolist(), p.tolist(), n.tolist())), c.name
+
+
+def test_faces_verification_references():
+    ex, cases = all_cases(FACES, "my_verification_roc")
+    for c in cases:
+        distances, same = c.args
+        far, tar, auc = ex.reference(*c.args)
+        sk_far, sk_tar, _ = roc_curve(same.numpy(), -distances.double().numpy(), drop_intermediate=False)
+        assert np.array_equal(far.numpy(), sk_far) and np.array_equal(tar.numpy(), sk_tar), c.name
+        assert auc == pytest.approx(roc_auc_score(same.numpy(), -distances.double().numpy()), abs=1e-12)
+        assert auc == pytest.approx(verification_auc(distances, same), abs=1e-12), c.name
+        # the library's curve drops the collinear points: every point it keeps is one of ours
+        lib_far, lib_tar, _ = verification_roc(distances, same)
+        ours = set(zip(far.tolist(), tar.tolist()))
+        assert set(zip(lib_far.tolist(), lib_tar.tolist())) <= ours, c.name
+    ex, cases = all_cases(FACES, "my_lfw_kfold")
+    for c in cases:
+        accuracies, thresholds = ex.reference(*c.args)
+        expected = kfold_accuracy(*c.args)
+        assert accuracies.tolist() == list(expected.fold_accuracy), c.name
+        assert thresholds.tolist() == list(expected.thresholds), c.name
 
 
 def test_embedding_references():

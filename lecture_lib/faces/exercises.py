@@ -5,8 +5,15 @@
   notebook shows the loss itself inline (section 2); the exercise is the backward pass.
 - ``my_semi_hard(emb, labels, margin)``: every semi-hard triplet of a batch (FaceNet Eq. 4), as a
   list of index triples (about 10 lines).
+- ``my_verification_roc(distances, same)``: the ROC of "same if distance <= t" (one point per
+  distinct distance, ties together) and its trapezoid AUC (about 12 lines;
+  ``exercises_verification.py``).
+- ``my_lfw_kfold(distances, same, folds)``: LFW's k-fold protocol, each fold's threshold chosen on
+  the other folds' pairs; per-fold accuracies and thresholds (about 15 lines;
+  ``exercises_verification.py``).
 
-The references are loops over Python numbers, independent of ``lecture_lib.faces.triplets``.
+The references are loops over Python numbers, independent of ``lecture_lib.faces.triplets`` and
+``lecture_lib.metrics.verification``.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from lecture_lib.exercises import AUTOGRAD, LOOSE, Case, Exercise, Exercises
+from lecture_lib.faces.exercises_verification import KFOLD, ROC
 
 TRIPLET_LOSSES = (
     "lecture_lib.faces.triplet_loss",
@@ -177,5 +185,7 @@ EXERCISES = Exercises(
             ),
             points=2,
         ),
+        ROC,
+        KFOLD,
     ],
 )
