@@ -37,7 +37,7 @@ from lecture_lib.detection import (
 from lecture_lib.embeddings import EXERCISES as EMB
 from lecture_lib.embeddings.counts import cooccurrence, ppmi
 from lecture_lib.faces import EXERCISES as FACES
-from lecture_lib.metrics import iou_from_confusion
+from lecture_lib.metrics import detection, iou_from_confusion, precision_recall_curve
 from lecture_lib.pose import EXERCISES as POSE
 from lecture_lib.segmentation import EXERCISES as SEG
 from lecture_lib.transfer import EXERCISES as TRANSFER
@@ -208,6 +208,38 @@ def roi_by_torchvision(fmap, box, size):
 def roi_by_torch_ops(fmap, box, size):
     out, _ = torch.ops.torchvision.roi_pool(fmap[None, None], torch.tensor([[0.0, *box]]), 1.0, *size)
     return out[0, 0]
+
+
+def ap_by_library(curve_fn):
+    """The area under the envelope of ``curve_fn``'s precision-recall curve (lecture_lib.metrics)."""
+
+    def answer(det_boxes, det_scores, gt_boxes, iou_threshold=0.5):
+        ones = [torch.ones(len(b), dtype=torch.int64) for b in det_boxes]
+        preds = [{"boxes": b, "scores": s, "labels": o} for b, s, o in zip(det_boxes, det_scores, ones)]
+        targets = [{"boxes": b, "labels": torch.ones(len(b), dtype=torch.int64)} for b in gt_boxes]
+        curve = curve_fn(preds, targets, label=1, iou_threshold=iou_threshold)
+        if curve["num_gt"] == 0:
+            return float("nan")
+        recall, precision = curve["recall"], curve["precision"]
+        envelope = precision.flip(0).cummax(0).values.flip(0)
+        return float((torch.diff(recall, prepend=torch.zeros(1, dtype=recall.dtype)) * envelope).sum())
+
+    return answer
+
+
+def align_by_torchvision(fmap, box, size, sampling_ratio=2, aligned=True):
+    rois = torch.tensor([[0.0, *box]])
+    return torchvision.ops.roi_align(fmap[None, None], rois, size, 1.0, sampling_ratio, aligned)[0, 0]
+
+
+def align_by_module(fmap, box, size, sampling_ratio=2, aligned=True):
+    layer = torchvision.ops.RoIAlign(size, 1.0, sampling_ratio, aligned)
+    return layer(fmap[None, None], torch.tensor([[0.0, *box]]))[0, 0]
+
+
+def align_by_torch_ops(fmap, box, size, sampling_ratio=2, aligned=True):
+    rois = torch.tensor([[0.0, *box]])
+    return torch.ops.torchvision.roi_align(fmap[None, None], rois, 1.0, *size, sampling_ratio, aligned)[0, 0]
 
 
 def loss_by_library(logits, deltas, labels, reg_targets):
@@ -524,6 +556,12 @@ TWINS: dict[str, dict[str, Callable]] = {
         "lecture_lib.boxes.encode": lambda p, t: boxes.encode(p, t) if len(p) else torch.zeros(0, 4),
         "torchvision's BoxCoder": encode_by_torchvision,
     },
+    "average_precision": {
+        "lecture_lib.metrics.precision_recall_curve": ap_by_library(precision_recall_curve),
+        "lecture_lib.metrics.detection.precision_recall_curve": ap_by_library(
+            detection.precision_recall_curve
+        ),
+    },
     "roi_max_pool": {
         "torchvision.ops.roi_pool": roi_by_torchvision,
         "torch.ops.torchvision.roi_pool": roi_by_torch_ops,
@@ -534,6 +572,11 @@ TWINS: dict[str, dict[str, Callable]] = {
     "fast_rcnn_loss": {
         "lecture_lib's fastrcnn_loss": loss_by_library,
         "F.cross_entropy + F.smooth_l1_loss": loss_by_torch,
+    },
+    "roi_align_one": {
+        "torchvision.ops.roi_align": align_by_torchvision,
+        "torchvision.ops.RoIAlign": align_by_module,
+        "torch.ops.torchvision.roi_align": align_by_torch_ops,
     },
     "match_anchors": {
         "lecture_lib's match": lambda iou, high=0.7, low=0.3: match(
@@ -841,8 +884,19 @@ MISTAKES: dict[str, dict[str, Callable]] = {
             1,
         ).reshape(-1, 4)
     },
+    "average_precision": {
+        "a ground-truth box matched twice": lambda *a: _ap(*a, reuse=True),
+        "no precision envelope": lambda *a: _ap(*a, envelope=False),
+        "ground truth of all images pooled": lambda *a: _ap(*a, pooled=True),
+        "IoU > threshold instead of >=": lambda *a: _ap(*a, strict=True),
+    },
     "roi_max_pool": {"exclusive box end": lambda fmap, box, size: _roi(fmap, box, size, inclusive=False)},
     "fast_rcnn_loss": {"box loss over foreground only": loss_per_foreground, "beta = 1": loss_beta_one},
+    "roi_align_one": {
+        "aligned ignored (no half-cell shift)": lambda *a: _align(*a, shift=False),
+        "samples at the sub-cell corners": lambda *a: _align(*a, centre=0.0),
+        "clamped everywhere (never 0 outside)": lambda *a: _align(*a, zero_outside=False),
+    },
     "match_anchors": {"no low-quality matches": match_without_low_quality, "strict thresholds": match_strict},
     "my_cell_anchors": {
         "size-major order": lambda sizes, ratios: torch.tensor(
@@ -924,6 +978,69 @@ def _roi(fmap, box, size, inclusive=True):
             rows = slice(y1 + math.floor(i * h / size[0]), max(y1 + math.ceil((i + 1) * h / size[0]), y1 + 1))
             cols = slice(x1 + math.floor(j * w / size[1]), max(x1 + math.ceil((j + 1) * w / size[1]), x1 + 1))
             out[i, j] = fmap[rows, cols].max()
+    return out
+
+
+def _ap(det_boxes, det_scores, gt_boxes, thr=0.5, reuse=False, envelope=True, pooled=False, strict=False):
+    """Average precision with one of the honest mistakes switched on."""
+    gts = [g.tolist() for g in gt_boxes]
+    if pooled:  # every detection may match the ground truth of any image
+        gts = [[b for g in gts for b in g]] * len(gts)
+    num_gt = sum(len(g) for g in gt_boxes)
+    if num_gt == 0:
+        return float("nan")
+    dets = sorted(
+        (
+            (s, i, b)
+            for i, (bs, ss) in enumerate(zip(det_boxes, det_scores))
+            for b, s in zip(bs.tolist(), ss.tolist())
+        ),
+        key=lambda d: -d[0],
+    )
+    used: set = set()
+    tp, precision, recall = 0, [], []
+    for k, (_, i, box) in enumerate(dets, start=1):
+        best, best_iou = None, -1.0
+        for j, gt in enumerate(gts[i]):
+            o = _inter(box, gt) / (_area(box) + _area(gt) - _inter(box, gt) or 1.0)
+            ok = o > thr if strict else o >= thr
+            if ok and o >= best_iou and (reuse or (i if not pooled else 0, j) not in used):
+                best, best_iou = j, o
+        if best is not None:
+            used.add((i if not pooled else 0, best))
+            tp += 1
+        precision.append(tp / k)
+        recall.append(tp / num_gt)
+    if envelope:
+        precision = [max(precision[k:]) for k in range(len(precision))]
+    return sum((r - q) * p for r, q, p in zip(recall, [0.0, *recall], precision))
+
+
+def _align(fmap, box, size, ratio=2, aligned=True, shift=True, centre=0.5, zero_outside=True):
+    """RoIAlign with one of the honest mistakes switched on."""
+    h, w = fmap.shape
+    off = 0.5 if aligned and shift else 0.0
+    x1, y1, x2, y2 = (float(v) - off for v in box)
+    rw, rh = (x2 - x1, y2 - y1) if aligned else (max(x2 - x1, 1.0), max(y2 - y1, 1.0))
+    gh = ratio if ratio > 0 else math.ceil(rh / size[0])
+    gw = ratio if ratio > 0 else math.ceil(rw / size[1])
+    out = torch.zeros(size)
+    for i in range(size[0]):
+        for j in range(size[1]):
+            total = 0.0
+            for iy in range(gh):
+                for ix in range(gw):
+                    y = y1 + i * rh / size[0] + (iy + centre) * rh / size[0] / gh
+                    x = x1 + j * rw / size[1] + (ix + centre) * rw / size[1] / gw
+                    if zero_outside and (y < -1 or y > h or x < -1 or x > w):
+                        continue
+                    y, x = min(max(y, 0.0), h - 1), min(max(x, 0.0), w - 1)
+                    t, le = int(y), int(x)
+                    b, r = min(t + 1, h - 1), min(le + 1, w - 1)
+                    ly, lx = y - t, x - le
+                    top = (1 - lx) * fmap[t, le] + lx * fmap[t, r]
+                    total += (1 - ly) * top + ly * ((1 - lx) * fmap[b, le] + lx * fmap[b, r])
+            out[i, j] = total / max(gh * gw, 1)
     return out
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 import torchvision
-from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
 from lecture_lib import boxes, cnn, plain, pose
 from lecture_lib.cnn.exercises import EXERCISES as CNN
@@ -21,7 +21,13 @@ from lecture_lib.embeddings import sgns_loss
 from lecture_lib.embeddings.exercises import EXERCISES as EMB
 from lecture_lib.faces import mine_triplets, triplet_loss
 from lecture_lib.faces.exercises import EXERCISES as FACES
-from lecture_lib.metrics import iou_from_confusion, kfold_accuracy, verification_auc, verification_roc
+from lecture_lib.metrics import (
+    iou_from_confusion,
+    kfold_accuracy,
+    precision_recall_curve,
+    verification_auc,
+    verification_roc,
+)
 from lecture_lib.pose.exercises import EXERCISES as POSE
 from lecture_lib.segmentation.exercises import EXERCISES as SEG
 from lecture_lib.transfer import trainable_names, unfreeze_top
@@ -225,6 +231,71 @@ def test_transfer_references_agree_with_the_library():
         assert trainable_names(got) == trainable_names(twin), c.name
         assert count == sum(p.numel() for p in twin.parameters() if p.requires_grad), c.name
         assert ex.compare((twin, count), (got, count)) is None, c.name
+
+
+def all_point_ap_of_the_library(det_boxes, det_scores, gt_boxes, iou_threshold=0.5):
+    """All-point AP from ``lecture_lib.metrics.precision_recall_curve`` (its matching and curve are
+    checked against pycocotools in tests/test_metrics_detection.py): the area under the envelope."""
+    preds = [
+        {"boxes": b, "scores": s, "labels": torch.ones(len(b), dtype=torch.int64)}
+        for b, s in zip(det_boxes, det_scores)
+    ]
+    targets = [{"boxes": b, "labels": torch.ones(len(b), dtype=torch.int64)} for b in gt_boxes]
+    curve = precision_recall_curve(preds, targets, label=1, iou_threshold=iou_threshold)
+    if curve["num_gt"] == 0:
+        return float("nan")
+    recall, precision = curve["recall"].numpy(), curve["precision"].numpy()
+    envelope = np.maximum.accumulate(precision[::-1])[::-1]
+    return float(np.sum(np.diff(recall, prepend=0.0) * envelope))
+
+
+def test_average_precision_matches_the_library_and_hand_values():
+    ex, cases = all_cases(EXERCISES_03A, "average_precision")
+    values = set()
+    for c in cases:
+        got = ex.reference(*c.args)
+        assert isinstance(got, float), c.name
+        assert got == pytest.approx(all_point_ap_of_the_library(*c.args), abs=1e-12, nan_ok=True), c.name
+        values.add(round(got, 6))
+    assert len(values) >= 8  # the cases are not all 0, 1 or nan
+    by_name = {c.name: ex.reference(*c.args) for c in ex.cases()}
+    # TP FP TP FP TP on 3 objects: envelope 1, 2/3, 2/3, 3/5, 3/5 at recall 1/3, 1/3, 2/3, 2/3, 1
+    assert by_name["by hand: TP FP TP FP TP"] == pytest.approx((1 + 2 / 3 + 3 / 5) / 3)
+    assert by_name["equal scores: image 0's false positive comes first"] == pytest.approx(0.25)
+    assert by_name["equal IoU with two ground-truth boxes: the later one is taken"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "flags", [[1, 1, 0, 1, 0, 0, 1], [1, 0, 1, 0, 0, 1, 0], [1, 1, 1, 0, 0], [1, 0, 0, 0, 1]]
+)
+def test_average_precision_matches_sklearn_where_the_envelope_changes_nothing(flags):
+    """One image, every object found, distinct scores, precision at the true positives never rising:
+    there the area under the envelope is scikit-learn's average precision."""
+    ex = EXERCISES_03A["average_precision"]
+    n_tp = sum(flags)
+    gt = torch.tensor([[20.0 * k, 0, 20 * k + 10, 10] for k in range(n_tp)])
+    dets, k = [], 0
+    for i, hit in enumerate(flags):
+        dets.append(gt[k].tolist() if hit else [20.0 * i, 50, 20 * i + 10, 60])
+        k += hit
+    scores = torch.linspace(1.0, 0.1, len(flags))
+    tp_precision = [sum(flags[: i + 1]) / (i + 1) for i, hit in enumerate(flags) if hit]
+    assert tp_precision == sorted(tp_precision, reverse=True)  # the condition holds
+    got = ex.reference([torch.tensor(dets)], [scores], [gt])
+    assert got == pytest.approx(average_precision_score(flags, scores.numpy()), abs=1e-12)
+
+
+def test_roi_align_matches_torchvision():
+    ex, cases = all_cases(EXERCISES_03B, "roi_align_one")
+    for c in cases:
+        fmap, box, size, ratio, aligned = (*c.args, *(2, True)[len(c.args) - 3 :])  # the defaults
+        rois = torch.tensor([[0.0, *box]], dtype=torch.float64)
+        got = ex.reference(*c.args)
+        assert got.dtype == fmap.dtype and got.shape == size, c.name
+        ref64 = torchvision.ops.roi_align(fmap[None, None].double(), rois, size, 1.0, ratio, aligned)[0, 0]
+        assert torch.allclose(ex.reference(fmap.double(), *c.args[1:]), ref64, rtol=0, atol=1e-12), c.name
+        ref32 = torchvision.ops.RoIAlign(size, 1.0, ratio, aligned)(fmap[None, None], rois.float())[0, 0]
+        assert torch.allclose(got, ref32, rtol=1e-5, atol=1e-6), c.name
 
 
 def test_fast_rcnn_loss_and_anchor_matching_match_the_library():

@@ -1,8 +1,9 @@
-"""The exercises of 03a_rcnn.ipynb (``EXERCISES_03A``: ``iou``, ``nms``, ``encode``), and the helpers
+"""The exercises of 03a_rcnn.ipynb (``EXERCISES_03A``: ``iou``, ``nms``, ``encode``,
+``average_precision``), and the helpers
 of the detection exercises (``random_boxes``). 03b: ``exercises_fast_rcnn``, 03c:
 ``exercises_faster_rcnn``. The references are plain loops over
-Python numbers, independent of ``lecture_lib.boxes`` and torchvision (the library twins the
-exercises may not call).
+Python numbers, independent of ``lecture_lib.boxes``, ``lecture_lib.metrics`` and torchvision (the
+library twins the exercises may not call).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 import torch
 from torch import Tensor
 
-from lecture_lib.exercises import Case, Exercise, Exercises
+from lecture_lib.exercises import LOOSE, Case, Exercise, Exercises
 
 BOX_IOU = (
     "lecture_lib.boxes.box_iou",
@@ -176,6 +177,145 @@ def _encode_hidden() -> list[Case]:
     ]
 
 
+# ----------------------------------------------------------------------------------------------
+# 03a, exercise 4: average precision of one class
+
+
+def average_precision(
+    det_boxes: list[Tensor], det_scores: list[Tensor], gt_boxes: list[Tensor], iou_threshold: float = 0.5
+) -> float:
+    """All-point average precision (PASCAL VOC 2010 on) of one class over several images.
+
+    Args:
+        det_boxes: one ``Tensor[D_i, 4]`` (xyxy) per image, the detections of the class.
+        det_scores: one ``Tensor[D_i]`` per image, their scores.
+        gt_boxes: one ``Tensor[G_i, 4]`` (xyxy) per image, the ground-truth boxes of the class.
+        iou_threshold: a detection is a true positive when its IoU with a still unmatched
+            ground-truth box of its own image is >= this.
+
+    Detections of all images are taken best first (equal scores: image order, then index order);
+    each takes the unmatched ground-truth box of its image with the highest IoU (on equal IoU the
+    later box, as pycocotools and ``lecture_lib.metrics``); the others are false positives.
+    Precision ``tp / k`` and recall ``tp / G`` after each detection ``k``; the precision envelope
+    (the max to the right); AP = sum over ``k`` of ``(recall_k - recall_{k-1}) * envelope_k``.
+    ``nan`` without ground truth, ``0.0`` without detections.
+    """
+    num_gt = sum(len(g) for g in gt_boxes)
+    if num_gt == 0:
+        return float("nan")
+    dets = []
+    for image, (boxes, scores) in enumerate(zip(det_boxes, det_scores)):
+        for box, score in zip(boxes.tolist(), scores.tolist()):
+            dets.append((score, image, box))
+    dets.sort(key=lambda d: -d[0])  # sorted is stable: ties keep image, then index order
+    gts = [g.tolist() for g in gt_boxes]
+    matched = [[False] * len(g) for g in gts]
+    tp, precision, recall = 0, [], []
+    for k, (_, image, box) in enumerate(dets, start=1):
+        best, best_iou = -1, -1.0
+        for j, gt in enumerate(gts[image]):
+            overlap = iou(box, gt)
+            if not matched[image][j] and overlap >= iou_threshold and overlap >= best_iou:
+                best, best_iou = j, overlap
+        if best >= 0:
+            matched[image][best] = True
+            tp += 1
+        precision.append(tp / k)
+        recall.append(tp / num_gt)
+    for k in range(len(precision) - 2, -1, -1):  # the envelope: max precision at this recall or more
+        precision[k] = max(precision[k], precision[k + 1])
+    ap, previous = 0.0, 0.0
+    for r, p in zip(recall, precision):
+        ap += (r - previous) * p
+        previous = r
+    return ap
+
+
+def _ap_images(g: torch.Generator, n_images: int, n_gt: int, n_extra: int, jitter: float) -> Case:
+    """Images with ``n_gt`` objects each, one jittered detection per object and ``n_extra`` false
+    alarms (random boxes), scores uniform."""
+    dets, scores, gts = [], [], []
+    for _ in range(n_images):
+        gt = random_boxes(g, n_gt, 50)
+        hits = gt + (torch.rand(n_gt, 4, generator=g) - 0.5) * 2 * jitter
+        hits[:, 2:] = torch.maximum(hits[:, 2:], hits[:, :2] + 1)
+        dets.append(torch.cat([hits, random_boxes(g, n_extra, 50)]))
+        scores.append(torch.rand(n_gt + n_extra, generator=g))
+        gts.append(gt)
+    return Case(
+        (dets, scores, gts), name=f"{n_images} images, {n_gt} objects and {n_extra} false alarms each"
+    )
+
+
+def _ap_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(0)
+    gt3 = _rows([[0, 0, 10, 10], [20, 0, 30, 10], [40, 0, 50, 10]])
+    by_hand = _rows([[0, 0, 10, 10], [60, 60, 70, 70], [20, 0, 30, 11], [0, 1, 10, 10], [40, 1, 50, 11]])
+    half = _rows([[0, 0, 3, 1]])  # IoU with [1, 0, 4, 1]: exactly 0.5
+    return [
+        Case(([by_hand], [torch.tensor([0.9, 0.8, 0.7, 0.6, 0.5])], [gt3]), name="by hand: TP FP TP FP TP"),
+        Case(
+            (
+                [_rows([[0, 0, 10, 10], [1, 0, 11, 10]])],
+                [torch.tensor([0.9, 0.8])],
+                [_rows([[0, 0, 10, 10]])],
+            ),
+            name="a duplicate detection is a false positive",
+        ),
+        Case(([half], [torch.tensor([0.5])], [_rows([[1, 0, 4, 1]])]), name="IoU exactly 0.5 is a match"),
+        Case(
+            (
+                [_rows([[50, 50, 60, 60]]), _rows([[0, 0, 10, 10]])],
+                [torch.tensor([0.7]), torch.tensor([0.7])],
+                [_rows([[0, 0, 10, 10]]), _rows([[0, 0, 10, 10]])],
+            ),
+            name="equal scores: image 0's false positive comes first",
+        ),
+        Case(
+            (
+                [_rows([[1, 0, 11, 10], [-2, 0, 8, 10]])],
+                [torch.tensor([0.9, 0.8])],
+                [_rows([[0, 0, 10, 10], [2, 0, 12, 10]])],
+            ),
+            name="equal IoU with two ground-truth boxes: the later one is taken",
+        ),
+        Case(([_rows([])], [torch.zeros(0)], [gt3]), name="no detections"),
+        Case(([by_hand], [torch.linspace(1, 0.2, 5)], [_rows([])]), name="no ground truth: nan"),
+        _ap_images(g, 3, 4, 3, 3.0),
+    ]
+
+
+def _ap_hidden() -> list[Case]:
+    g = torch.Generator().manual_seed(36)
+    gt = _rows([[0, 0, 10, 10], [20, 20, 30, 30]])
+    near = _rows([[0, 0, 10, 10], [21, 21, 31, 31]])
+    dets, scores, gts = _ap_images(g, 4, 3, 4, 4.0).args
+    levels = [(s * 3).floor() / 3 for s in scores]  # three score levels: many ties
+    cases = [
+        Case(([near], [torch.tensor([0.4, 0.9])], [gt]), name="every detection right: AP 1"),
+        Case(([near + 15], [torch.tensor([0.4, 0.9])], [gt]), name="every detection wrong: AP 0"),
+        Case(
+            ([near, _rows([])], [torch.tensor([0.4, 0.9]), torch.zeros(0)], [_rows([]), gt]),
+            name="a detection counts only in its own image",
+        ),
+        Case(([near], [torch.tensor([0.5, 0.5])], [gt], 0.75), name="threshold 0.75"),
+        Case(
+            (
+                [near[:1], near, _rows([])],
+                [torch.tensor([0.8]), torch.tensor([0.3, 0.6]), torch.zeros(0)],
+                [gt, _rows([]), gt],
+            ),
+            name="an image without ground truth, one without detections",
+        ),
+        Case(([_rows([[5, 5, 5, 5]])], [torch.tensor([0.9])], [gt]), name="a zero-area detection"),
+        Case((dets, levels, gts), name="4 images, three score levels (ties)"),
+        _ap_images(g, 5, 2, 6, 6.0),
+        Case((*_ap_images(g, 6, 3, 2, 4.0).args, 0.3), name="6 images, threshold 0.3"),
+        Case((*_ap_images(g, 2, 8, 12, 2.0).args, 0.75), name="2 crowded images, threshold 0.75"),
+    ]
+    return cases
+
+
 EXERCISES_03A = Exercises(
     "03a_rcnn",
     [
@@ -220,6 +360,27 @@ EXERCISES_03A = Exercises(
                 "torchvision.models.detection._utils.BoxCoder.encode_single",
                 "torchvision.models.detection._utils.encode_boxes",
             ),
+        ),
+        Exercise(
+            name="average_precision",
+            title="average precision of one class",
+            reference=average_precision,
+            cases=_ap_cases,
+            hidden=_ap_hidden,
+            forbidden=(
+                "lecture_lib.metrics.detection_ap",
+                "lecture_lib.metrics.detection.detection_ap",
+                "lecture_lib.metrics.precision_recall_curve",
+                "lecture_lib.metrics.detection.precision_recall_curve",
+                "lecture_lib.metrics.bootstrap_map",
+                "lecture_lib.metrics.detection.bootstrap_map",
+                "sklearn.metrics.average_precision_score",
+                "sklearn.metrics.precision_recall_curve",
+                "pycocotools.cocoeval.COCOeval",
+                *BOX_IOU,
+            ),
+            compare=LOOSE,
+            points=3,
         ),
     ],
 )
