@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import math
 import sys
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -187,6 +188,31 @@ def rf_by_backprop(layers):
         return 1
     net = nn.Sequential(*(nn.Conv2d(1, 1, k, s, dilation=d) for k, s, d in layers))
     return cnn.measured_receptive_field(net, 128)
+
+
+def bn_by_autograd(x, gamma, beta, grad_out, eps=1e-5):
+    xt, gt, bt = (t.clone().requires_grad_() for t in (x, gamma, beta))
+    out = F.batch_norm(xt, None, None, gt, bt, training=True, eps=eps)
+    out.backward(grad_out)
+    return out.detach(), xt.grad, gt.grad, bt.grad
+
+
+def bn_by_module(x, gamma, beta, grad_out, eps=1e-5):
+    layer = nn.BatchNorm2d(x.shape[1], eps=eps).train()
+    with torch.no_grad():
+        layer.weight.copy_(gamma)
+        layer.bias.copy_(beta)
+    xt = x.clone().requires_grad_()
+    out = layer(xt)
+    grad_x, grad_gamma, grad_beta = torch.autograd.grad(out, (xt, layer.weight, layer.bias), grad_out)
+    return out.detach(), grad_x, grad_gamma, grad_beta
+
+
+def bn_by_instance_norm(x, gamma, beta, grad_out, eps=1e-5):  # BatchNorm = InstanceNorm of x.transpose(0, 1)
+    xt, gt, bt = (t.clone().requires_grad_() for t in (x, gamma, beta))
+    out = F.instance_norm(xt.transpose(0, 1)[None], weight=gt, bias=bt, eps=eps)[0].transpose(0, 1)
+    out.backward(grad_out)
+    return out.detach(), xt.grad, gt.grad, bt.grad
 
 
 def iou_by_torchvision(a, b):
@@ -513,6 +539,44 @@ def finetune_by_library(model, num_classes, k):
     return model, sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+def ncm_scores_masked(scores, counts):
+    return scores.masked_fill(counts == 0, float("-inf"))
+
+
+def ncm_by_sklearn(train_x, train_y, test_x, num_classes):
+    from sklearn.neighbors import NearestCentroid
+
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # its spread statistics of classes of one vector
+        clf = NearestCentroid().fit(F.normalize(train_x, dim=1).numpy(), train_y.numpy())
+    clf.centroids_ = F.normalize(torch.from_numpy(clf.centroids_), dim=1).numpy()
+    prototypes = torch.zeros(num_classes, train_x.shape[1])
+    prototypes[torch.from_numpy(clf.classes_)] = torch.from_numpy(clf.centroids_).float()
+    counts = torch.bincount(train_y, minlength=num_classes)
+    scores = ncm_scores_masked(F.normalize(test_x, dim=1) @ prototypes.T, counts)
+    return torch.from_numpy(clf.predict(F.normalize(test_x, dim=1).numpy())).long(), scores
+
+
+def ncm_by_cosine_similarity(train_x, train_y, test_x, num_classes):
+    onehot = F.one_hot(train_y, num_classes).float()
+    counts = onehot.sum(0)
+    prototypes = onehot.T @ F.normalize(train_x, dim=1) / counts.clamp(min=1)[:, None]
+    scores = ncm_scores_masked(F.cosine_similarity(test_x[:, None], prototypes[None], dim=2), counts)
+    return scores.argmax(1), scores
+
+
+def ncm_by_sklearn_cosine(train_x, train_y, test_x, num_classes):
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    onehot = F.one_hot(train_y, num_classes).float()
+    counts = onehot.sum(0)
+    prototypes = onehot.T @ F.normalize(train_x, dim=1) / counts.clamp(min=1)[:, None]
+    scores = ncm_scores_masked(
+        torch.from_numpy(cosine_similarity(test_x.numpy(), prototypes.numpy())), counts
+    )
+    return scores.argmax(1), scores
+
+
 TWINS: dict[str, dict[str, Callable]] = {
     "output_size": {
         "a conv layer on the meta device": lambda n, k, s=1, p=0: nn.Conv2d(1, 1, k, s, p, device="meta")(
@@ -533,11 +597,21 @@ TWINS: dict[str, dict[str, Callable]] = {
         "cnn.receptive_field": lambda layers: cnn.receptive_field(layers)[-1] if layers else 1,
         "back-propagation": rf_by_backprop,
     },
+    "batch_norm_forward_backward": {
+        "F.batch_norm + backward": bn_by_autograd,
+        "nn.BatchNorm2d + autograd.grad": bn_by_module,
+        "F.instance_norm of the transpose + backward": bn_by_instance_norm,
+    },
     "new_head": {"transfer.replace_head + freeze": head_by_library},
     "prepare_finetune": {"transfer.unfreeze_top": finetune_by_library},
     "train_linear_head": {
         "torch.optim.SGD + F.cross_entropy": probe_by_sgd,
         "torch.autograd.grad": probe_by_autograd_grad,
+    },
+    "nearest_class_mean": {
+        "sklearn's NearestCentroid": ncm_by_sklearn,
+        "F.cosine_similarity": ncm_by_cosine_similarity,
+        "sklearn's cosine_similarity": ncm_by_sklearn_cosine,
     },
     "iou": {
         "torchvision.ops.box_iou": iou_by_torchvision,
@@ -673,6 +747,56 @@ def pool_overwrites(x, grad_out, k, s):  # "=" instead of "+=": overlapping grad
                     out[b, c, i, j] = win[r]
                     grad[b, c, i * s + r // k, j * s + r % k] = grad_out[b, c, i, j]
     return out, grad
+
+
+def bn_mistake(x, gamma, beta, grad_out, eps=1e-5, *, unbiased=False, constant_stats=False, dims=(0, 2, 3)):
+    """BatchNorm with one honest mistake switched on (see MISTAKES)."""
+    mean = x.mean(dims, keepdim=True)
+    var = x.var(dims, keepdim=True, correction=1 if unbiased else 0)
+    inv_std = 1 / torch.sqrt(var + eps)
+    x_hat = (x - mean) * inv_std
+    g = gamma[:, None, None] * grad_out
+    n = x.numel() // len(gamma) if dims == (0, 2, 3) else x.shape[2] * x.shape[3]
+    if constant_stats:  # the mean and the variance treated as constants
+        grad_x = g * inv_std
+    else:
+        grad_x = (
+            inv_std / n * (n * g - g.sum(dims, keepdim=True) - x_hat * (g * x_hat).sum(dims, keepdim=True))
+        )
+    out = gamma[:, None, None] * x_hat + beta[:, None, None]
+    return out, grad_x, (grad_out * x_hat).sum((0, 2, 3)), grad_out.sum((0, 2, 3))
+
+
+def bn_eps_on_std(x, gamma, beta, grad_out, eps=1e-5):  # eps added to the standard deviation
+    mean, std = x.mean((0, 2, 3), keepdim=True), x.var((0, 2, 3), keepdim=True, correction=0).sqrt()
+    inv_std = 1 / (std + eps)
+    x_hat = (x - mean) * inv_std
+    g, n = gamma[:, None, None] * grad_out, x.numel() // len(gamma)
+    grad_x = (
+        inv_std
+        / n
+        * (n * g - g.sum((0, 2, 3), keepdim=True) - x_hat * (g * x_hat).sum((0, 2, 3), keepdim=True))
+    )
+    out = gamma[:, None, None] * x_hat + beta[:, None, None]
+    return out, grad_x, (grad_out * x_hat).sum((0, 2, 3)), grad_out.sum((0, 2, 3))
+
+
+def ncm_mistake(train_x, train_y, test_x, num_classes, *, raw_mean=False, mask=True, last=False, guard=True):
+    """The nearest class mean with one honest mistake switched on (see MISTAKES)."""
+
+    def unit(v):
+        length = v.norm(dim=1, keepdim=True)
+        return v / (length.clamp(min=1e-12) if guard else length)
+
+    feats = train_x if raw_mean else unit(train_x)
+    onehot = F.one_hot(train_y, num_classes).float()
+    counts = onehot.sum(0)
+    scores = unit(test_x) @ unit(onehot.T @ feats / counts.clamp(min=1)[:, None]).T
+    if mask:
+        scores = scores.masked_fill(counts == 0, float("-inf"))
+    if last:  # ties to the largest class index
+        return num_classes - 1 - scores.flip(1).argmax(1), scores
+    return scores.argmax(1), scores
 
 
 def nms_keeps_at_threshold_wrong(boxes, scores, iou_threshold):  # drops IoU == threshold
@@ -861,9 +985,23 @@ MISTAKES: dict[str, dict[str, Callable]] = {
         ),
         "jump updated too early": lambda layers: _rf_jump_first(layers),
     },
+    "batch_norm_forward_backward": {
+        "unbiased variance (n - 1)": lambda *a, **k: bn_mistake(*a, **k, unbiased=True),
+        "mean and variance treated as constants in backward": lambda *a, **k: bn_mistake(
+            *a, **k, constant_stats=True
+        ),
+        "statistics per image (instance norm)": lambda *a, **k: bn_mistake(*a, **k, dims=(2, 3)),
+        "eps added to the standard deviation": bn_eps_on_std,
+    },
     "new_head": {"trunk not frozen": head_not_frozen},
     "prepare_finetune": {"counts every parameter": finetune_counts_all},
     "train_linear_head": {"summed loss, not the mean": probe_sum_not_mean, "bias not updated": probe_no_bias},
+    "nearest_class_mean": {
+        "mean of the raw vectors": lambda *a: ncm_mistake(*a, raw_mean=True),
+        "an unseen class scores 0, not -inf": lambda *a: ncm_mistake(*a, mask=False),
+        "ties to the largest class": lambda *a: ncm_mistake(*a, last=True),
+        "a zero vector divided by its length 0 (nan)": lambda *a: ncm_mistake(*a, guard=False),
+    },
     "iou": {
         "intersection not subtracted": lambda a, b: (
             _inter(a, b) / (_area(a) + _area(b)) if _area(a) + _area(b) else 0.0

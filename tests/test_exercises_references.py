@@ -4,6 +4,7 @@ framework function or library twin it stands for (which the exercise refuses to 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -82,6 +83,26 @@ def test_receptive_field_matches_library_and_backprop():
         *(torch.nn.Conv2d(1, 1, k, s, dilation=d) for k, s, d in [(3, 2, 3), (3, 1, 2)])
     )
     assert ex.reference([(3, 2, 3), (3, 1, 2)]) == cnn.measured_receptive_field(net, 64)
+
+
+def test_batch_norm_matches_autograd_through_batch_norm():
+    ex, cases = all_cases(CNN, "batch_norm_forward_backward")
+    for c in cases:
+        x, gamma, beta, grad_out = c.args
+        xt, gt, bt = (t.clone().requires_grad_() for t in (x, gamma, beta))
+        out = F.batch_norm(xt, None, None, gt, bt, training=True, eps=c.kwargs.get("eps", 1e-5))
+        out.backward(grad_out)
+        got = ex.reference(*c.args, **c.kwargs)
+        assert all(t.dtype == x.dtype for t in got), c.name
+        for mine, theirs in zip(got, (out, xt.grad, gt.grad, bt.grad)):
+            assert torch.allclose(mine, theirs.detach(), rtol=1e-4, atol=1e-4), c.name
+    # the module in training mode normalises with the same statistics
+    x, gamma, beta, grad_out = ex.cases()[0].args
+    layer = torch.nn.BatchNorm2d(x.shape[1]).train()
+    with torch.no_grad():
+        layer.weight.copy_(gamma)
+        layer.bias.copy_(beta)
+        assert torch.allclose(layer(x), ex.reference(x, gamma, beta, grad_out)[0], atol=1e-5)
 
 
 def test_iou_and_nms_match_torchvision():
@@ -296,6 +317,47 @@ def test_roi_align_matches_torchvision():
         assert torch.allclose(ex.reference(fmap.double(), *c.args[1:]), ref64, rtol=0, atol=1e-12), c.name
         ref32 = torchvision.ops.RoIAlign(size, 1.0, ratio, aligned)(fmap[None, None], rois.float())[0, 0]
         assert torch.allclose(got, ref32, rtol=1e-5, atol=1e-6), c.name
+
+
+def ncm_by_torch(train_x, train_y, test_x, num_classes):
+    """The nearest class mean with framework functions: one-hot class sums, F.normalize."""
+    onehot = F.one_hot(train_y, num_classes).double()  # [N, C]
+    sums = onehot.T @ F.normalize(train_x.double(), dim=1)  # [C, D]
+    counts = onehot.sum(0)
+    prototypes = F.normalize(sums / counts.clamp(min=1)[:, None], dim=1)
+    scores = (F.normalize(test_x.double(), dim=1) @ prototypes.T).masked_fill(counts == 0, float("-inf"))
+    return scores.argmax(1), scores
+
+
+def test_nearest_class_mean_matches_torch_and_sklearn():
+    from sklearn.neighbors import NearestCentroid
+
+    ex, cases = all_cases(TRANSFER, "nearest_class_mean")
+    compared = 0
+    for c in cases:
+        predictions, scores = ex.reference(*c.args)
+        want_pred, want_scores = ncm_by_torch(*c.args)
+        assert predictions.dtype == torch.int64 and scores.dtype == c.args[2].dtype, c.name
+        assert torch.equal(predictions, want_pred), c.name
+        assert torch.allclose(scores.double(), want_scores, atol=1e-6), c.name
+        train_x, train_y, test_x, _ = c.args
+        if len(test_x) == 0 or len(train_y.unique()) < 2:  # sklearn needs a test set and two classes
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # its spread statistics of 1-vector classes
+            clf = NearestCentroid().fit(F.normalize(train_x.double(), dim=1).numpy(), train_y.numpy())
+        lengths = torch.from_numpy(clf.centroids_).norm(dim=1)
+        if bool((lengths == 0).any()):  # sklearn's distance to a zero prototype is not a cosine
+            continue
+        clf.centroids_ = clf.centroids_ / lengths.numpy()[:, None]  # prototypes of length 1
+        sk = torch.from_numpy(clf.predict(F.normalize(test_x.double(), dim=1).numpy()))
+        nonzero = (
+            test_x.norm(dim=1) > 0
+        )  # a zero vector is equally far from every prototype: rounding decides
+        assert torch.equal(predictions[nonzero], sk.long()[nonzero]), c.name
+        compared += 1
+    assert compared >= len(cases) - 3  # sklearn checked all but the degenerate cases
+    assert sum(bool((ex.reference(*c.args)[1] == float("-inf")).any()) for c in cases) >= 2  # unseen classes
 
 
 def test_fast_rcnn_loss_and_anchor_matching_match_the_library():

@@ -11,6 +11,8 @@ deliberately plain loops, independent of the library functions the notebook uses
   its input and its weights (about 10 lines).
 - ``stack_receptive_field(layers)``: receptive-field bookkeeping through a stack of
   ``(kernel_size, stride, dilation)`` layers (about 6 lines).
+- ``batch_norm_forward_backward(x, gamma, beta, grad_out, eps)``: a BatchNorm layer in training
+  mode, forward and backward (about 16 lines; reference and cases in ``exercises_batchnorm``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import itertools
 import torch
 from torch import Tensor
 
+from lecture_lib.cnn.exercises_batchnorm import NORM_LAYERS, batch_norm_forward_backward, bn_cases, bn_hidden
 from lecture_lib.exercises import AUTOGRAD, LOOSE, Case, Exercise, Exercises
 
 CONV_LAYERS = (
@@ -266,6 +269,16 @@ EXERCISES = Exercises(
                 "lecture_lib.cnn.conv.measured_receptive_field",
                 *AUTOGRAD,
             ),
+        ),
+        Exercise(
+            name="batch_norm_forward_backward",
+            title="BatchNorm forward and backward",
+            reference=batch_norm_forward_backward,
+            cases=bn_cases,
+            hidden=bn_hidden,
+            forbidden=(*NORM_LAYERS, *AUTOGRAD),
+            compare=LOOSE,
+            points=3,
         ),
     ],
 )

@@ -5,6 +5,9 @@
   head as softmax regression trained by hand, gradient and all (about 12 lines).
 - ``prepare_finetune(model, num_classes, k)``: "finetune top k": a fresh head, the top ``k``
   stages trainable again, and the number of parameters that will train (about 10 lines).
+- ``nearest_class_mean(train_features, train_labels, test_features, num_classes)``: a classifier
+  on frozen features without training: cosine similarity to each class's mean feature, with
+  unseen classes and ties (about 15 lines; reference and cases in ``exercises_ncm``).
 
 The answers are models; the comparison (``compare_models``) says which property failed: the head's
 type and size, which parameters train, or which pretrained weight changed. The cases build
@@ -23,6 +26,7 @@ from torch import Tensor, nn
 
 from lecture_lib.exercises import AUTOGRAD, LOOSE, Case, Exercise, Exercises
 from lecture_lib.plain import to_plain
+from lecture_lib.transfer.exercises_ncm import NCM_TWINS, ncm_cases, ncm_hidden, nearest_class_mean
 
 
 def new_head(model: nn.Module, num_classes: int) -> nn.Module:
@@ -267,6 +271,16 @@ EXERCISES = Exercises(
             ),
             compare=LOOSE,
             points=3,
+        ),
+        Exercise(
+            name="nearest_class_mean",
+            title="nearest class mean on frozen features",
+            reference=nearest_class_mean,
+            cases=ncm_cases,
+            hidden=ncm_hidden,
+            forbidden=NCM_TWINS,
+            compare=LOOSE,
+            points=2,
         ),
     ],
 )
