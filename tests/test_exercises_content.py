@@ -7,6 +7,8 @@ no answer.
   defines ``<name>``.
 - The lecture edition's solution passes its check (visible and hidden cases) and the student
   stub reports "not yet".
+- Each notebook has at least two exercises of real weight: 10-40 lines a student writes (the
+  lecture solution's non-blank, non-comment lines between the markers), checked on hidden cases.
 - The student edition (``make student``) contains no implementation of any exercise: no function
   anywhere in it has the syntax tree of a reference or of a lecture solution.
 """
@@ -31,6 +33,7 @@ from lecture_lib.exercises import (
     STUDENT_STUB,
     exercise_name,
     make_student_notebook,
+    solution_lines,
     strip_solutions,
 )
 from lecture_lib.faces import EXERCISES as FACES
@@ -150,3 +153,27 @@ def test_the_scan_finds_a_solution_left_in_a_notebook():
     solution = next(s for s in lecture if exercise_name(s) == "iou")
     hint = solution.replace("def iou(", "def box_overlap(").replace(f"{MARKER} iou\n", "")
     assert leaked([hint], trees) == ["box_overlap has the tree of iou (lecture solution)"]
+
+
+def test_solution_lines_counts_code_between_the_markers():
+    cell = (
+        "# EXERCISE: f\ndef f(x):\n    ### BEGIN SOLUTION\n    # a comment\n\n"
+        "    y = x\n    return y\n    ### END SOLUTION\n"
+    )
+    assert solution_lines(cell) == 2
+    assert solution_lines("def f(x):\n    return x\n") == 0
+
+
+WEIGHT = (10, 40)  # lines a student writes in an exercise of real weight (cs231n-sized)
+
+
+@pytest.mark.parametrize("registry", REGISTRIES, ids=IDS)
+def test_two_exercises_of_real_weight(registry):
+    lines = {
+        exercise_name(src): solution_lines(src)
+        for src in code_cells(NOTEBOOKS / f"{registry.notebook}.ipynb")
+    }
+    weighty = [n for n, k in lines.items() if n and WEIGHT[0] <= k <= WEIGHT[1]]
+    assert len(weighty) >= 2, f"{registry.notebook}: exercises with {WEIGHT} solution lines: {lines}"
+    for name in weighty:
+        assert len(registry[name].hidden()) >= 4, f"{name}: too few hidden cases"

@@ -9,7 +9,7 @@ Public API:
   ``lecture_lib.layers.ResidualBlock``).
 - ``features`` (works on any ResNet-shaped net, torchvision's included): ``stage_names``,
   ``get_head``, ``chop_head``, ``extract_features``, ``stage_features``, ``freeze``,
-  ``unfreeze_top``, ``replace_head``, ``trainable_names``, ``split_top``, ``head_only_cases``.
+  ``unfreeze_top``, ``replace_head``, ``trainable_names``, ``split_top``.
 - ``experiment``: ``TransferTask`` (also importable from ``tasks``), ``METHODS``, ``per_class_indices``,
   ``linear_probe``, ``TransferRun``,
   ``run_transfer_experiment``, ``summarize``,
@@ -39,7 +39,6 @@ from lecture_lib.transfer.features import (
     extract_features,
     freeze,
     get_head,
-    head_only_cases,
     replace_head,
     split_top,
     stage_features,
@@ -59,7 +58,6 @@ __all__ = [
     "extract_features",
     "freeze",
     "get_head",
-    "head_only_cases",
     "linear_probe",
     "load_experiment",
     "load_task",
