@@ -24,6 +24,8 @@ import torchvision
 from pytorch_metric_learning import miners
 from sklearn import metrics as sklearn_metrics
 from torch import nn
+from torchvision.models.detection import _utils as tv_utils
+from torchvision.models.detection import rpn as tv_rpn
 
 from lecture_lib import boxes, cnn, embeddings, faces, metrics, plain, pose, transfer
 from lecture_lib.cnn import EXERCISES as CNN
@@ -31,6 +33,8 @@ from lecture_lib.detection import (
     EXERCISES_03A,
     EXERCISES_03B,
     EXERCISES_03C,
+    BoxCoder,
+    RegionProposalNetwork,
     cell_anchors,
     fastrcnn_loss,
     match,
@@ -313,9 +317,106 @@ def match_strict(iou, high=0.7, low=0.3):  # > high instead of >= high, and no l
     return out
 
 
+def proposals_with(mistake: str) -> Callable:
+    """The RPN's proposal filter with one plausible mistake (``rpn_proposals``)."""
+
+    def proposals(
+        anchors,
+        objectness,
+        deltas,
+        size,
+        pre_nms_top_n=1000,
+        post_nms_top_n=1000,
+        nms_thresh=0.7,
+        min_size=1e-3,
+        weights=(1.0, 1.0, 1.0, 1.0),
+    ):
+        top = objectness.topk(min(pre_nms_top_n, len(objectness))).indices
+        a, d = anchors[top], deltas[top] / torch.tensor(weights)
+        wh = a[:, 2:] - a[:, :2]
+        centre = a[:, :2] + 0.5 * wh + d[:, :2] * wh
+        clip = math.inf if mistake == "no clamp of dw, dh" else math.log(1000 / 16)
+        half = 0.5 * wh * torch.exp(d[:, 2:].clamp(max=clip))
+        boxes = torch.cat([centre - half, centre + half], dim=1)
+        h, w = size[::-1] if mistake == "height and width swapped" else size
+        clipped = torch.stack([boxes[:, 0::2].clamp(0, w), boxes[:, 1::2].clamp(0, h)], dim=2).flatten(1)
+        measured = boxes if mistake == "size filter before clipping" else clipped
+        ok = ((measured[:, 2:] - measured[:, :2]) >= min_size).all(dim=1)
+        boxes, logits = clipped[ok], objectness[top][ok]
+        scores = logits if mistake == "logits, not probabilities" else torch.sigmoid(logits)
+        if mistake == "post_nms_top_n before NMS":
+            return boxes[:post_nms_top_n], scores[:post_nms_top_n]
+        keep = torchvision.ops.nms(boxes, scores, nms_thresh)[:post_nms_top_n]
+        return boxes[keep], scores[keep]
+
+    return proposals
+
+
 def anchors_by_torchvision(sizes, ratios):
     gen = torchvision.models.detection.anchor_utils.AnchorGenerator((tuple(sizes),), (tuple(ratios),))
     return gen.generate_anchors(list(sizes), list(ratios))
+
+
+def proposals_by_library(
+    anchors,
+    objectness,
+    deltas,
+    size,
+    pre_nms_top_n=1000,
+    post_nms_top_n=1000,
+    nms_thresh=0.7,
+    min_size=1e-3,
+    weights=(1.0, 1.0, 1.0, 1.0),
+):
+    rpn = RegionProposalNetwork(4, (1, 1), 8, anchor_sizes=(16,), aspect_ratios=(1.0,)).eval()
+    rpn.anchors = anchors
+    rpn.pre_nms_top_n["testing"], rpn.post_nms_top_n["testing"] = pre_nms_top_n, post_nms_top_n
+    rpn.nms_thresh, rpn.min_size, rpn.box_coder = nms_thresh, min_size, BoxCoder(weights)
+    boxes, scores = rpn.filter_proposals(objectness[None], deltas[None], size)
+    return boxes[0], scores[0]
+
+
+def proposals_by_torchvision(
+    anchors,
+    objectness,
+    deltas,
+    size,
+    pre_nms_top_n=1000,
+    post_nms_top_n=1000,
+    nms_thresh=0.7,
+    min_size=1e-3,
+    weights=(1.0, 1.0, 1.0, 1.0),
+):
+    tops = (
+        {"training": pre_nms_top_n, "testing": pre_nms_top_n},
+        {"training": post_nms_top_n, "testing": post_nms_top_n},
+    )
+    rpn = tv_rpn.RegionProposalNetwork(None, None, 0.7, 0.3, 256, 0.5, *tops, nms_thresh).eval()
+    rpn.min_size = min_size
+    decoded = tv_utils.BoxCoder(weights).decode_single(deltas, anchors)
+    boxes, scores = rpn.filter_proposals(decoded[None], objectness[None], [size], [len(anchors)])
+    return boxes[0], scores[0]
+
+
+def proposals_by_torchvision_ops(
+    anchors,
+    objectness,
+    deltas,
+    size,
+    pre_nms_top_n=1000,
+    post_nms_top_n=1000,
+    nms_thresh=0.7,
+    min_size=1e-3,
+    weights=(1.0, 1.0, 1.0, 1.0),
+):
+    top = objectness.topk(min(pre_nms_top_n, len(objectness))).indices
+    boxes = torchvision.ops.clip_boxes_to_image(
+        tv_utils.BoxCoder(weights).decode_single(deltas[top], anchors[top]), size
+    )
+    ok = torchvision.ops.remove_small_boxes(boxes, min_size)
+    boxes, scores = boxes[ok], torch.sigmoid(objectness[top][ok])
+    keep = torchvision.ops.nms(boxes, scores, nms_thresh)[:post_nms_top_n]
+    return boxes[keep], scores[keep]
 
 
 def upsample_by_module(x, s, align_corners=False):
@@ -324,6 +425,30 @@ def upsample_by_module(x, s, align_corners=False):
 
 def upsample_by_c_function(x, s, align_corners=False):
     return torch._C._nn.upsample_bilinear2d(x, [s * x.shape[2], s * x.shape[3]], align_corners, None)
+
+
+def tconv_by_module(x, weight, stride=1, padding=0):
+    layer = nn.ConvTranspose2d(
+        weight.shape[0], weight.shape[1], weight.shape[2:], stride, padding, bias=False
+    )
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+        return layer.to(x.dtype)(x)
+
+
+def tconv_by_autograd(x, weight, stride=1, padding=0):  # the gradient of conv2d with respect to its input
+    size = [(n - 1) * stride - 2 * padding + k for n, k in zip(x.shape[2:], weight.shape[2:])]
+    z = torch.zeros(x.shape[0], weight.shape[1], *size, dtype=x.dtype, requires_grad=True)
+    (grad,) = torch.autograd.grad(F.conv2d(z, weight, stride=stride, padding=padding), z, x)
+    return grad
+
+
+def tconv_by_fold(x, weight, stride=1, padding=0):  # every pixel's stamp, then overlap-add with F.fold
+    (B, _, H, W), (_, c_out, kh, kw) = x.shape, weight.shape
+    stamps = torch.einsum("bcij,cokl->boklij", x, weight).reshape(B, c_out * kh * kw, H * W)
+    size = ((H - 1) * stride + kh, (W - 1) * stride + kw)
+    full = F.fold(stamps, size, (kh, kw), stride=stride)
+    return full[:, :, padding : size[0] - padding, padding : size[1] - padding]
 
 
 def decode_by_library(heatmaps):
@@ -666,6 +791,11 @@ TWINS: dict[str, dict[str, Callable]] = {
         "lecture_lib's cell_anchors": lambda sizes, ratios: cell_anchors(sizes, ratios),
         "torchvision's AnchorGenerator": anchors_by_torchvision,
     },
+    "rpn_proposals": {
+        "lecture_lib's RegionProposalNetwork.filter_proposals": proposals_by_library,
+        "torchvision's RegionProposalNetwork.filter_proposals": proposals_by_torchvision,
+        "torchvision's BoxCoder, clip_boxes_to_image, remove_small_boxes": proposals_by_torchvision_ops,
+    },
     "iou_per_class": {
         "lecture_lib.metrics.iou_from_confusion": lambda cm: iou_from_confusion(cm)["iou_per_class"].double(),
     },
@@ -675,6 +805,20 @@ TWINS: dict[str, dict[str, Callable]] = {
         ),
         "nn.Upsample": upsample_by_module,
         "torch._C._nn.upsample_bilinear2d": upsample_by_c_function,
+    },
+    "transposed_conv2d": {
+        "F.conv_transpose2d": lambda x, w, s=1, p=0: F.conv_transpose2d(x, w, stride=s, padding=p),
+        "torch.conv_transpose2d": lambda x, w, s=1, p=0: torch.conv_transpose2d(x, w, stride=s, padding=p),
+        "nn.ConvTranspose2d": tconv_by_module,
+        "torch.nn.grad.conv2d_input": lambda x, w, s=1, p=0: torch.nn.grad.conv2d_input(
+            (x.shape[0], w.shape[1], *((n - 1) * s - 2 * p + k for n, k in zip(x.shape[2:], w.shape[2:]))),
+            w,
+            x,
+            stride=s,
+            padding=p,
+        ),
+        "autograd through F.conv2d": tconv_by_autograd,
+        "F.fold (overlap-add)": tconv_by_fold,
     },
     "my_disk_heatmaps": {
         "pose.disk_heatmaps": lambda kp, size, r, visible=None: pose.disk_heatmaps(kp, size, r, visible),
@@ -836,6 +980,29 @@ def upsample_no_clamp(x, s, align_corners=False):  # forgets to clamp at the bor
     c0, c1, fc = taps(W)
     rows = x[:, :, r0] * (1 - fr)[:, None] + x[:, :, r1] * fr[:, None]
     return rows[..., c0] * (1 - fc) + rows[..., c1] * fc
+
+
+def tconv_with(mistake: str) -> Callable:
+    """The transposed convolution with one plausible mistake (``transposed_conv2d``)."""
+
+    def tconv(x, weight, stride=1, padding=0):
+        if mistake == "kernel flipped":
+            weight = weight.flip(-1, -2)
+        if mistake == "weight read as [C_out, C_in]":  # conv2d's layout
+            weight = weight.transpose(0, 1)
+        B, c_in, H, W = x.shape
+        kh, kw = weight.shape[2:]
+        full = torch.zeros(B, weight.shape[1], (H - 1) * stride + kh, (W - 1) * stride + kw, dtype=x.dtype)
+        for i in range(H):
+            for j in range(W):
+                stamp = torch.einsum("bc,cokl->bokl", x[:, :, i, j], weight)
+                block = full[:, :, i * stride : i * stride + kh, j * stride : j * stride + kw]
+                block.copy_(stamp) if mistake == "= instead of +=" else block.add_(stamp)
+        if mistake == "padding cropped at the end only":
+            return full[:, :, : full.shape[2] - 2 * padding, : full.shape[3] - 2 * padding]
+        return full[:, :, padding : full.shape[2] - padding, padding : full.shape[3] - padding]
+
+    return tconv
 
 
 def semi_hard_inclusive(emb, labels, margin=0.2):  # <= instead of <
@@ -1036,6 +1203,16 @@ MISTAKES: dict[str, dict[str, Callable]] = {
         "clamped everywhere (never 0 outside)": lambda *a: _align(*a, zero_outside=False),
     },
     "match_anchors": {"no low-quality matches": match_without_low_quality, "strict thresholds": match_strict},
+    "rpn_proposals": {
+        name: proposals_with(name)
+        for name in (
+            "height and width swapped",
+            "size filter before clipping",
+            "post_nms_top_n before NMS",
+            "logits, not probabilities",
+            "no clamp of dw, dh",
+        )
+    },
     "my_cell_anchors": {
         "size-major order": lambda sizes, ratios: torch.tensor(
             [
@@ -1047,6 +1224,15 @@ MISTAKES: dict[str, dict[str, Callable]] = {
     },
     "iou_per_class": {"absent class as 0": lambda cm: torch.nan_to_num(_iou_cm(cm), nan=0.0)},
     "upsample_bilinear": {"no clamp at the border, align_corners ignored": upsample_no_clamp},
+    "transposed_conv2d": {
+        name: tconv_with(name)
+        for name in (
+            "= instead of +=",
+            "padding cropped at the end only",
+            "weight read as [C_out, C_in]",
+            "kernel flipped",
+        )
+    },
     "my_disk_heatmaps": {
         "strict <": lambda kp, size, r, visible=None: _disk(kp, size, r, strict=True),
         "visible ignored": lambda kp, size, r, visible=None: _disk(kp, size, r),

@@ -12,10 +12,20 @@ import torch
 import torch.nn.functional as F
 import torchvision
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+from torchvision.models.detection import rpn as tv_rpn
+from torchvision.models.detection._utils import BoxCoder as TVBoxCoder
 
 from lecture_lib import boxes, cnn, plain, pose
 from lecture_lib.cnn.exercises import EXERCISES as CNN
-from lecture_lib.detection import EXERCISES_03A, EXERCISES_03B, EXERCISES_03C, fastrcnn_loss, match
+from lecture_lib.detection import (
+    EXERCISES_03A,
+    EXERCISES_03B,
+    EXERCISES_03C,
+    BoxCoder,
+    RegionProposalNetwork,
+    fastrcnn_loss,
+    match,
+)
 from lecture_lib.detection import cell_anchors as library_cell_anchors
 from lecture_lib.embeddings import analogy as library_analogy
 from lecture_lib.embeddings import sgns_loss
@@ -404,3 +414,49 @@ def test_linear_head_matches_sgd_with_autograd():
         assert got_w.dtype == x.dtype, c.name
         assert torch.allclose(got_w.double(), weight.detach(), atol=1e-5), c.name
         assert torch.allclose(got_b.double(), bias.detach(), atol=1e-5), c.name
+
+
+def test_rpn_proposals_match_torchvision_and_the_library():
+    ex, cases = all_cases(EXERCISES_03C, "rpn_proposals")
+    for c in cases:
+        anchors, objectness, deltas, size = c.args
+        kw = {"pre_nms_top_n": 1000, "post_nms_top_n": 1000, "nms_thresh": 0.7, "min_size": 1e-3}
+        kw.update(c.kwargs)
+        weights = kw.pop("weights", (1.0, 1.0, 1.0, 1.0))
+        # no two scores equal in float32 after the sigmoid: the order (top-k, NMS) is unambiguous
+        assert len(set(torch.sigmoid(objectness).tolist())) == len(objectness), c.name
+        boxes, scores = ex.reference(*c.args, **c.kwargs)
+        assert boxes.shape == (len(scores), 4) and boxes.dtype == scores.dtype == torch.float32, c.name
+
+        tops = [{"training": kw[k], "testing": kw[k]} for k in ("pre_nms_top_n", "post_nms_top_n")]
+        tv = tv_rpn.RegionProposalNetwork(None, None, 0.7, 0.3, 256, 0.5, *tops, kw["nms_thresh"]).eval()
+        tv.min_size = kw["min_size"]
+        decoded = TVBoxCoder(weights).decode_single(deltas, anchors)
+        tv_boxes, tv_scores = tv.filter_proposals(decoded[None], objectness[None], [size], [len(anchors)])
+
+        ours = RegionProposalNetwork(4, (1, 1), 8, anchor_sizes=(16,), aspect_ratios=(1.0,)).eval()
+        ours.anchors = anchors
+        ours.pre_nms_top_n["testing"], ours.post_nms_top_n["testing"] = (
+            kw["pre_nms_top_n"],
+            kw["post_nms_top_n"],
+        )
+        ours.nms_thresh, ours.min_size, ours.box_coder = kw["nms_thresh"], kw["min_size"], BoxCoder(weights)
+        lib_boxes, lib_scores = ours.filter_proposals(objectness[None], deltas[None], size)
+
+        for other_boxes, other_scores in ((tv_boxes[0], tv_scores[0]), (lib_boxes[0], lib_scores[0])):
+            assert other_boxes.shape == boxes.shape, c.name
+            assert torch.allclose(boxes, other_boxes, atol=1e-4), c.name
+            assert torch.allclose(scores, other_scores, atol=1e-6), c.name
+
+
+def test_transposed_conv_matches_conv_transpose2d_and_the_gradient_of_conv2d():
+    ex, cases = all_cases(SEG, "transposed_conv2d")
+    for c in cases:
+        x, weight, stride, padding = c.args
+        got = ex.reference(*c.args)
+        expected = F.conv_transpose2d(x, weight, stride=stride, padding=padding)
+        assert got.dtype == x.dtype and got.shape == expected.shape, c.name
+        assert torch.allclose(got, expected, atol=1e-5), c.name
+        z = torch.zeros(expected.shape, dtype=x.dtype, requires_grad=True)  # the adjoint of conv2d
+        (grad,) = torch.autograd.grad(F.conv2d(z, weight, stride=stride, padding=padding), z, x)
+        assert torch.allclose(got, grad, atol=1e-5), c.name

@@ -4,8 +4,12 @@
 - ``upsample_bilinear(x, s, align_corners=False)``: bilinear upsampling by an integer factor with
   both of PyTorch's sampling conventions, border clamping, odd factors and 1-pixel maps (about 12
   lines with indexing).
+- ``transposed_conv2d(x, weight, stride=1, padding=0)``: the FCN's learnable upsampling, a
+  transposed convolution: every input pixel adds the kernel, scaled by its value, into the output
+  at ``stride`` times its position; ``padding`` crops the borders (as ``F.conv_transpose2d``).
 
-The references are plain loops, independent of ``lecture_lib.metrics`` and ``F.interpolate``.
+The references are plain loops, independent of ``lecture_lib.metrics``, ``F.interpolate`` and
+``F.conv_transpose2d``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import math
 import torch
 from torch import Tensor
 
-from lecture_lib.exercises import LOOSE, Case, Exercise, Exercises
+from lecture_lib.exercises import AUTOGRAD, LOOSE, Case, Exercise, Exercises
+from lecture_lib.segmentation.upsampling import bilinear_kernel
 
 
 def iou_per_class(cm: Tensor) -> Tensor:
@@ -122,6 +127,82 @@ def _up_hidden() -> list[Case]:
     return cases
 
 
+def transposed_conv2d(x: Tensor, weight: Tensor, stride: int = 1, padding: int = 0) -> Tensor:
+    """Transposed convolution, one input pixel at a time (``F.conv_transpose2d``, no bias).
+
+    Args:
+        x (Tensor[B, C_in, H, W]): input.
+        weight (Tensor[C_in, C_out, kh, kw]): ``nn.ConvTranspose2d``'s layout (input channels first).
+        stride, padding: input pixel ``(i, j)`` adds ``x[b, ci, i, j] * weight[ci, co]`` to the output
+            block whose top-left corner is ``(i * stride - padding, j * stride - padding)``; what
+            falls outside the output is dropped.
+
+    Returns:
+        Tensor[B, C_out, (H - 1) * stride - 2 * padding + kh, (W - 1) * stride - 2 * padding + kw],
+        in ``x``'s dtype.
+    """
+    B, C_in, H, W = x.shape
+    _, C_out, kh, kw = weight.shape
+    Ho, Wo = (H - 1) * stride - 2 * padding + kh, (W - 1) * stride - 2 * padding + kw
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"padding {padding} leaves no output for a {H}x{W} input and a {kh}x{kw} kernel")
+    xs, ws = x.tolist(), weight.tolist()
+    out = [[[[0.0] * Wo for _ in range(Ho)] for _ in range(C_out)] for _ in range(B)]
+    for b, ci, i, j in itertools.product(range(B), range(C_in), range(H), range(W)):
+        for co, u, v in itertools.product(range(C_out), range(kh), range(kw)):
+            r, c = i * stride - padding + u, j * stride - padding + v
+            if 0 <= r < Ho and 0 <= c < Wo:
+                out[b][co][r][c] += xs[b][ci][i][j] * ws[ci][co][u][v]
+    return torch.tensor(out, dtype=x.dtype).reshape(B, C_out, Ho, Wo)
+
+
+def _tconv_case(
+    g: torch.Generator, x_shape: tuple, w_shape: tuple, stride: int, padding: int, name: str
+) -> Case:
+    return Case(
+        (torch.randn(x_shape, generator=g), torch.randn(w_shape, generator=g), stride, padding), name=name
+    )
+
+
+def _tconv_cases() -> list[Case]:
+    g = torch.Generator().manual_seed(0)
+    return [
+        Case(
+            (torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]]), torch.ones(1, 1, 3, 3), 1, 0),
+            name="by hand: 2x2 input, 3x3 kernel of ones (overlaps add up)",
+        ),
+        _tconv_case(g, (1, 2, 3, 3), (2, 3, 3, 3), 2, 0, "stride 2, 3x3 kernel, 2 -> 3 channels"),
+        _tconv_case(
+            g, (2, 3, 4, 4), (3, 2, 4, 4), 2, 1, "FCN's 2x upsampling: 4x4 kernel, stride 2, padding 1"
+        ),
+    ]
+
+
+def _tconv_hidden() -> list[Case]:
+    g = torch.Generator().manual_seed(43)
+    bilinear = bilinear_kernel(2, 2, 8)  # FCN's 4x upsampling at initialisation
+    return [
+        _tconv_case(g, (1, 1, 1, 1), (1, 2, 3, 3), 1, 0, "a 1x1 input: the kernel itself"),
+        _tconv_case(g, (1, 1, 3, 3), (1, 1, 2, 2), 3, 0, "stride 3 > kernel 2: rows of zeros between"),
+        _tconv_case(g, (1, 2, 2, 3), (2, 1, 1, 1), 2, 0, "1x1 kernel, stride 2"),
+        _tconv_case(g, (2, 2, 3, 5), (2, 3, 2, 3), 2, 1, "2x3 kernel, 3x5 input (not square)"),
+        _tconv_case(g, (1, 4, 4, 4), (4, 1, 3, 3), 1, 2, "padding 2 > kernel overlap: output smaller"),
+        Case(
+            (torch.randn(1, 2, 4, 4, generator=g), bilinear, 4, 2),
+            name="FCN's bilinear kernel, 8x8, stride 4, padding 2",
+        ),
+        Case(
+            (
+                torch.randn(1, 1, 3, 3, generator=g).double(),
+                torch.randn(1, 1, 4, 4, generator=g).double(),
+                2,
+                1,
+            ),
+            name="float64 input keeps its dtype",
+        ),
+    ]
+
+
 INTERPOLATE = (
     "torch.nn.functional.interpolate",
     "torch.nn.functional.upsample",
@@ -140,6 +221,21 @@ INTERPOLATE = (
     "lecture_lib.segmentation.BilinearUpsample",
     "lecture_lib.segmentation.upsampling.BilinearUpsample",
     "lecture_lib.segmentation.upsampling.bilinear_kernel",
+)
+# with INTERPOLATE (F.conv_transpose2d, nn.ConvTranspose2d) and AUTOGRAD (the gradient of a
+# convolution with respect to its input is a transposed convolution): the other ways to run one
+TRANSPOSED_CONV = (
+    "torch.conv_transpose2d",
+    "torch.nn.grad.conv2d_input",
+    "torch.nn.functional.conv2d",
+    "torch.conv2d",
+    "torch.nn.Conv2d",
+    "torch.convolution",
+    "torch._convolution",
+    "torch.ops.aten.convolution_backward",
+    "torch.nn.functional.fold",
+    "torch.nn.Fold",
+    "torch._C._nn.col2im",
 )
 
 
@@ -167,6 +263,16 @@ EXERCISES = Exercises(
             cases=_up_cases,
             hidden=_up_hidden,
             forbidden=INTERPOLATE,
+            compare=LOOSE,
+            points=3,
+        ),
+        Exercise(
+            name="transposed_conv2d",
+            title="transposed convolution",
+            reference=transposed_conv2d,
+            cases=_tconv_cases,
+            hidden=_tconv_hidden,
+            forbidden=(*INTERPOLATE, *TRANSPOSED_CONV, *AUTOGRAD),
             compare=LOOSE,
             points=3,
         ),
