@@ -6,6 +6,7 @@ Each exercise cell runs in a fresh process, so this test takes a while (one Pyth
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
 import subprocess
 import sys
@@ -167,3 +168,14 @@ def test_cli_usage_and_registry(tmp_path):
         ("pool2", "0.0", "not yet"),
         ("box_area", "1.0", "pass"),
     ]
+
+
+def test_discover_finds_every_notebooks_registry():
+    """``make grade`` knows the exercises of all nine notebooks (03a-c included)."""
+    spec = importlib.util.spec_from_file_location("grade_tool", ROOT / "tools" / "grade.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    found = tool.discover()
+    notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert sorted(found) == notebooks
+    assert all(found[n].notebook == n for n in notebooks)

@@ -4,10 +4,11 @@
 
 SUBMISSIONS holds ``<student>/<notebook>.ipynb`` (or nbgrader's ``submitted`` layout,
 ``<student>/<assignment>/<notebook>.ipynb``). Each exercise cell is graded in a fresh process
-(``lecture_lib.grading``). The exercise registries are found here, not in the core: every
-``lecture_lib/<concept>/exercises.py`` is imported and each ``Exercises`` it defines is used for the
-notebook it names; ``--registry MODULE`` adds (or replaces) registries from another importable
-module (the tests' toy registry).
+(``lecture_lib.grading``). The exercise registries are found here, not in the core: every concept
+package ``lecture_lib/<concept>/`` is imported and each ``Exercises`` its public API exports
+(``EXERCISES``; detection's ``EXERCISES_03A``/``_03B``/``_03C``) is used for the notebook it
+names; ``--registry MODULE`` adds (or replaces) registries from another importable module (the
+tests' toy registry).
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ def registries_in(module_name: str) -> dict[str, Exercises]:
 
 
 def discover(extra: list[str] = ()) -> dict[str, Exercises]:  # type: ignore[assignment]
-    """The registries of every concept package (``lecture_lib/<concept>/exercises.py``) and ``extra``."""
+    """The registries every concept package exports (``lecture_lib/<concept>/__init__.py``) and ``extra``."""
     found: dict[str, Exercises] = {}
-    for path in sorted((ROOT / "lecture_lib").glob("*/exercises.py")):
-        found.update(registries_in(f"lecture_lib.{path.parent.name}.exercises"))
+    for path in sorted((ROOT / "lecture_lib").glob("*/__init__.py")):
+        found.update(registries_in(f"lecture_lib.{path.parent.name}"))
     for name in extra:
         found.update(registries_in(name))
     return found
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     registries = discover(args.registry)
     if not registries:
-        print("no exercise registries found (lecture_lib/<concept>/exercises.py)", file=sys.stderr)
+        print("no exercise registries found (lecture_lib/<concept>/__init__.py)", file=sys.stderr)
         return 2
     rows = grade_class(args.submissions, registries, args.out, timeout=args.timeout)
     students = len({r.student for r in rows})
