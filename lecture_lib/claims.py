@@ -10,7 +10,10 @@ measurement; the verdict follows from one rule, the same for every row:
   notebook passes an :class:`Estimate`, a point value with its 95% interval (paired bootstrap
   over test items, and over >= 3 training seeds where the claim is about training). Direction
   ``">"``: **holds** if the whole interval lies above the margin, **does not hold here** if it
-  lies wholly below it, else **inconclusive (n = ...)**. ``"<"`` mirrors it. ``"≈"``: holds if
+  lies wholly below it, else **inconclusive (n = ...)**. A claim about training (``training=True``:
+  targets, losses, methods, data amounts, margins) whose estimate spans fewer than
+  ``MIN_SEEDS`` training seeds is **inconclusive** whatever its interval: one seed's interval
+  covers the test items, not the spread between training runs. ``"<"`` mirrors it. ``"≈"``: holds if
   the interval lies inside ``[-margin, +margin]``, does not hold if it lies wholly outside it.
 - **scale** (97.35% on LFW, 53.3% on 783M words): the paper's absolute number at the paper's
   scale, shown beside ours with the scale ratio; **not comparable at this scale** unless the
@@ -38,6 +41,7 @@ HOLDS, FAILS, PARTLY = "holds", "does not hold here", "holds partly"
 INCONCLUSIVE, NOT_COMPARABLE = "inconclusive", "not comparable at this scale"
 VERDICT_WORDS = (HOLDS, FAILS, PARTLY, INCONCLUSIVE, NOT_COMPARABLE)
 KINDS = ("effect", "scale", "fact", "compound")
+MIN_SEEDS = 3  # training seeds an estimate of a claim about training must span
 DIRECTIONS = (">", "<", "≈")
 # Sources that are not a lecture slide or a paper: a registry may not rest on them.
 _NOT_A_SOURCE = re.compile(r"issue|floor|this notebook|measured here|our own", re.IGNORECASE)
@@ -58,8 +62,9 @@ class Estimate:
     """A measured effect: ``point`` and its 95% interval ``[low, high]``.
 
     ``n`` says what the interval is over, e.g. ``"100 images x 3 seeds"``; ``unit`` is appended
-    to the printed numbers (``" mAP"``, ``" AUC"``). Build one with
-    ``metrics.paired_bootstrap`` or :meth:`from_samples`, never by typing numbers.
+    to the printed numbers (``" mAP"``, ``" AUC"``); ``seeds`` is the number of training seeds
+    the interval spans (``metrics.paired_bootstrap`` sets it from its ``(S, N)`` scores). Build
+    one with ``metrics.paired_bootstrap`` or :meth:`from_samples`, never by typing numbers.
     """
 
     point: float
@@ -67,6 +72,7 @@ class Estimate:
     high: float
     n: str
     unit: str = ""
+    seeds: int = 1
 
     def __post_init__(self) -> None:
         for name in ("point", "low", "high"):
@@ -78,10 +84,19 @@ class Estimate:
             )
         if not isinstance(self.n, str) or not self.n.strip():
             raise ValueError(f"n must say what the interval is over (e.g. '100 images'), got {self.n!r}")
+        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
+            raise ValueError(f"seeds must be a positive int (training seeds), got {self.seeds!r}")
 
     @classmethod
     def from_samples(
-        cls, point: float, samples: Iterable[Any], *, n: str, level: float = 0.95, unit: str = ""
+        cls,
+        point: float,
+        samples: Iterable[Any],
+        *,
+        n: str,
+        level: float = 0.95,
+        unit: str = "",
+        seeds: int = 1,
     ) -> Estimate:
         """Percentile interval of bootstrap ``samples`` around ``point`` (NaN samples dropped)."""
         if not 0.0 < level < 1.0:
@@ -99,7 +114,7 @@ class Estimate:
 
         low, high = quantile(tail), quantile(1.0 - tail)
         point = _finite(point, "point")
-        return cls(point, min(low, point), max(high, point), n, unit)
+        return cls(point, min(low, point), max(high, point), n, unit, seeds)
 
     def text(self, digits: int = 3, signed: bool = False) -> str:
         f = f"{{:{'+' if signed else ''}.{digits}f}}"
@@ -134,6 +149,8 @@ class Claim:
         paper: the paper's or lecture's figure with its protocol (the "lecture / paper" column).
         parts: compound claims: the ids of the part claims, each judged on its own row.
         expected: fact claims: the exact value the lecture or paper states (an int, a shape tuple).
+        training: the claim is about training (targets, losses, methods, data amounts, margins):
+            its estimate must span >= ``MIN_SEEDS`` training seeds to be decided.
     """
 
     id: str
@@ -146,6 +163,7 @@ class Claim:
     paper: str = ""
     parts: tuple[str, ...] = field(default_factory=tuple)
     expected: Any = None
+    training: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID.match(self.id):
@@ -182,6 +200,10 @@ class Claim:
             raise ValueError(f"claim {self.id}: a compound claim needs >= 2 parts, got {self.parts!r}")
         if self.kind != "compound" and self.parts:
             raise ValueError(f"claim {self.id}: only compound claims have parts")
+        if not isinstance(self.training, bool):
+            raise TypeError(f"claim {self.id}: training must be True or False, got {self.training!r}")
+        if self.training and self.kind != "effect":
+            raise ValueError(f"claim {self.id}: only effect claims are about training")
         if (self.kind == "fact") != (self.expected is not None):
             raise ValueError(
                 f"claim {self.id}: fact claims (and only they) register the exact expected value"
@@ -197,15 +219,19 @@ class Claim:
         if self.kind == "scale":
             return "paper's scale: not comparable here unless reproduced"
         m = f"{self.margin:g}"
+        seeds = f", >= {MIN_SEEDS} training seeds" if self.training else ""
         if self.direction == "≈":
-            return f"95% interval inside ±{m}"
-        return f"95% interval {'above' if self.direction == '>' else 'below'} {m}"
+            return f"95% interval inside ±{m}{seeds}"
+        return f"95% interval {'above' if self.direction == '>' else 'below'} {m}{seeds}"
 
 
 def judge_effect(claim: Claim, estimate: Estimate) -> str:
     """The rule for an effect: where the 95% interval lies relative to the claimed margin."""
     if not isinstance(estimate, Estimate):
         raise TypeError(f"claim {claim.id} needs an Estimate, got {type(estimate).__name__}")
+    if claim.training and estimate.seeds < MIN_SEEDS:
+        seeds = f"{estimate.seeds} training seed{'s' if estimate.seeds > 1 else ''}"
+        return f"{INCONCLUSIVE} (n = {estimate.n}; {seeds}, the rule needs >= {MIN_SEEDS})"
     low, high, m = estimate.low, estimate.high, claim.margin
     if claim.direction == ">":
         decided = HOLDS if low > m else FAILS if high < m else None

@@ -217,3 +217,25 @@ def test_ledger_judge_renders_interval_exact_and_compound():
         ledger.judge("detection.rcnn.nope", est(0, 1))
     with pytest.raises(ValueError, match="no claim registry"):
         Ledger("t").judge("detection.rcnn.x", est(0, 1))
+
+
+def test_a_claim_about_training_needs_three_seeds():
+    claim = effect(training=True)
+    one_seed = est(0.01, 0.05)  # wholly above 0, but over test items of one training run only
+    assert judge(claim, one_seed) == ("inconclusive (n = 100 images; 1 training seed, the rule needs >= 3)")
+    three = Estimate(0.03, 0.01, 0.05, n="100 images x 3 seeds", seeds=3)
+    assert judge(claim, three) == HOLDS
+    assert judge(claim, Estimate(-0.03, -0.05, -0.01, n="100 images x 3 seeds", seeds=3)) == FAILS
+    assert judge(effect(), one_seed) == HOLDS  # not about training: test items suffice
+    assert ">= 3 training seeds" in claim.criterion and "seeds" not in effect().criterion
+    with pytest.raises(ValueError, match="only effect claims"):
+        Claim("faces.x.y", "w", PAPER, "scale", training=True)
+    with pytest.raises(ValueError, match="seeds must be a positive int"):
+        Estimate(0.1, 0.0, 0.2, n="1 image", seeds=0)
+
+
+def test_paired_bootstrap_counts_the_seeds():
+    rng = np.random.default_rng(0)
+    a, b = rng.random((3, 50)), rng.random((3, 50))
+    assert paired_bootstrap(a, b).seeds == 3 and paired_bootstrap(a[0], b[0]).seeds == 1
+    assert paired_bootstrap(a, b).n == "50 items x 3 seeds"

@@ -90,7 +90,12 @@ def paired_bootstrap(
         per_seed = diff[seeds[:, :, None], items[:, None, :]]  # (k, S, N)
         samples[start : start + k] = per_seed.mean(axis=(1, 2))
     return Estimate.from_samples(
-        float(diff.mean()), samples, n=_describe(n_seeds, n_items, item), level=level, unit=unit
+        float(diff.mean()),
+        samples,
+        n=_describe(n_seeds, n_items, item),
+        level=level,
+        unit=unit,
+        seeds=n_seeds,
     )
 
 
