@@ -89,6 +89,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="34-layer residual < plain training error (ImageNet)",
+            training=True,
         ),
         Claim(
             "cnn.resnet.degradation",
@@ -97,6 +98,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="56-layer plain net: higher training error than 20-layer (CIFAR-10)",
+            training=True,
         ),
         Claim(
             "cnn.top5.alexnet_vgg",

@@ -26,6 +26,7 @@ REGISTRY_03A = ClaimRegistry(
             "effect",
             ">",
             paper="with > without box regression (VOC07)",
+            training=True,
         ),
         Claim(
             "detection.rcnn.test_time_at_scale",
@@ -94,6 +95,7 @@ REGISTRY_03B = ClaimRegistry(
             "effect",
             ">",
             paper="66.9 vs 66.0 mAP (VGG16, VOC07)",
+            training=True,
         ),
     ],
 )
@@ -116,6 +118,7 @@ REGISTRY_03C = ClaimRegistry(
             "effect",
             ">",
             paper="recall at 300 proposals",
+            training=True,
         ),
         Claim(
             "detection.faster_rcnn.vs_fast",
@@ -124,6 +127,7 @@ REGISTRY_03C = ClaimRegistry(
             "effect",
             ">",
             paper="as accurate or better (VOC07)",
+            training=True,
         ),
         Claim(
             "detection.faster_rcnn.map_at_scale",
@@ -140,6 +144,7 @@ REGISTRY_03C = ClaimRegistry(
             "effect",
             ">",
             paper="ResNet-101 > VGG16",
+            training=True,
         ),
         Claim(
             "detection.faster_rcnn.more_data",
@@ -148,6 +153,7 @@ REGISTRY_03C = ClaimRegistry(
             "effect",
             ">",
             paper="07+12 training: 73.2 VOC07 mAP",
+            training=True,
         ),
     ],
 )

@@ -26,6 +26,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="783M words 53.3%, 6B words 65.6%",
+            training=True,
         ),
         Claim(
             "embeddings.king_queen",
@@ -42,6 +43,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="comparable with word2vec's tricks",
+            training=True,
         ),
         Claim(
             "embeddings.glove.at_scale",

@@ -34,6 +34,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="FaceNet 99.63% > DeepFace 97.35% (different data and nets)",
+            training=True,
         ),
         Claim(
             "faces.embedding.beats_pixels",
@@ -42,6 +43,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="qualitative",
+            training=True,
         ),
         Claim(
             "faces.semi_hard.beats_random",
@@ -50,6 +52,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="semi-hard triplets converge; most random triplets are easy",
+            training=True,
         ),
         Claim(
             "faces.hard.collapses",
@@ -58,6 +61,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             "<",
             paper="'can result in a collapsed model (f(x) = 0)'",
+            training=True,
         ),
         Claim(
             "faces.margin.0_2_vs_0_05",
@@ -66,6 +70,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="alpha = 0.2",
+            training=True,
         ),
         Claim(
             "faces.margin.0_2_vs_0_5",
@@ -74,6 +79,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="alpha = 0.2",
+            training=True,
         ),
         Claim(
             "faces.margin.good",

@@ -18,6 +18,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="heatmaps replaced regression",
+            training=True,
         ),
         Claim(
             "pose.heatmaps.beat_mean_pose",
@@ -26,6 +27,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="one heatmap per joint",
+            training=True,
         ),
         Claim(
             "pose.radius.strict_prefers_small",
@@ -34,6 +36,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="r is a trade-off",
+            training=True,
         ),
         Claim(
             "pose.gaussian.at_scale",

@@ -41,6 +41,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="62.4 vs 59.4 mean IU (VOC2011 val)",
+            training=True,
         ),
         Claim(
             "segmentation.fcn.8s_beats_16s",
@@ -49,6 +50,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="62.7 vs 62.4 mean IU (VOC2011 val)",
+            training=True,
         ),
         Claim(
             "segmentation.fcn.finer_is_better",
@@ -64,6 +66,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="+3.3 mean IU 32s -> 8s",
+            training=True,
         ),
         Claim(
             "segmentation.fcn.map_at_scale",
@@ -80,6 +83,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="deconvolution, initialised bilinear",
+            training=True,
         ),
         Claim(
             "segmentation.coarse.loses_detail",

@@ -16,6 +16,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="state-of-the-art (pre-CNN) accuracy with 6 training images per class",
+            training=True,
         ),
         Claim(
             "transfer.small.fixed_beats_finetune_1",
@@ -24,6 +25,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="small dataset: retrain the classifier",
+            training=True,
         ),
         Claim(
             "transfer.small.fixed_beats_finetune_2",
@@ -32,6 +34,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="small dataset: retrain the classifier",
+            training=True,
         ),
         Claim(
             "transfer.small.fixed_best",
@@ -47,6 +50,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="medium dataset: finetune",
+            training=True,
         ),
         Claim(
             "transfer.medium.finetune_beats_fixed_all",
@@ -55,6 +59,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="medium dataset: finetune",
+            training=True,
         ),
         Claim(
             "transfer.medium.finetune_best",
@@ -70,6 +75,7 @@ REGISTRY = ClaimRegistry(
             "effect",
             ">",
             paper="qualitative",
+            training=True,
         ),
     ],
 )
