@@ -1,8 +1,9 @@
 """Registered claims of notebook 01 (CNN recap), judged by ``lecture_lib.claims``'s one rule.
 
-Draft registry (issue 22): written before any measurement under the rule; notebook 01 does not
-judge these yet. Review it once, before the first measurement; after that an entry never changes
-to move a verdict. Paper figures: ``shared/paper-numbers.md`` (status V only).
+Written before any measurement under the rule (issue 22) and reviewed once before notebook 01
+first judged it (the top-5 steps and the Inception saving became facts; "higher stages see more"
+was added). Notebook 01's closing table judges every entry; from now on an entry never changes to
+move a verdict. Paper figures: ``shared/paper-numbers.md`` (status V only).
 """
 
 from lecture_lib.claims import Claim, ClaimRegistry
