@@ -8,6 +8,7 @@ import torchvision
 from torch import nn
 
 from lecture_lib.cnn import architectures as arch
+from lecture_lib.cnn.models import LeNet
 from lecture_lib.layers import count_multiply_adds, count_parameters
 
 
@@ -74,3 +75,17 @@ def test_bad_inputs():
         arch.measure("lenet")
     with pytest.raises(ValueError, match="name must be one of .*got 'vgg13'"):
         arch.torchvision_reference("vgg13")
+
+
+def test_lenet5_parameter_counts_from_the_description():
+    full = tuple([tuple(range(6))] * 16)
+    ours = arch.lenet5_parameter_counts(full, trainable_pooling=False, output="linear")
+    assert sum(ours.values()) == count_parameters(LeNet())  # the counting agrees with the real module
+    paper = arch.lenet5_parameter_counts()
+    assert sum(len(c) for c in arch.LENET5_C3_TABLE) == 60  # Table I: 6 x 3 + 9 x 4 + 1 x 6 inputs
+    assert paper["C3"] == 60 * 25 + 16 and paper["output"] == 0 and paper["S2"] == 12
+    assert paper["C3"] < ours["C3"]
+    with pytest.raises(ValueError, match="c3_table must be 16 tuples"):
+        arch.lenet5_parameter_counts(((0, 6),) * 16)
+    with pytest.raises(ValueError, match="output must be 'rbf'"):
+        arch.lenet5_parameter_counts(output="softmax")

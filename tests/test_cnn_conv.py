@@ -132,3 +132,17 @@ def test_shift_and_shift_sensitivity():
         cnn.shift(torch.zeros(4, 4), 1, 1)
     with pytest.raises(ValueError, match="max_shift must be an int >= 1, got 0"):
         cnn.shift_sensitivity(lambda t: t, images, max_shift=0)
+
+
+def test_shift_changes_per_image():
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(3, 1, 8, 8, generator=g)
+    images[1] = 0.5  # a constant image: every shift leaves it unchanged
+    per_image = cnn.shift_changes(lambda t: t, images)
+    assert per_image.shape == (3,)
+    assert per_image[1] == pytest.approx(0.0, abs=1e-7) and per_image[0] > 0.3 and per_image[2] > 0.3
+    one = cnn.shift_changes(lambda t: t, images[2:], max_shift=2)  # an image's score ignores the others
+    torch.testing.assert_close(one, cnn.shift_changes(lambda t: t, images, max_shift=2)[2:])
+    assert cnn.shift_sensitivity(lambda t: t, images) == pytest.approx(float(per_image.mean()))
+    with pytest.raises(ValueError, match="max_shift must be an int >= 1, got True"):
+        cnn.shift_changes(lambda t: t, images, max_shift=True)

@@ -74,3 +74,8 @@ def test_depth_sweep_reproduces_a_seeded_run_by_hand():
         )
         history = fit(net, loader, epochs=2, lr=2e-3, progress=False)
     assert out["final_loss"] == [history.train_loss[-1]]
+    net.eval()
+    with torch.no_grad():
+        by_hand = torch.nn.functional.cross_entropy(net(x), y, reduction="none")
+    assert out["item_loss"][0].shape == (24,)
+    torch.testing.assert_close(out["item_loss"][0], by_hand)  # each item's loss under the trained net

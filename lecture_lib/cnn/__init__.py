@@ -7,12 +7,14 @@ Convolutional Neural Networks", "AlexNet", "VGGNet", "GoogLeNet", "Residual Netw
 Public API:
 
 - ``conv`` (the slide's ideas, written out): ``conv_output_size``, ``conv2d``, ``receptive_field``,
-  ``layer_geometry``, ``measured_receptive_field``, ``shift``, ``shift_sensitivity``.
+  ``layer_geometry``, ``measured_receptive_field``, ``shift``, ``shift_changes`` (per image),
+  ``shift_sensitivity``.
 - ``models`` (the nets): ``LeNet``, ``InceptionModule``, ``TwoConvBlock``, ``deep_net``. ResNet's
   residual block is the shared ``lecture_lib.layers.ResidualBlock``.
 - ``experiments``: ``depth_sweep`` (plain vs residual nets at growing depth), ``activation_maps``.
 - ``architectures`` (the architecture line): ``VGG_CONFIGS``, ``vgg_features``, ``make_vgg``,
-  ``count_weight_layers``, ``on_meta``, ``TORCHVISION_MODELS``, ``ModelStats``, ``measure``,
+  ``count_weight_layers``, ``on_meta``, ``LENET5_C3_TABLE``, ``lenet5_parameter_counts``,
+  ``TORCHVISION_MODELS``, ``ModelStats``, ``measure``,
   ``torchvision_reference``. Parameter and multiply-add counts: ``lecture_lib.layers``.
 - ``pretrained`` (full profile): ``imagenet_classifier(arch, weights="DEFAULT")``, ``image_transform``.
 
@@ -21,10 +23,12 @@ visible and hidden cases, refused shortcuts).
 """
 
 from lecture_lib.cnn.architectures import (
+    LENET5_C3_TABLE,
     TORCHVISION_MODELS,
     VGG_CONFIGS,
     ModelStats,
     count_weight_layers,
+    lenet5_parameter_counts,
     make_vgg,
     measure,
     on_meta,
@@ -38,6 +42,7 @@ from lecture_lib.cnn.conv import (
     measured_receptive_field,
     receptive_field,
     shift,
+    shift_changes,
     shift_sensitivity,
 )
 from lecture_lib.cnn.exercises import EXERCISES
@@ -45,6 +50,7 @@ from lecture_lib.cnn.experiments import activation_maps, depth_sweep
 from lecture_lib.cnn.models import InceptionModule, LeNet, TwoConvBlock, deep_net
 
 __all__ = [
+    "LENET5_C3_TABLE",
     "TORCHVISION_MODELS",
     "VGG_CONFIGS",
     "InceptionModule",
@@ -58,12 +64,14 @@ __all__ = [
     "deep_net",
     "depth_sweep",
     "layer_geometry",
+    "lenet5_parameter_counts",
     "make_vgg",
     "measure",
     "measured_receptive_field",
     "on_meta",
     "receptive_field",
     "shift",
+    "shift_changes",
     "shift_sensitivity",
     "torchvision_reference",
     "vgg_features",

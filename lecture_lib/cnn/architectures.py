@@ -144,3 +144,66 @@ def torchvision_reference(name: str) -> dict[str, float]:
     meta = torchvision.models.get_model_weights(name)["IMAGENET1K_V1"].meta
     acc5 = meta["_metrics"]["ImageNet-1K"]["acc@5"]
     return {"num_params": meta["num_params"], "gmacs": meta["_ops"], "top5_error": round(100.0 - acc5, 3)}
+
+
+# LeNet-5's Table I (LeCun et al. 1998): the S2 maps (0-5) each of C3's 16 maps reads.
+LENET5_C3_TABLE: tuple[tuple[int, ...], ...] = (
+    (0, 1, 2),
+    (1, 2, 3),
+    (2, 3, 4),
+    (3, 4, 5),
+    (0, 4, 5),
+    (0, 1, 5),
+    (0, 1, 2, 3),
+    (1, 2, 3, 4),
+    (2, 3, 4, 5),
+    (0, 3, 4, 5),
+    (0, 1, 4, 5),
+    (0, 1, 2, 5),
+    (0, 1, 3, 4),
+    (1, 2, 4, 5),
+    (0, 2, 3, 5),
+    (0, 1, 2, 3, 4, 5),
+)
+
+
+def lenet5_parameter_counts(
+    c3_table: tuple[tuple[int, ...], ...] = LENET5_C3_TABLE,
+    *,
+    trainable_pooling: bool = True,
+    output: str = "rbf",
+    num_classes: int = 10,
+) -> dict[str, int]:
+    """Trainable parameters of LeNet-5 per layer, counted from its description (LeCun et al. 1998,
+    Sec. II.B): C1 6 maps of 5x5 (+bias), S2/S4 one coefficient and one bias per map (when
+    ``trainable_pooling``), C3 16 maps of 5x5 over the S2 maps ``c3_table`` lists (+bias), C5 120
+    units over 16x5x5, F6 84 units, and the output: ``"rbf"`` (the paper's, fixed by hand: 0
+    trainable) or ``"linear"`` (``num_classes`` units with bias, as ``cnn.LeNet``).
+
+    ``c3_table``: one tuple of S2 map indices (0-5) per C3 map; pass ``tuple([tuple(range(6))] * 16)``
+    for the full connection of ``cnn.LeNet``.
+
+    Returns:
+        dict: ``{"C1": 156, "S2": 12, "C3": ..., "S4": 32, "C5": 48120, "F6": 10164, "output": ...}``.
+    """
+    if (
+        not isinstance(c3_table, tuple)
+        or len(c3_table) != 16
+        or not all(
+            isinstance(c, tuple) and c and set(c) <= set(range(6)) and len(set(c)) == len(c) for c in c3_table
+        )
+    ):
+        raise ValueError(f"c3_table must be 16 tuples of distinct S2 map indices 0-5, got {c3_table!r}")
+    if output not in ("rbf", "linear"):
+        raise ValueError(f"output must be 'rbf' (the paper's) or 'linear', got {output!r}")
+    check_int(num_classes, "num_classes", low=1)
+    pool = 2 if trainable_pooling else 0
+    return {
+        "C1": 6 * (5 * 5 + 1),
+        "S2": 6 * pool,
+        "C3": sum(len(inputs) for inputs in c3_table) * 5 * 5 + 16,
+        "S4": 16 * pool,
+        "C5": 120 * (16 * 5 * 5 + 1),
+        "F6": 84 * (120 + 1),
+        "output": 0 if output == "rbf" else num_classes * (84 + 1),
+    }

@@ -1,8 +1,9 @@
 """Registered claims of notebook 01 (CNN recap), judged by ``lecture_lib.claims``'s one rule.
 
-Draft registry (issue 22): written before any measurement under the rule; notebook 01 does not
-judge these yet. Review it once, before the first measurement; after that an entry never changes
-to move a verdict. Paper figures: ``shared/paper-numbers.md`` (status V only).
+Written before any measurement under the rule (issue 22) and reviewed once before notebook 01
+first judged it (the top-5 steps and the Inception saving became facts; "higher stages see more"
+was added). Notebook 01's closing table judges every entry; from now on an entry never changes to
+move a verdict. Paper figures: ``shared/paper-numbers.md`` (status V only).
 """
 
 from lecture_lib.claims import Claim, ClaimRegistry
@@ -43,6 +44,14 @@ REGISTRY = ClaimRegistry(
             expected=60_000,
         ),
         Claim(
+            "cnn.receptive_field.grows",
+            "every conv and pool layer widens the receptive field: higher stages see more of the image",
+            "slides: Effect of Multiple Convolution Layers",
+            "fact",
+            paper="higher stages compute more global features",
+            expected=True,
+        ),
+        Claim(
             "cnn.vgg.stacked_3x3",
             "three stacked 3x3 convolutions see a 7x7 receptive field",
             "VGG (Simonyan & Zisserman 2015), Sec. 2.3",
@@ -78,9 +87,9 @@ REGISTRY = ClaimRegistry(
             "cnn.inception.reduction",
             "1x1 reductions make the Inception module cheaper than the naive one",
             "GoogLeNet (Szegedy et al. 2015), Sec. 4",
-            "effect",
-            "<",
+            "fact",  # multiply-adds counted from the layers' shapes: exact, no sampling to bootstrap
             paper="dimension reductions",
+            expected=True,
         ),
         Claim(
             "cnn.resnet.skips_train",
@@ -104,25 +113,25 @@ REGISTRY = ClaimRegistry(
             "cnn.top5.alexnet_vgg",
             "VGG-16 has a lower top-5 error than AlexNet",
             "VGG (Simonyan & Zisserman 2015); torchvision weights meta",
-            "effect",
-            "<",
+            "fact",  # published ImageNet figures, not measured here: no test items to bootstrap
             paper="15.3% -> 7.3% (ILSVRC test; ensembles)",
+            expected=True,
         ),
         Claim(
             "cnn.top5.vgg_googlenet",
             "GoogLeNet has a lower top-5 error than VGG-16",
             "GoogLeNet (Szegedy et al. 2015); torchvision weights meta",
-            "effect",
-            "<",
+            "fact",  # published ImageNet figures, not measured here: no test items to bootstrap
             paper="7.3% -> 6.67% (ILSVRC test; ensembles, 144 crops)",
+            expected=True,
         ),
         Claim(
             "cnn.top5.googlenet_resnet",
             "ResNet-152 has a lower top-5 error than GoogLeNet",
             "ResNet (He et al. 2016); torchvision weights meta",
-            "effect",
-            "<",
+            "fact",  # published ImageNet figures, not measured here: no test items to bootstrap
             paper="6.67% -> 3.57% (ILSVRC test; ensembles)",
+            expected=True,
         ),
         Claim(
             "cnn.top5.each_lowers",

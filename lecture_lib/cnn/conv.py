@@ -230,13 +230,22 @@ def shift(images: Tensor, dx: int, dy: int) -> Tensor:
 
 
 @torch.no_grad()
-def shift_sensitivity(features: Callable[[Tensor], Tensor], images: Tensor, max_shift: int = 1) -> float:
-    """Mean relative change of ``features(images)`` when the images move by up to ``max_shift`` px.
+def shift_changes(features: Callable[[Tensor], Tensor], images: Tensor, max_shift: int = 1) -> Tensor:
+    """Per-image relative change of ``features(images)`` when the images move by up to ``max_shift`` px.
 
-    ``||f(shift(x)) - f(x)|| / ||f(x)||`` averaged over images and over every non-zero shift
-    ``(dx, dy)`` in ``[-max_shift, max_shift]^2``. 0 means invariant; about 1.4 means unrelated.
+    ``||f(shift(x)) - f(x)|| / ||f(x)||`` for every non-zero shift ``(dx, dy)`` in
+    ``[-max_shift, max_shift]^2``, averaged over the shifts. 0 means invariant; about 1.4 means
+    unrelated. One score per image: the items a bootstrap over images resamples.
+
+    Args:
+        features: Tensor[B, C, H, W] -> Tensor[B, ...] (any feature map or vector per image).
+        images (Tensor[B, C, H, W]): float images.
+        max_shift: the largest shift in pixels along each axis (>= 1).
+
+    Returns:
+        Tensor[B]: the mean relative change of each image's features.
     """
-    if not isinstance(max_shift, int) or max_shift < 1:
+    if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 1:
         raise ValueError(f"max_shift must be an int >= 1, got {max_shift!r}")
     if not callable(features):
         raise TypeError(f"features must be a callable Tensor -> Tensor, got {type(features).__name__}")
@@ -249,4 +258,10 @@ def shift_sensitivity(features: Callable[[Tensor], Tensor], images: Tensor, max_
                 continue
             moved = features(shift(images, dx, dy)).flatten(1)
             changes.append((moved - reference).norm(dim=1) / reference.norm(dim=1).clamp_min(1e-12))
-    return float(torch.stack(changes).mean())
+    return torch.stack(changes).mean(dim=0)  # [B]
+
+
+def shift_sensitivity(features: Callable[[Tensor], Tensor], images: Tensor, max_shift: int = 1) -> float:
+    """Mean relative change of ``features(images)`` under shifts of up to ``max_shift`` px: the
+    mean of :func:`shift_changes` over the images."""
+    return float(shift_changes(features, images, max_shift).mean())

@@ -42,7 +42,9 @@ def depth_sweep(
     Returns:
         dict with lists over depths: ``"depth"``, ``"final_loss"`` (mean train loss of the last
         epoch), ``"grad_norm"`` (first-layer weight-gradient norm averaged over all steps),
-        ``"grad_norm_init"`` (at the first step) and ``"train_loss"`` (per-epoch curves).
+        ``"grad_norm_init"`` (at the first step), ``"train_loss"`` (per-epoch curves) and
+        ``"item_loss"`` (Tensor[N] per depth: each training example's cross-entropy under the
+        trained net in eval mode, the per-item scores a paired bootstrap resamples).
     """
     check_tensor(x, "x", dtype="float")
     check_tensor(y, "y", dtype="int")
@@ -65,6 +67,7 @@ def depth_sweep(
         "grad_norm": [],
         "grad_norm_init": [],
         "train_loss": [],
+        "item_loss": [],
     }
     for depth in depths:
         with (
@@ -87,11 +90,15 @@ def depth_sweep(
             )
             history = fit(net, loader, epochs=epochs, lr=lr, device=device, progress=False)
             handle.remove()
+            with evaluating(net), torch.no_grad():
+                logits = torch.cat([net(xb.to(device)).cpu() for xb in x.split(batch_size)])
+            item_loss = nn.functional.cross_entropy(logits, y, reduction="none")  # [N]
         result["depth"].append(depth)
         result["final_loss"].append(history.train_loss[-1])
         result["grad_norm"].append(sum(norms) / len(norms))
         result["grad_norm_init"].append(norms[0])
         result["train_loss"].append(history.train_loss)
+        result["item_loss"].append(item_loss)
     return result
 
 
