@@ -34,10 +34,14 @@ Modules and their public API:
 Exercises (issue 25): ``EXERCISES_03A`` (``exercises_rcnn``), ``EXERCISES_03B``
 (``exercises_fast_rcnn``), ``EXERCISES_03C`` (``exercises_faster_rcnn``): the exercises of 03a, 03b
 and 03c (references, visible and hidden cases, refused shortcuts).
+
+Claims (issue 22): ``REGISTRY_03A``, ``REGISTRY_03B``, ``REGISTRY_03C`` (``claims``): the registered
+lecture claims each notebook's closing ledger judges (``Ledger(title, claims=REGISTRY_03C)``).
 """
 
 from lecture_lib.detection.anchors import cell_anchors, make_anchors
 from lecture_lib.detection.backbone import Backbone, BoxHead, CropClassifier, load_pretrained, warp_crops
+from lecture_lib.detection.claims import REGISTRY_03A, REGISTRY_03B, REGISTRY_03C
 from lecture_lib.detection.coder import BoxCoder
 from lecture_lib.detection.exercises_fast_rcnn import EXERCISES_03B
 from lecture_lib.detection.exercises_faster_rcnn import EXERCISES_03C
@@ -93,4 +97,7 @@ __all__ = [
     "EXERCISES_03A",
     "EXERCISES_03B",
     "EXERCISES_03C",
+    "REGISTRY_03A",
+    "REGISTRY_03B",
+    "REGISTRY_03C",
 ]
