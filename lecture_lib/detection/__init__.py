@@ -21,6 +21,7 @@ Modules and their public API:
 - ``fast_rcnn``: ``FastRCNN``. ``rpn``: ``RegionProposalNetwork``. ``faster_rcnn``: ``FasterRCNN``,
   ``ANCHOR_SIZES``, ``ASPECT_RATIOS``.
 - ``training``: ``fit_fast_rcnn``, ``fit_faster_rcnn``, ``pretrain_backbone`` (through ``train.fit``);
+  ``training_seconds_per_scene`` (R-CNN's and Fast R-CNN's training time per scene, timed live);
   ``finetune_detector``, ``detector_to_finetune``, ``detection_loss`` (full profile,
   ``tools/train_full.py``, torchrun).
 - ``recipes``: ``N_TEST``, ``TEST_SEED`` (imported here): the one test set of 03a-03c, whose
@@ -34,10 +35,14 @@ Modules and their public API:
 Exercises (issue 25): ``EXERCISES_03A`` (``exercises_rcnn``), ``EXERCISES_03B``
 (``exercises_fast_rcnn``), ``EXERCISES_03C`` (``exercises_faster_rcnn``): the exercises of 03a, 03b
 and 03c (references, visible and hidden cases, refused shortcuts).
+
+Claims (issue 22): ``REGISTRY_03A``, ``REGISTRY_03B``, ``REGISTRY_03C`` (``claims``): the registered
+claims the closing tables of 03a, 03b and 03c judge.
 """
 
 from lecture_lib.detection.anchors import cell_anchors, make_anchors
 from lecture_lib.detection.backbone import Backbone, BoxHead, CropClassifier, load_pretrained, warp_crops
+from lecture_lib.detection.claims import REGISTRY_03A, REGISTRY_03B, REGISTRY_03C
 from lecture_lib.detection.coder import BoxCoder
 from lecture_lib.detection.exercises_fast_rcnn import EXERCISES_03B
 from lecture_lib.detection.exercises_faster_rcnn import EXERCISES_03C
@@ -56,7 +61,12 @@ from lecture_lib.detection.rcnn import RCNN
 from lecture_lib.detection.recipes import N_TEST, TEST_SEED
 from lecture_lib.detection.roi_heads import RoIHead, fastrcnn_loss
 from lecture_lib.detection.rpn import RegionProposalNetwork
-from lecture_lib.detection.training import fit_fast_rcnn, fit_faster_rcnn, pretrain_backbone
+from lecture_lib.detection.training import (
+    fit_fast_rcnn,
+    fit_faster_rcnn,
+    pretrain_backbone,
+    training_seconds_per_scene,
+)
 
 __all__ = [
     "ANCHOR_SIZES",
@@ -69,6 +79,7 @@ __all__ = [
     "fit_fast_rcnn",
     "fit_faster_rcnn",
     "pretrain_backbone",
+    "training_seconds_per_scene",
     "show_detections",
     "voc_subset",
     "RCNN",
@@ -93,4 +104,7 @@ __all__ = [
     "EXERCISES_03A",
     "EXERCISES_03B",
     "EXERCISES_03C",
+    "REGISTRY_03A",
+    "REGISTRY_03B",
+    "REGISTRY_03C",
 ]
