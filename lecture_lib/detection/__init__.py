@@ -37,7 +37,7 @@ Exercises (issue 25): ``EXERCISES_03A`` (``exercises_rcnn``), ``EXERCISES_03B``
 and 03c (references, visible and hidden cases, refused shortcuts).
 
 Claims (issue 22): ``REGISTRY_03A``, ``REGISTRY_03B``, ``REGISTRY_03C`` (``claims``): the registered
-claims the closing tables of 03a, 03b and 03c judge.
+lecture claims each notebook's closing ledger judges (``Ledger(title, claims=REGISTRY_03C)``).
 """
 
 from lecture_lib.detection.anchors import cell_anchors, make_anchors
