@@ -21,6 +21,7 @@ Modules and their public API:
 - ``fast_rcnn``: ``FastRCNN``. ``rpn``: ``RegionProposalNetwork``. ``faster_rcnn``: ``FasterRCNN``,
   ``ANCHOR_SIZES``, ``ASPECT_RATIOS``.
 - ``training``: ``fit_fast_rcnn``, ``fit_faster_rcnn``, ``pretrain_backbone`` (through ``train.fit``);
+  ``training_seconds_per_scene`` (R-CNN's and Fast R-CNN's training time per scene, timed live);
   ``finetune_detector``, ``detector_to_finetune``, ``detection_loss`` (full profile,
   ``tools/train_full.py``, torchrun).
 - ``recipes``: ``N_TEST``, ``TEST_SEED`` (imported here): the one test set of 03a-03c, whose
@@ -60,7 +61,12 @@ from lecture_lib.detection.rcnn import RCNN
 from lecture_lib.detection.recipes import N_TEST, TEST_SEED
 from lecture_lib.detection.roi_heads import RoIHead, fastrcnn_loss
 from lecture_lib.detection.rpn import RegionProposalNetwork
-from lecture_lib.detection.training import fit_fast_rcnn, fit_faster_rcnn, pretrain_backbone
+from lecture_lib.detection.training import (
+    fit_fast_rcnn,
+    fit_faster_rcnn,
+    pretrain_backbone,
+    training_seconds_per_scene,
+)
 
 __all__ = [
     "ANCHOR_SIZES",
@@ -73,6 +79,7 @@ __all__ = [
     "fit_fast_rcnn",
     "fit_faster_rcnn",
     "pretrain_backbone",
+    "training_seconds_per_scene",
     "show_detections",
     "voc_subset",
     "RCNN",

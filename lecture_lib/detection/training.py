@@ -4,6 +4,7 @@
 - ``sample_training_crops``: object and background crops to pretrain the backbone as a classifier.
 - ``pretrain_backbone``: the crop classifier that stands in for the slides' ImageNet CNN.
 - ``fit_fast_rcnn``, ``fit_faster_rcnn``: end-to-end multi-task training of the two detectors.
+- ``training_seconds_per_scene``: R-CNN's and Fast R-CNN's training time per scene, timed live.
 - ``finetune_detector(root, ...)`` (full profile, ``tools/train_full.py``; one process or
   ``torchrun``): torchvision's COCO Faster R-CNN finetuned on VOC 2007 with its own loss dict.
 
@@ -14,6 +15,7 @@ R-CNN's SVMs and regressors are fit with scikit-learn (``lecture_lib.detection.r
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -22,11 +24,13 @@ from torch import Tensor, nn
 
 from lecture_lib import boxes as box_ops
 from lecture_lib import distributed
+from lecture_lib.checks import check_int, check_tensor, check_tensor_list
 from lecture_lib.detection.backbone import CropClassifier, warp_crops
 from lecture_lib.detection.fast_rcnn import FastRCNN
 from lecture_lib.detection.faster_rcnn import FasterRCNN
 from lecture_lib.detection.pretrained import VOCDetectionTensors, coco_faster_rcnn
-from lecture_lib.train import History, fit
+from lecture_lib.detection.rcnn import extract_features
+from lecture_lib.train import History, fit, timed
 
 
 class ShuffledBatches:
@@ -206,6 +210,55 @@ def fit_faster_rcnn(
         (images[i : i + batch_size], targets[i : i + batch_size]) for i in range(0, len(images), batch_size)
     ]
     return _fit_detector(model, batches, g, epochs=epochs, lr=lr, progress=progress)
+
+
+def training_seconds_per_scene(
+    cnn: CropClassifier,
+    fast: FastRCNN,
+    images: Tensor,
+    targets: list[dict],
+    proposals: list[Tensor],
+    *,
+    epochs: int,
+    warp: int = 64,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What each detector's training spends on each training scene, timed live (``train.timed``).
+
+    R-CNN: its CNN on every region of the scene (ground-truth boxes and proposals), once: the
+    feature pass before its SVMs and regressors, which learn from all scenes at once and are left
+    out (so R-CNN's time is a lower bound). Fast R-CNN: one training step on the scene alone,
+    times ``epochs`` (the recipe sees every scene once per epoch; alone, a step's fixed cost is
+    not shared with other scenes, so its time is an upper bound). ``fast`` is trained by the
+    timed steps: pass a copy.
+
+    Args:
+        cnn: R-CNN's CNN. fast: a Fast R-CNN to train. images (Tensor[N, 3, H, W]): the scenes.
+        targets: one ``{"boxes", "labels"}`` per scene. proposals: one ``Tensor[P_i, 4]`` per scene.
+        epochs: Fast R-CNN's training epochs. warp: R-CNN's crop size.
+
+    Returns:
+        (rcnn array[N], fast array[N]): seconds per scene, paired by scene.
+    """
+    n = check_tensor(images, "images", "(N, 3, H, W)", dtype="float")["N"]
+    check_int(epochs, "epochs", low=1)
+    check_tensor_list(proposals, "proposals", n)
+    if not isinstance(targets, (list, tuple)):
+        raise TypeError(
+            f"targets must be a list of {{'boxes', 'labels'}} dicts, got {type(targets).__name__}"
+        )
+    if n == 0 or len(targets) != n:
+        raise ValueError(
+            f"need >= 1 scene and one target per scene, got {n} scenes and {len(targets)} targets"
+        )
+    rcnn, fast_s = np.zeros(n), np.zeros(n)
+    extract_features(cnn, images[0], targets[0]["boxes"].float(), warp=warp)  # warm-up, not timed
+    for i, (img, t, p) in enumerate(zip(images, targets, proposals)):
+        regions = torch.cat([t["boxes"].float(), p.float()])
+        features = partial(extract_features, cnn, img, regions, warp=warp)
+        rcnn[i] = timed(features, repeat=1, warmup=0).median
+        step = partial(fit_fast_rcnn, fast, img[None], [t], [p], epochs=1, batch_size=1)
+        fast_s[i] = epochs * timed(step, repeat=1).median
+    return rcnn, fast_s
 
 
 def curve(history: History) -> dict:

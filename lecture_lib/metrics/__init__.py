@@ -5,12 +5,13 @@
 - ``confusion_matrix``, ``mean_iou``, ``iou_from_confusion``, ``boundary_iou``, ``boundary_band``,
   ``segmentation_confusions``: semantic segmentation (04_segmentation).
 - ``paired_bootstrap``, ``bootstrap_statistic``: the 95% interval of a claim's estimate, paired
-  over test items (and training seeds) — what ``ledger.Ledger.judge`` judges.
+  over test items (and training seeds) — what ``ledger.Ledger.judge`` judges; ``bootstrap_ratio``:
+  a speed-up (ratio of median times) over two methods' timed runs.
 - ``verification_roc``, ``verification_auc``, ``kfold_accuracy``, ``tar_at_far``, ``best_threshold``:
   face verification, LFW's 10-fold protocol (06_faces, 07_embeddings).
 """
 
-from lecture_lib.metrics.bootstrap import bootstrap_statistic, paired_bootstrap
+from lecture_lib.metrics.bootstrap import bootstrap_ratio, bootstrap_statistic, paired_bootstrap
 from lecture_lib.metrics.detection import bootstrap_map, detection_ap, precision_recall_curve
 from lecture_lib.metrics.segmentation import (
     boundary_band,
@@ -34,6 +35,7 @@ __all__ = [
     "best_threshold",
     "boundary_band",
     "bootstrap_map",
+    "bootstrap_ratio",
     "bootstrap_statistic",
     "boundary_iou",
     "confusion_matrix",
