@@ -8,9 +8,11 @@ import sklearn.metrics
 import torch
 
 from lecture_lib.metrics import (
+    bootstrap_miou,
     boundary_band,
     boundary_iou,
     confusion_matrix,
+    image_confusions,
     mean_iou,
     segmentation_confusions,
 )
@@ -212,3 +214,33 @@ def test_boundary_bad_inputs():
         boundary_iou(x, x[:, :3], 2)
     with pytest.raises(ValueError, match="integer class ids"):
         boundary_iou(x.float(), x, 2)
+
+
+def test_image_confusions_sum_to_the_dataset_matrix_and_keep_each_image():
+    pred, target = random_maps(3, shape=(4, 6, 5))
+    per = image_confusions(pred, target, 5)
+    assert per.shape == (4, 5, 5) and per.dtype == torch.int64
+    assert torch.equal(per.sum(0), confusion_matrix(pred, target, 5))
+    for b in range(4):  # each matrix is that image's own
+        assert torch.equal(per[b], confusion_matrix(pred[b : b + 1], target[b : b + 1], 5))
+    every, band = segmentation_confusions(pred, target, 5, per_image=True)
+    assert torch.equal(every, per)
+    assert torch.equal(band.sum(0), segmentation_confusions(pred, target, 5)[1])
+
+
+def test_bootstrap_miou_is_the_dataset_miou_with_a_paired_interval():
+    pred, target = random_maps(4, shape=(12, 8, 8), p_ignore=0.0, absent=())
+    cm_pred, cm_true = image_confusions(pred, target, 5), image_confusions(target, target, 5)
+    alone = bootstrap_miou(cm_pred, item="scenes")
+    assert alone.point == pytest.approx(mean_iou(pred, target, 5)["miou"])  # accumulated, not averaged
+    assert alone.low < alone.point < alone.high and alone.n == "12 scenes" and alone.seeds == 1
+    diff = bootstrap_miou(cm_true, cm_pred)
+    assert diff.point == pytest.approx(1.0 - alone.point) and diff.low > 0
+    same = bootstrap_miou(cm_pred, cm_pred)  # paired: a model minus itself is exactly 0 on every resample
+    assert same.low == same.point == same.high == 0.0
+    with pytest.raises(ValueError, match="paired"):
+        bootstrap_miou(cm_pred, cm_pred[:5])
+    with pytest.raises(ValueError, match=r"Tensor\[B, C, C\]"):
+        bootstrap_miou(cm_pred.sum(0))
+    with pytest.raises(ValueError, match="integer pixel counts"):
+        bootstrap_miou(cm_pred.double())

@@ -125,3 +125,23 @@ def test_experiment_leaves_the_global_rng_alone():
         progress=False,
     )
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_correctness_stacks_the_seeds_per_item():
+    labels = torch.tensor([0, 1, 2, 1])
+    runs = [
+        transfer.TransferRun("fixed features", 2, 1, 0.5, torch.tensor([0, 0, 2, 0]), 0.0),
+        transfer.TransferRun("fixed features", 2, 0, 1.0, torch.tensor([0, 1, 2, 1]), 0.0),
+        transfer.TransferRun("scratch", 2, 0, 0.25, torch.tensor([1, 1, 1, 0]), 0.0),
+        transfer.TransferRun("fixed features", None, 0, 0.0, torch.tensor([1, 0, 0, 0]), 0.0),
+    ]
+    got = transfer.correctness(runs, "fixed features", 2, labels)  # rows sorted by seed: 0, 1
+    assert got.tolist() == [[1.0, 1.0, 1.0, 1.0], [1.0, 0.0, 1.0, 0.0]]
+    assert transfer.correctness(runs, "scratch", 2, labels).tolist() == [[0.0, 1.0, 0.0, 0.0]]
+    assert transfer.correctness(runs, "fixed features", None, labels).shape == (1, 4)
+    with pytest.raises(ValueError, match="no run of method 'finetune top' with per_class=2"):
+        transfer.correctness(runs, "finetune top", 2, labels)
+    with pytest.raises(ValueError, match="predictions, the labels"):
+        transfer.correctness(runs, "scratch", 2, labels[:3])
+    with pytest.raises(ValueError, match="a seed twice"):
+        transfer.correctness(runs + runs[:1], "fixed features", 2, labels)

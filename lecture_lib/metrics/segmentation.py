@@ -11,6 +11,10 @@ pixels of class ``i`` predicted as class ``j``,
 The confusion matrix is accumulated over the whole dataset before dividing (summing per-image
 matrices, never averaging per-image IoUs): ``iou_from_confusion(sum of confusion_matrix(...)``).
 
+Because mIoU is not a mean over images, its 95% interval resamples *images* and re-accumulates
+their confusion matrices: ``image_confusions`` keeps one matrix per image, ``bootstrap_miou`` draws
+the same images for two models and returns the paired difference of their mIoU as an ``Estimate``.
+
 The boundary measure (``boundary_iou``, the "trimap" evaluation of DeepLab, Chen et al. 2015) is
 the same mean IoU counted only on pixels within ``width`` px of a ground-truth edge: where a
 coarse output goes wrong and skip connections help.
@@ -20,17 +24,22 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from lecture_lib.checks import check_int, check_memory
+from lecture_lib.claims import Estimate
+from lecture_lib.metrics.bootstrap import bootstrap_statistic
 
 __all__ = [
     "boundary_band",
     "boundary_iou",
+    "bootstrap_miou",
     "check_label_maps",
     "confusion_matrix",
+    "image_confusions",
     "iou_from_confusion",
     "mean_iou",
     "segmentation_confusions",
@@ -107,6 +116,87 @@ def confusion_matrix(
         t, p = t[keep], p[keep]
     flat = torch.bincount(t * num_classes + p, minlength=num_classes * num_classes)  # (C*C,)
     return flat.reshape(num_classes, num_classes).cpu()
+
+
+def image_confusions(
+    pred: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = 255
+) -> Tensor:
+    """One confusion matrix per image: ``image_confusions(p, t, C).sum(0) == confusion_matrix(p, t, C)``.
+
+    Args:
+        pred (Tensor[B, H, W]), target (Tensor[B, H, W]): class ids, as ``confusion_matrix``.
+
+    Returns:
+        Tensor[B, C, C] (int64): ``cm[b, i, j]`` = pixels of image ``b`` of true class ``i``
+        predicted as ``j`` (``ignore_index`` pixels skipped).
+    """
+    check_label_maps(pred, target, num_classes, ignore_index)
+    num_classes, batch = int(num_classes), int(pred.shape[0])
+    check_memory(
+        batch * num_classes * num_classes * 8, f"{batch} confusion matrices of {num_classes} classes"
+    )
+    t, p = target.reshape(batch, -1).long(), pred.reshape(batch, -1).long()  # (B, HW)
+    image = torch.arange(batch, device=t.device)[:, None].expand_as(t)
+    keep = t != ignore_index if ignore_index is not None else torch.ones_like(t, dtype=torch.bool)
+    flat = (image * num_classes + t) * num_classes + p
+    counts = torch.bincount(flat[keep], minlength=batch * num_classes * num_classes)
+    return counts.reshape(batch, num_classes, num_classes).cpu()
+
+
+def _miou(cm: np.ndarray) -> float:
+    inter = np.diag(cm).astype(np.float64)
+    union = cm.sum(0) + cm.sum(1) - inter
+    present = union > 0
+    return float((inter[present] / union[present]).mean()) if present.any() else math.nan
+
+
+def bootstrap_miou(
+    confusions_a: Tensor,
+    confusions_b: Tensor | None = None,
+    *,
+    n_resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    item: str = "images",
+) -> Estimate:
+    """mIoU of model A (minus model B's) with a percentile interval over resampled images.
+
+    Each resample draws ``B`` images with replacement, the *same* ones for both models, sums
+    their confusion matrices and computes each mIoU from the sum (as the dataset's mIoU is).
+
+    Args:
+        confusions_a (Tensor[B, C, C]): ``image_confusions`` of model A on the test images.
+        confusions_b (Tensor[B, C, C], optional): model B on the same images, in the same order.
+        n_resamples, level, seed, item: as ``metrics.bootstrap_statistic``.
+
+    Returns:
+        Estimate: point = the mIoU (difference) on all images; one training seed.
+    """
+    mats = []
+    for name, cm in (("confusions_a", confusions_a), ("confusions_b", confusions_b)):
+        if cm is None:
+            continue
+        if not isinstance(cm, Tensor) or cm.ndim != 3 or cm.shape[1] != cm.shape[2] or cm.shape[0] == 0:
+            raise ValueError(
+                f"{name} must be a Tensor[B, C, C] of per-image confusion matrices (image_confusions), "
+                f"got {getattr(cm, 'shape', type(cm).__name__)}"
+            )
+        if cm.dtype.is_floating_point or (cm < 0).any():
+            raise ValueError(f"{name} must hold non-negative integer pixel counts, got dtype {cm.dtype}")
+        mats.append(cm.numpy().astype(np.int64))
+    if len(mats) == 2 and mats[0].shape != mats[1].shape:
+        raise ValueError(
+            f"confusions_a and confusions_b must be paired (same images and classes), "
+            f"got {mats[0].shape} and {mats[1].shape}"
+        )
+
+    def statistic(idx: np.ndarray) -> float:
+        values = [_miou(m[idx].sum(0)) for m in mats]
+        return values[0] - values[1] if len(values) == 2 else values[0]
+
+    return bootstrap_statistic(
+        statistic, mats[0].shape[0], n_resamples=n_resamples, level=level, seed=seed, item=item
+    )
 
 
 def iou_from_confusion(cm: Tensor) -> dict:
@@ -194,13 +284,21 @@ def boundary_iou(
 
 
 def segmentation_confusions(
-    pred: Tensor, target: Tensor, num_classes: int, *, width: int = 3, ignore_index: int = 255
+    pred: Tensor,
+    target: Tensor,
+    num_classes: int,
+    *,
+    width: int = 3,
+    ignore_index: int = 255,
+    per_image: bool = False,
 ) -> tuple[Tensor, Tensor]:
     """Confusion matrices ``(all pixels, boundary band only)``, each Tensor[C, C]; sum them over a
-    dataset and pass each to ``iou_from_confusion``."""
+    dataset and pass each to ``iou_from_confusion``. ``per_image=True``: each Tensor[B, C, C], one
+    matrix per image (``image_confusions``), for ``bootstrap_miou``."""
     check_label_maps(pred, target, num_classes, ignore_index)
     band_target = torch.where(boundary_band(target, width), target, torch.full_like(target, ignore_index))
+    count = image_confusions if per_image else confusion_matrix
     return (
-        confusion_matrix(pred, target, num_classes, ignore_index),
-        confusion_matrix(pred, band_target, num_classes, ignore_index),
+        count(pred, target, num_classes, ignore_index),
+        count(pred, band_target, num_classes, ignore_index),
     )

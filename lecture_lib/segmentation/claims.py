@@ -1,8 +1,9 @@
 """Registered claims of notebook 04 (FCN semantic segmentation), judged by ``lecture_lib.claims``'s
 one rule.
 
-Draft registry (issue 22): written before any measurement under the rule; notebook 04 does not
-judge these yet. Paper figures from ``shared/paper-numbers.md`` (status V).
+Written before any measurement under the rule (issue 22); notebook 04's closing table judges every
+entry, and from now on an entry never changes to move a verdict. Paper figures from
+``shared/paper-numbers.md`` (status V).
 """
 
 from lecture_lib.claims import Claim, ClaimRegistry

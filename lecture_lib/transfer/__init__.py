@@ -12,7 +12,7 @@ Public API:
   ``unfreeze_top``, ``replace_head``, ``trainable_names``, ``split_top``.
 - ``experiment``: ``TransferTask`` (also importable from ``tasks``), ``METHODS``, ``per_class_indices``,
   ``linear_probe``, ``TransferRun``,
-  ``run_transfer_experiment``, ``summarize``,
+  ``run_transfer_experiment``, ``summarize``, ``correctness`` (per-item (seeds x items) scores),
   ``load_experiment`` (the stored runs of ``recipes.build_experiment``).
 - ``tasks``: ``TransferTask``, ``load_task("glyphs->digits" | "imagenet->caltech256")``.
 - ``recipes``: ``CHECKPOINTS`` (how ``data/transfer_glyphs_resnet.pt`` is trained, and
@@ -28,6 +28,7 @@ from lecture_lib.transfer.exercises import EXERCISES
 from lecture_lib.transfer.experiment import (
     METHODS,
     TransferRun,
+    correctness,
     linear_probe,
     load_experiment,
     per_class_indices,
@@ -55,6 +56,7 @@ __all__ = [
     "TransferRun",
     "TransferTask",
     "chop_head",
+    "correctness",
     "extract_features",
     "freeze",
     "get_head",

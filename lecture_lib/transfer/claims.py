@@ -1,7 +1,8 @@
 """Registered claims of notebook 02 (transfer learning), judged by ``lecture_lib.claims``'s one rule.
 
-Draft registry (issue 22): written before any measurement under the rule; notebook 02 does not
-judge these yet. Every claim here is about training, so its estimate runs over >= 3 seeds.
+Written before any measurement under the rule (issue 22); notebook 02's closing table judges every
+entry, and from now on an entry never changes to move a verdict. Every claim here is about
+training, so its estimate runs over >= 3 seeds.
 """
 
 from lecture_lib.claims import Claim, ClaimRegistry

@@ -289,6 +289,40 @@ def summarize(runs: Sequence[TransferRun]) -> dict[str, dict[int | None, tuple[f
     return {m: {k: (float(np.mean(v)), float(np.std(v))) for k, v in d.items()} for m, d in table.items()}
 
 
+def correctness(runs: Sequence[TransferRun], method: str, per_class: int | None, labels: Tensor) -> Tensor:
+    """Per-test-item correctness of one method and budget, one row per seed (sorted by seed).
+
+    Args:
+        runs: ``TransferRun`` s of ``run_transfer_experiment`` or ``load_experiment``.
+        method: one of ``METHODS``. per_class: the budget (``None`` = the whole pool).
+        labels (Tensor[N]): the test labels the runs' predictions refer to.
+
+    Returns:
+        Tensor[S, N] float: 1.0 where seed ``s``'s run classified test item ``n`` correctly; the
+        ``(S, N)`` scores ``metrics.paired_bootstrap`` resamples over seeds and items.
+    """
+    if not isinstance(labels, Tensor) or labels.ndim != 1:
+        raise ValueError(
+            f"labels must be a Tensor[N] of test labels, got {getattr(labels, 'shape', labels)!r}"
+        )
+    chosen = sorted(
+        (r for r in runs if r.method == method and r.per_class == per_class), key=lambda r: r.seed
+    )
+    if not chosen:
+        have = sorted({(r.method, str(r.per_class)) for r in runs})
+        raise ValueError(f"no run of method {method!r} with per_class={per_class!r}; the runs hold {have}")
+    seeds = [r.seed for r in chosen]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"{method!r} at per_class={per_class!r} has a seed twice: {seeds}")
+    for r in chosen:
+        if r.predictions.shape != labels.shape:
+            raise ValueError(
+                f"run {method!r} seed {r.seed} has {tuple(r.predictions.shape)} predictions, "
+                f"the labels {tuple(labels.shape)}"
+            )
+    return torch.stack([(r.predictions == labels).float() for r in chosen])
+
+
 def load_experiment(
     name: str = "transfer_experiment.pt", *, folder: str | None = None
 ) -> tuple[list[TransferRun], dict]:
