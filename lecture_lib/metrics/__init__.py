@@ -6,8 +6,8 @@
   ``segmentation_confusions``: semantic segmentation (04_segmentation).
 - ``paired_bootstrap``, ``bootstrap_statistic``: the 95% interval of a claim's estimate, paired
   over test items (and training seeds) — what ``ledger.Ledger.judge`` judges.
-- ``verification_roc``, ``verification_auc``, ``kfold_accuracy``, ``tar_at_far``, ``best_threshold``:
-  face verification, LFW's 10-fold protocol (06_faces, 07_embeddings).
+- ``verification_roc``, ``verification_auc``, ``kfold_accuracy``, ``kfold_pair_correct``,
+  ``tar_at_far``, ``best_threshold``: face verification, LFW's 10-fold protocol (06_faces, 07_embeddings).
 """
 
 from lecture_lib.metrics.bootstrap import bootstrap_statistic, paired_bootstrap
@@ -24,6 +24,7 @@ from lecture_lib.metrics.verification import (
     KFoldResult,
     best_threshold,
     kfold_accuracy,
+    kfold_pair_correct,
     tar_at_far,
     verification_auc,
     verification_roc,
@@ -40,6 +41,7 @@ __all__ = [
     "detection_ap",
     "iou_from_confusion",
     "kfold_accuracy",
+    "kfold_pair_correct",
     "mean_iou",
     "paired_bootstrap",
     "precision_recall_curve",
