@@ -93,3 +93,21 @@ def test_tar_at_far_loop():
 def test_bad_inputs(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_kfold_pair_correct_judges_each_pair_at_its_folds_threshold():
+    from lecture_lib.metrics import kfold_pair_correct
+
+    rng = np.random.default_rng(3)
+    same = rng.random(60) < 0.5
+    d = rng.normal(size=60) + np.where(same, 0.0, 1.5)
+    folds = np.repeat([7, 2, 5], 20)  # equal folds, ids not 0..K-1 nor sorted
+    correct = kfold_pair_correct(d, same, folds)
+    res = kfold_accuracy(d, same, folds)
+    assert correct.dtype == np.float64 and correct.shape == (60,)
+    assert correct.mean() == pytest.approx(res.mean)
+    for k, t in zip(sorted({7, 2, 5}), res.thresholds):
+        held = folds == k
+        assert np.array_equal(correct[held], ((d[held] <= t) == same[held]).astype(float))
+    with pytest.raises(ValueError, match="folds"):
+        kfold_pair_correct(d, same, folds[:-1])

@@ -93,3 +93,35 @@ def test_bad_threshold_and_torso_shape():
         pck(torch.zeros(1, 2, 2), torch.zeros(1, 2, 2), torch.ones(1, 2), -0.1, torch.ones(1))
     with pytest.raises(ValueError, match=r"shape \(N, 14, 2\).*got \(3, 13, 2\)"):
         torso_size(torch.zeros(3, 13, 2))
+
+
+def test_pck_figure_scores_mean_is_the_pooled_pck_and_figures_weigh_by_visible_joints():
+    from lecture_lib.pose import pck_figure_scores
+
+    target = torch.zeros(3, 14, 2)
+    target[:, 9] = torch.tensor([0.0, 10.0])  # torso 10 px for every figure
+    pred = target.clone()
+    pred[0, :4] += 5.0  # figure 0: 4 joints wrong at PCK@0.2 (2 px), 10 right
+    visible = torch.ones(3, 14, dtype=torch.bool)
+    visible[2] = False
+    visible[2, :2] = True  # figure 2: only 2 visible joints, both right
+    torso = torso_size(target)
+    scores = pck_figure_scores(pred, target, visible, 0.2, torso)
+    assert scores.dtype == torch.float64 and scores.shape == (3,)
+    mean_visible = (14 + 14 + 2) / 3
+    assert torch.allclose(scores, torch.tensor([10, 14, 2], dtype=torch.float64) / mean_visible)
+    assert scores.mean().item() == pytest.approx(pck(pred, target, visible, 0.2, torso))
+    visible[:] = False
+    visible[1, 0] = True  # figures without visible joints score 0
+    assert pck_figure_scores(pred, target, visible, 0.2, torso).tolist() == [0.0, 3.0, 0.0]
+
+
+def test_pck_figure_scores_rejects_bad_input():
+    from lecture_lib.pose import pck_figure_scores
+
+    target = torch.rand(2, 14, 2) * 10
+    torso = torch.ones(2)
+    with pytest.raises(ValueError, match="visible joint"):
+        pck_figure_scores(target, target, torch.zeros(2, 14, dtype=torch.bool), 0.2, torso)
+    with pytest.raises(ValueError, match="visible must"):
+        pck_figure_scores(target, target, torch.ones(3, 14, dtype=torch.bool), 0.2, torso)

@@ -8,8 +8,8 @@
 - ``paired_bootstrap``, ``bootstrap_statistic``: the 95% interval of a claim's estimate, paired
   over test items (and training seeds) — what ``ledger.Ledger.judge`` judges; ``bootstrap_ratio``:
   a speed-up (ratio of median times) over two methods' timed runs.
-- ``verification_roc``, ``verification_auc``, ``kfold_accuracy``, ``tar_at_far``, ``best_threshold``:
-  face verification, LFW's 10-fold protocol (06_faces, 07_embeddings).
+- ``verification_roc``, ``verification_auc``, ``kfold_accuracy``, ``kfold_pair_correct``,
+  ``tar_at_far``, ``best_threshold``: face verification, LFW's 10-fold protocol (06_faces, 07_embeddings).
 """
 
 from lecture_lib.metrics.bootstrap import bootstrap_ratio, bootstrap_statistic, paired_bootstrap
@@ -28,6 +28,7 @@ from lecture_lib.metrics.verification import (
     KFoldResult,
     best_threshold,
     kfold_accuracy,
+    kfold_pair_correct,
     tar_at_far,
     verification_auc,
     verification_roc,
@@ -47,6 +48,7 @@ __all__ = [
     "image_confusions",
     "iou_from_confusion",
     "kfold_accuracy",
+    "kfold_pair_correct",
     "mean_iou",
     "paired_bootstrap",
     "precision_recall_curve",

@@ -9,6 +9,7 @@ is at most a threshold. Over all thresholds this traces a ROC curve:
 - ``kfold_accuracy``: LFW's protocol: the pairs come in 10 folds; for each fold the threshold is
   chosen on the other nine (best accuracy there) and the accuracy measured on the held-out fold;
   reported as mean ± standard error over folds (σ/√k, as the LFW results page);
+  ``kfold_pair_correct`` gives each pair's correctness at its fold's threshold (for a bootstrap);
 - ``tar_at_far``: the TAR at the loosest threshold whose FAR stays at or below a target
   (e.g. TAR@FAR=1e-3, FaceNet's "validation rate at a false accept rate").
 """
@@ -25,6 +26,7 @@ __all__ = [
     "KFoldResult",
     "best_threshold",
     "kfold_accuracy",
+    "kfold_pair_correct",
     "tar_at_far",
     "verification_auc",
     "verification_roc",
@@ -142,6 +144,26 @@ def kfold_accuracy(distances, same, folds) -> KFoldResult:
         ths.append(t)
     a = np.array(accs)
     return KFoldResult(float(a.mean()), float(a.std(ddof=1) / math.sqrt(a.size)), tuple(accs), tuple(ths))
+
+
+def kfold_pair_correct(distances, same, folds) -> np.ndarray:
+    """Per-pair correctness under LFW's protocol, for a bootstrap over test pairs.
+
+    Pair ``p`` of fold ``k`` is judged at the threshold ``kfold_accuracy`` chose on the *other*
+    folds; with equal folds (LFW: 600 pairs each) the mean is ``kfold_accuracy(...).mean``. Two
+    verifiers' arrays on the same pairs pair up for ``metrics.paired_bootstrap``.
+
+    Args:
+        distances (array[P]), same (array[P] bool), folds (array[P] int): as in ``kfold_accuracy``.
+
+    Returns:
+        array[P] float64: 1.0 where "same if distance <= t" is right, else 0.0.
+    """
+    result = kfold_accuracy(distances, same, folds)
+    d, s = _as_arrays(distances, same)
+    f = np.asarray(folds.detach().cpu() if hasattr(folds, "detach") else folds)
+    t = np.asarray(result.thresholds)[np.searchsorted(np.unique(f), f)]  # each pair's fold threshold
+    return ((d <= t) == s).astype(np.float64)
 
 
 def tar_at_far(distances, same, far: float = 1e-3) -> tuple[float, float]:

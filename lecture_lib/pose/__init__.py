@@ -14,7 +14,8 @@ Public API (pixel convention: (x, y) = (column, row), pixel centres at integers)
 - ``heatmaps_to_keypoints(heatmaps [..., K, H, W], subpixel=True) -> (xy [..., K, 2], conf [..., K])``:
   argmax decoding with parabolic sub-pixel refinement.
 - ``pck(pred [N, K, 2], target [N, K, 2], visible [N, K], threshold, normalize [N]) -> float``
-  (metrics.py), with ``torso_size``, ``pck_per_joint``, ``pck_curve``, ``correct_keypoints``.
+  (metrics.py), with ``torso_size``, ``pck_per_joint``, ``pck_curve``, ``correct_keypoints`` and
+  ``pck_figure_scores`` (per-figure scores whose mean is the PCK: a bootstrap over test figures).
 - ``PoseFCN`` (FCN-8s heatmaps), ``PoseRegressor`` (the same encoder regressing (x, y) directly)
   (models.py).
 - ``training`` (module): ``FlippedBatches``, ``batch_targets``, ``heatmap_loss``, ``regression_loss``,
@@ -33,7 +34,14 @@ and hidden cases, refused shortcuts).
 
 from lecture_lib.pose.exercises import EXERCISES
 from lecture_lib.pose.heatmaps import disk_heatmaps, gaussian_heatmaps, heatmaps_to_keypoints
-from lecture_lib.pose.metrics import correct_keypoints, pck, pck_curve, pck_per_joint, torso_size
+from lecture_lib.pose.metrics import (
+    correct_keypoints,
+    pck,
+    pck_curve,
+    pck_figure_scores,
+    pck_per_joint,
+    torso_size,
+)
 from lecture_lib.pose.models import PoseFCN, PoseRegressor
 
 __all__ = [
@@ -45,6 +53,7 @@ __all__ = [
     "heatmaps_to_keypoints",
     "pck",
     "pck_curve",
+    "pck_figure_scores",
     "pck_per_joint",
     "torso_size",
     "EXERCISES",

@@ -90,6 +90,31 @@ def pck_per_joint(
     return ok.sum(0).double() / visible.sum(0).double()
 
 
+def pck_figure_scores(
+    pred: Tensor, target: Tensor, visible: Tensor, threshold: float, normalize: Tensor
+) -> Tensor:
+    """Per-figure PCK scores for a bootstrap over test figures: their mean is ``pck(...)``.
+
+    Figure ``n`` scores its correct visible joints divided by the mean number of visible joints
+    per figure, so each figure weighs by its visible joints and ``scores.mean()`` is the pooled
+    PCK; two models' scores on the same figures give their PCK difference as a mean of paired
+    per-figure differences (``metrics.paired_bootstrap``). A figure without visible joints scores 0.
+
+    Args:
+        pred (Tensor[N, K, 2]), target (Tensor[N, K, 2]), visible (Tensor[N, K] bool),
+        threshold, normalize (Tensor[N]): as in ``pck``.
+
+    Returns:
+        Tensor[N] float64.
+    """
+    _check(pred, target, visible, normalize)
+    visible = visible.bool()
+    if not visible.any():
+        raise ValueError("pck_figure_scores needs at least one visible joint, got none")
+    ok = correct_keypoints(pred, target, threshold, normalize) & visible
+    return ok.sum(1).double() / visible.sum(1).double().mean()
+
+
 def pck_curve(pred: Tensor, target: Tensor, visible: Tensor, thresholds, normalize: Tensor) -> list[float]:
     """PCK at each threshold in ``thresholds`` (a PCK-vs-threshold curve)."""
     return [pck(pred, target, visible, float(t), normalize) for t in thresholds]
