@@ -17,12 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "lecture_lib"
 CONCEPTS = ("cnn", "transfer", "detection", "segmentation", "pose", "faces", "embeddings")
-# Notebook imports by module path: selective_search (the function has its module's name,
-# detection/__init__) and each concept's claims registry, which the closing ledger names by its
-# file (lecture_lib/<concept>/claims.py, issue 22).
-NOTEBOOK_EXCEPTIONS = {"lecture_lib.detection.selective_search"} | {
-    f"lecture_lib.{c}.claims" for c in CONCEPTS
-}
+# The one notebook import by module path: the function has its module's name (detection/__init__).
+NOTEBOOK_EXCEPTIONS = {"lecture_lib.detection.selective_search"}
 
 
 def _lint_imports(root: Path) -> subprocess.CompletedProcess:

@@ -18,6 +18,9 @@ Public API:
   ``torchvision_reference``. Parameter and multiply-add counts: ``lecture_lib.layers``.
 - ``pretrained`` (full profile): ``imagenet_classifier(arch, weights="DEFAULT")``, ``image_transform``.
 
+Claims (issue 22): ``REGISTRY`` (``claims``): the registered lecture claims this concept's notebook
+judges in its closing ledger (``Ledger(title, claims=REGISTRY)``).
+
 Exercises (issue 25): ``exercises``: ``EXERCISES``, the exercises of 01_cnn_recap (references,
 visible and hidden cases, refused shortcuts).
 """
@@ -35,6 +38,7 @@ from lecture_lib.cnn.architectures import (
     torchvision_reference,
     vgg_features,
 )
+from lecture_lib.cnn.claims import REGISTRY
 from lecture_lib.cnn.conv import (
     conv2d,
     conv_output_size,
@@ -76,4 +80,5 @@ __all__ = [
     "torchvision_reference",
     "vgg_features",
     "EXERCISES",
+    "REGISTRY",
 ]

@@ -37,6 +37,9 @@ Public API, images (on notebook 06's drawn faces; CelebA in the full profile):
   ``recipes`` (settings and builders: ``face_sets``, ``DATA`` ...), ``sgns``, ``words``.
 - ``recipes.CHECKPOINTS`` also builds ``data/embeddings_faces.pt`` and ``data/embeddings_copies.pt``.
 
+Claims (issue 22): ``REGISTRY`` (``claims``): the registered lecture claims this concept's notebook
+judges in its closing ledger (``Ledger(title, claims=REGISTRY)``).
+
 Exercises (issue 25): ``exercises``: ``EXERCISES``, the exercises of 07_embeddings (references,
 visible and hidden cases, refused shortcuts).
 """
@@ -53,6 +56,7 @@ from lecture_lib.embeddings.attributes import (
 )
 from lecture_lib.embeddings.autoencoder import FaceAutoencoder, decode, encode
 from lecture_lib.embeddings.celeba import load_celeba
+from lecture_lib.embeddings.claims import REGISTRY
 from lecture_lib.embeddings.counts import ppmi_svd_vectors
 from lecture_lib.embeddings.duplicates import (
     CopyDetector,
@@ -115,4 +119,5 @@ __all__ = [
     "sgns_loss",
     "train_sgns",
     "EXERCISES",
+    "REGISTRY",
 ]

@@ -19,10 +19,14 @@ Public API:
 - Verification metrics live in ``lecture_lib.metrics.verification`` (shared with notebook 07);
   the face renderer in ``lecture_lib.datasets.faces``.
 
+Claims (issue 22): ``REGISTRY`` (``claims``): the registered lecture claims this concept's notebook
+judges in its closing ledger (``Ledger(title, claims=REGISTRY)``).
+
 Exercises (issue 25): ``exercises``: ``EXERCISES``, the exercises of 06_faces (references, visible
 and hidden cases, refused shortcuts).
 """
 
+from lecture_lib.faces.claims import REGISTRY
 from lecture_lib.faces.exercises import EXERCISES
 from lecture_lib.faces.models import FaceClassifier, FaceEmbedder, embed, pair_distances
 from lecture_lib.faces.triplets import (
@@ -44,4 +48,5 @@ __all__ = [
     "pairwise_sq_distances",
     "triplet_loss",
     "EXERCISES",
+    "REGISTRY",
 ]

@@ -28,10 +28,14 @@ Public API (pixel convention: (x, y) = (column, row), pixel centres at integers)
 
 The data: ``lecture_lib.datasets.people.make_people`` (14 LSP joints, procedurally drawn figures).
 
+Claims (issue 22): ``REGISTRY`` (``claims``): the registered lecture claims this concept's notebook
+judges in its closing ledger (``Ledger(title, claims=REGISTRY)``).
+
 Exercises (issue 25): ``exercises``: ``EXERCISES``, the exercises of 05_pose (references, visible
 and hidden cases, refused shortcuts).
 """
 
+from lecture_lib.pose.claims import REGISTRY
 from lecture_lib.pose.exercises import EXERCISES
 from lecture_lib.pose.heatmaps import disk_heatmaps, gaussian_heatmaps, heatmaps_to_keypoints
 from lecture_lib.pose.metrics import (
@@ -57,4 +61,5 @@ __all__ = [
     "pck_per_joint",
     "torso_size",
     "EXERCISES",
+    "REGISTRY",
 ]

@@ -20,10 +20,14 @@ Public API:
 
 Metrics (mIoU, boundary IoU) live in ``lecture_lib.metrics``; the scenes in ``lecture_lib.datasets.scenes``.
 
+Claims (issue 22): ``REGISTRY`` (``claims``): the registered lecture claims this concept's notebook
+judges in its closing ledger (``Ledger(title, claims=REGISTRY)``).
+
 Exercises (issue 25): ``exercises``: ``EXERCISES``, the exercises of 04_segmentation (references,
 visible and hidden cases, refused shortcuts).
 """
 
+from lecture_lib.segmentation.claims import REGISTRY
 from lecture_lib.segmentation.exercises import EXERCISES
 from lecture_lib.segmentation.models import FCN, window_classifier
 from lecture_lib.segmentation.upsampling import BilinearUpsample, bilinear_kernel, ideal_coarse_labels
@@ -40,4 +44,5 @@ __all__ = [
     "sample_crops",
     "window_classifier",
     "EXERCISES",
+    "REGISTRY",
 ]

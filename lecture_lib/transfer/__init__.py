@@ -20,10 +20,14 @@ Public API:
 - ``pretrained`` (full profile): ``imagenet_resnet(arch, weights="DEFAULT")``, ``target_dataset``,
   ``split_tensors``, ``imagenet_to_caltech``.
 
+Claims (issue 22): ``REGISTRY`` (``claims``): the registered lecture claims this concept's notebook
+judges in its closing ledger (``Ledger(title, claims=REGISTRY)``).
+
 Exercises (issue 25): ``exercises``: ``EXERCISES``, the exercises of 02_transfer_learning
 (references, visible and hidden cases, refused shortcuts).
 """
 
+from lecture_lib.transfer.claims import REGISTRY
 from lecture_lib.transfer.exercises import EXERCISES
 from lecture_lib.transfer.experiment import (
     METHODS,
@@ -73,4 +77,5 @@ __all__ = [
     "trainable_names",
     "unfreeze_top",
     "EXERCISES",
+    "REGISTRY",
 ]
