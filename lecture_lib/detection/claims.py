@@ -1,8 +1,8 @@
 """Registered claims of notebooks 03a-03c (R-CNN, Fast R-CNN, Faster R-CNN), judged by
 ``lecture_lib.claims``'s one rule.
 
-Draft registries (issue 22): written before any measurement under the rule; the notebooks do not
-judge these yet. mAP is VOC-style mAP@0.5 over test scenes; training claims need >= 3 seeds.
+Registered before any measurement under the rule (issue 22); each notebook judges every claim of its
+registry in its closing ledger. mAP is VOC-style mAP@0.5 over test scenes; training claims need >= 3 seeds.
 Paper figures from ``shared/paper-numbers.md`` (status V).
 """
 

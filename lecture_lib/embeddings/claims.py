@@ -1,8 +1,8 @@
 """Registered claims of notebook 07 (vector arithmetic in embedding spaces), judged by
 ``lecture_lib.claims``'s one rule.
 
-Draft registry (issue 22): written before any measurement under the rule; notebook 07 does not
-judge these yet. Analogies: 3CosAdd on the Google analogy set, one fixed question set answerable
+Registered before any measurement under the rule (issue 22); notebook 07 judges every claim in its
+closing ledger. Analogies: 3CosAdd on the Google analogy set, one fixed question set answerable
 at every corpus size. Paper figures from ``shared/paper-numbers.md`` (status V).
 """
 

@@ -1,8 +1,8 @@
 """Registered claims of notebook 06 (face verification: DeepFace, FaceNet), judged by
 ``lecture_lib.claims``'s one rule.
 
-Draft registry (issue 22): written before any measurement under the rule; notebook 06 does not
-judge these yet. AUC and 10-fold accuracy on held-out identities; training claims need >= 3
+Registered before any measurement under the rule (issue 22); notebook 06 judges every claim in its
+closing ledger. AUC and 10-fold accuracy on held-out identities; training claims need >= 3
 seeds. Paper figures from ``shared/paper-numbers.md`` (status V).
 """
 

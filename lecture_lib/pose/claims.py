@@ -1,8 +1,8 @@
 """Registered claims of notebook 05 (pose estimation with keypoint heatmaps), judged by
 ``lecture_lib.claims``'s one rule.
 
-Draft registry (issue 22): written before any measurement under the rule; notebook 05 does not
-judge these yet. PCK@a: error <= a * torso size; curves over a = 0.05 ... 0.5. Paper figures from
+Registered before any measurement under the rule (issue 22); notebook 05 judges every claim in its
+closing ledger. PCK@a: error <= a * torso size; curves over a = 0.05 ... 0.5. Paper figures from
 ``shared/paper-numbers.md`` (status V).
 """
 
