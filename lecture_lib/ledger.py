@@ -1,140 +1,30 @@
 """The "Lecture claim vs measured here" table that ends every notebook.
 
-Every row states a claim, what the lecture or paper says, what this notebook measured, the
-*criterion* the measurement is judged by, and a **verdict computed** from the measured value and
-that criterion: ``holds``, ``holds partly`` or ``does not hold here``. A row that does not fully
-hold carries one sentence of why (scale, data, budget)::
+Every row is a claim registered before the measurement in ``lecture_lib/<concept>/claims.py``
+(its wording, source, kind, direction and margin); the notebook supplies only the measurement and
+the verdict follows from the one rule of ``lecture_lib.claims``: ``holds``, ``does not hold
+here``, ``inconclusive (n = ...)``, ``not comparable at this scale``, or ``holds partly`` for a
+compound claim. A row that does not simply hold carries one sentence of why::
 
-    ledger = Ledger("Detection")
-    ledger.add("Fast R-CNN tests much faster than R-CNN", source="slides: Fast R-CNN",
-               lecture="146x (VGG16, GPU)", measured=f"{speedup:.0f}x", value=speedup,
-               criterion=at_least(50, partly=10, unit="x"),
-               why="a 3-layer CNN on 128 px scenes: the shared backbone is a smaller share of R-CNN's cost")
+    from lecture_lib.detection import REGISTRY_03B
+    ledger = Ledger("Fast R-CNN", claims=REGISTRY_03B)
+    ledger.judge("detection.fast_rcnn.accuracy", metrics.paired_bootstrap(ap_fast, ap_rcnn, item="images"),
+                 why="one training seed of each detector is stored")
     ledger.show()
 
-The measured text and the value must come from computed variables, never be typed.
+No criterion is chosen per row: there is no way to add a row that is not a registered claim.
 """
 
 from __future__ import annotations
 
 import html
-import math
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from lecture_lib.claims import Claim, ClaimRegistry, Estimate, Fact
+from lecture_lib.claims import HOLDS, Claim, ClaimRegistry, Estimate, Fact
 from lecture_lib.claims import judge as judge_claim
 
-HOLDS, PARTLY, FAILS = "holds", "holds partly", "does not hold here"
-VERDICTS = (HOLDS, PARTLY, FAILS)
 COLUMNS = ("claim", "source", "lecture / paper", "measured here", "criterion", "verdict", "note")
 NO_REASON = "(no reason recorded)"
-
-
-@dataclass(frozen=True)
-class Criterion:
-    """How a measured value is judged: ``text`` says it ("≥ 50x"), ``judge(value)`` returns a verdict."""
-
-    text: str
-    judge: Callable[[Any], str]
-
-    def __call__(self, value: Any) -> str:
-        verdict = self.judge(value)
-        if verdict not in VERDICTS:
-            raise ValueError(f"a criterion must return one of {VERDICTS}, got {verdict!r}")
-        return verdict
-
-
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
-        raise TypeError(f"{what} needs a number, got {type(value).__name__} ({value!r})")
-    x = float(value)
-    if math.isnan(x):
-        raise ValueError(f"{what} got NaN: the measurement failed")
-    return x
-
-
-def _fmt(x: float) -> str:
-    return f"{x:g}"
-
-
-def at_least(threshold: float, *, partly: float | None = None, unit: str = "") -> Criterion:
-    """Holds if ``value >= threshold``; holds partly if ``value >= partly`` (when given)."""
-    if partly is not None and partly > threshold:
-        raise ValueError(f"partly ({partly}) must be <= threshold ({threshold}) for at_least")
-    text = f"≥ {_fmt(threshold)}{unit}" + (f" (partly ≥ {_fmt(partly)}{unit})" if partly is not None else "")
-
-    def judge(value: Any) -> str:
-        x = _number(value, "at_least")
-        if x >= threshold:
-            return HOLDS
-        return PARTLY if partly is not None and x >= partly else FAILS
-
-    return Criterion(text, judge)
-
-
-def at_most(threshold: float, *, partly: float | None = None, unit: str = "") -> Criterion:
-    """Holds if ``value <= threshold``; holds partly if ``value <= partly`` (when given)."""
-    if partly is not None and partly < threshold:
-        raise ValueError(f"partly ({partly}) must be >= threshold ({threshold}) for at_most")
-    text = f"≤ {_fmt(threshold)}{unit}" + (f" (partly ≤ {_fmt(partly)}{unit})" if partly is not None else "")
-
-    def judge(value: Any) -> str:
-        x = _number(value, "at_most")
-        if x <= threshold:
-            return HOLDS
-        return PARTLY if partly is not None and x <= partly else FAILS
-
-    return Criterion(text, judge)
-
-
-def within(target: float, tolerance: float, *, partly: float | None = None, unit: str = "") -> Criterion:
-    """Holds if ``|value - target| <= tolerance``; partly if within ``partly`` (a wider tolerance)."""
-    if tolerance < 0 or (partly is not None and partly < tolerance):
-        raise ValueError(f"need 0 <= tolerance <= partly, got tolerance={tolerance}, partly={partly}")
-    text = f"{_fmt(target)} ± {_fmt(tolerance)}{unit}" + (
-        f" (partly ± {_fmt(partly)})" if partly is not None else ""
-    )
-
-    def judge(value: Any) -> str:
-        gap = abs(_number(value, "within") - target)
-        if gap <= tolerance:
-            return HOLDS
-        return PARTLY if partly is not None and gap <= partly else FAILS
-
-    return Criterion(text, judge)
-
-
-def is_true(text: str) -> Criterion:
-    """Holds if the value (a bool computed by the notebook, e.g. ``a > b + spread``) is true."""
-
-    def judge(value: Any) -> str:
-        # NumPy 1's numpy.bool_ and NumPy 2's numpy.bool (its __name__ is "bool")
-        if not isinstance(value, bool) and not (
-            type(value).__module__ == "numpy" and type(value).__name__ in ("bool_", "bool")
-        ):
-            raise TypeError(f"is_true needs a bool, got {type(value).__name__} ({value!r})")
-        return HOLDS if bool(value) else FAILS
-
-    return Criterion(text, judge)
-
-
-def all_of(*criteria: Criterion) -> Criterion:
-    """For a sequence of values, one per criterion: holds if all hold, partly if at least one does."""
-    if not criteria:
-        raise ValueError("all_of needs at least one criterion")
-    text = " and ".join(c.text for c in criteria)
-
-    def judge(values: Any) -> str:
-        if not isinstance(values, Sequence) or len(values) != len(criteria):
-            raise ValueError(f"all_of needs {len(criteria)} values (one per criterion), got {values!r}")
-        verdicts = [c(v) for c, v in zip(criteria, values)]
-        if all(v == HOLDS for v in verdicts):
-            return HOLDS
-        return PARTLY if any(v != FAILS for v in verdicts) else FAILS
-
-    return Criterion(text, judge)
 
 
 @dataclass(frozen=True)
@@ -179,63 +69,6 @@ class Ledger:
         self.title = title
         self.claims = claims
         self.rows: list[Row] = []
-
-    def add(
-        self,
-        claim: str,
-        *,
-        source: str,
-        lecture: str,
-        measured: str,
-        criterion: Criterion | None = None,
-        value: Any = None,
-        why: str = "",
-        note: str = "",
-    ) -> Row:
-        """Append a row; its verdict is ``criterion(value)``.
-
-        Args:
-            claim: what the slide or paper says, in a few words.
-            source: where it is said ("slides: Faster R-CNN", "Ren et al. 2015, Table 3").
-            lecture: the lecture's or paper's figure, with its protocol.
-            measured: text built from the computed value(s) (an f-string).
-            criterion: how the value is judged (``at_least``, ``at_most``, ``within``, ``is_true``,
-                ``all_of``). ``None`` leaves the row "not judged" (only for context rows).
-            value: the computed value the criterion judges.
-            why: one sentence of why, shown when the verdict is not ``holds``.
-            note: setting details (data, scale).
-
-        Returns:
-            The row added.
-        """
-        for name, text in (
-            ("claim", claim),
-            ("source", source),
-            ("lecture", lecture),
-            ("measured", measured),
-            ("why", why),
-            ("note", note),
-        ):
-            if not isinstance(text, str):
-                raise TypeError(
-                    f"{name} must be a str, got {type(text).__name__} ({text!r}); "
-                    "format numbers with an f-string, e.g. f'{acc:.3f}'"
-                )
-        if not claim.strip() or not measured.strip():
-            raise ValueError("claim and measured must not be empty")
-        verdict = ""
-        if criterion is not None:
-            if not isinstance(criterion, Criterion):
-                raise TypeError(
-                    f"criterion must be a Criterion (at_least, at_most, within, is_true, all_of), "
-                    f"got {type(criterion).__name__}"
-                )
-            if value is None:
-                raise ValueError(f"row {claim!r} has a criterion but no value to judge")
-            verdict = criterion(value)
-        row = Row(claim, source, lecture, measured, criterion.text if criterion else "", verdict, why, note)
-        self.rows.append(row)
-        return row
 
     def judge(
         self,

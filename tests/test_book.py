@@ -56,19 +56,20 @@ def test_a_notebook_page_has_navigation_badges_and_the_figures_alt_text(tmp_path
 
 
 def test_scoreboard_lists_every_claim_and_the_rows_that_need_a_reason(tmp_path):
-    from lecture_lib.ledger import Ledger, at_least
+    from lecture_lib.claims import Claim, ClaimRegistry, Estimate
+    from lecture_lib.ledger import Ledger
 
-    ledger = Ledger("Test")
-    ledger.add("A holds", source="s", lecture="l", measured="0.90", criterion=at_least(0.5), value=0.9)
-    ledger.add(
-        "B fails",
-        source="s",
-        lecture="l",
-        measured="0.10",
-        criterion=at_least(0.5),
-        value=0.1,
-        why="too little data",
+    paper = "R-CNN (Girshick et al. 2014), Table 2"
+    reg = ClaimRegistry(
+        "09_test",
+        [
+            Claim("t.a.holds", "A holds", paper, "effect", paper="x"),
+            Claim("t.b.fails", "B fails", paper, "effect", paper="y"),
+        ],
     )
+    ledger = Ledger("Test", claims=reg)
+    ledger.judge("t.a.holds", Estimate(0.90, 0.85, 0.95, n="10 images"))
+    ledger.judge("t.b.fails", Estimate(-0.10, -0.15, -0.05, n="10 images"), why="too little data")
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_markdown_cell("# 09 · Test"),
@@ -82,7 +83,7 @@ def test_scoreboard_lists_every_claim_and_the_rows_that_need_a_reason(tmp_path):
     nbformat.write(nb, path)
     assert [r["claim"] for r in book.ledger_rows(nbformat.read(path, as_version=4))] == ["A holds", "B fails"]
     page = book.render_scoreboard([path])
-    assert "2 claims in 1 notebooks" in page and "A holds" in page and "0.90" in page
+    assert "2 claims in 1 notebooks" in page and "A holds" in page and "+0.900" in page
     attention = page.split('id="attention"')[1]
     assert "B fails" in attention and "too little data" in attention and "A holds" not in attention
 

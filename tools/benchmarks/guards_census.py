@@ -350,11 +350,6 @@ CASES: dict[str, tuple[str, str | None, str]] = {
         "out[0].tolist() == [0]",
         r"$^",
     ),
-    "is_true of a NumPy bool": (
-        "from lecture_lib import ledger\nout = ledger.is_true('x').judge(np.bool_(True))",
-        "out == ledger.HOLDS",
-        r"$^",
-    ),
     "manifest with an upper-case SHA": (
         "from lecture_lib import checkpoints\n"
         "e = checkpoints.save_checkpoint({'a': 1}, 'a.pt', command='-', folder=tmp)\n"
