@@ -4,10 +4,10 @@ A notebook's install cell names the release it was built with (``pip install ...
 sets ``LECTURE_NOTEBOOK_RELEASE``; ``lecture_lib.setup`` says so when the running library differs.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 RELEASE_ENV = "LECTURE_NOTEBOOK_RELEASE"
 
 
 def release_tag(version: str = __version__) -> str:
-    """The git tag of a release: ``v0.2.0``."""
+    """The git tag of a release: ``v0.3.0``."""
     return f"v{version}"
