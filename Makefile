@@ -7,6 +7,9 @@ STAMP  := $(VENV)/.installed
 NB_ENV := LECTURE_PROFILE=quick LECTURE_THREADS=1 LECTURE_STATIC_WIDGETS=1 PYTHONHASHSEED=0 \
           OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 NB_JOBS ?= 2
+# Let Python cache compiled bytecode inside .venv. Some images set PYTHONDONTWRITEBYTECODE=1; with the
+# venv installed --no-compile, every kernel and worker would then recompile torch from source.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: venv lab test lint unit notebooks smoke-full checkpoints student student-run execute clean test-browser book
 
