@@ -1,8 +1,10 @@
 """faces.recipes: a miniature build has every key the notebook reads; data parts are disjoint."""
 
+import pytest
 import torch
 
 from lecture_lib.checkpoints import build_model
+from lecture_lib.claims import MIN_SEEDS
 from lecture_lib.datasets.faces import face_split
 from lecture_lib.faces import embed, recipes
 
@@ -46,6 +48,13 @@ def test_miniature_builds_have_what_the_notebook_reads():
             e = embed(model, torch.rand(3, 3, 16, 16))
             torch.testing.assert_close(e.norm(dim=1), torch.ones(3))
         assert set(ckpt["margins"]) == set(names)
+        assert ckpt["seeds"] == [0, *recipes.EXTRA_SEEDS] and len(ckpt["seeds"]) >= MIN_SEEDS
+        for name in names:  # the other training seeds: the same test pairs' distances, no weights
+            runs = ckpt["seed_runs"][name]
+            assert set(runs) == set(recipes.EXTRA_SEEDS)
+            for run in runs.values():
+                assert run["distances"].shape == (6000,) and run["distances"].dtype == torch.float32
+                assert len(run["history"]["metrics"]["val_auc"]) == 2
 
 
 def test_face_data_parts_match_face_split_and_are_disjoint():
@@ -67,3 +76,25 @@ def test_miniature_build_is_deterministic():
     assert a["histories"]["random"]["batch_loss"] == b["histories"]["random"]["batch_loss"]
     for key, value in a["hard"]["state_dict"].items():
         assert torch.equal(value, b["hard"]["state_dict"][key]), key
+
+
+def test_extra_seeds_leave_the_first_seed_unchanged_and_differ_from_it():
+    specs = {"random": ("random", recipes.MARGIN)}
+    alone = recipes._runs(specs, TINY_DATA, TINY_TRAIN, extra_seeds=())
+    more = recipes._runs(specs, TINY_DATA, TINY_TRAIN, extra_seeds=(1, 2))
+    untimed = [
+        {k: v for k, v in h["random"].items() if k != "seconds"}
+        for h in (alone["histories"], more["histories"])
+    ]
+    assert untimed[0] == untimed[1] and alone["seed_runs"] == {"random": {}}  # "seconds": wall time
+    for key, value in alone["random"]["state_dict"].items():
+        assert torch.equal(value, more["random"]["state_dict"][key]), key
+    d1, d2 = (more["seed_runs"]["random"][s]["distances"] for s in (1, 2))
+    assert not torch.equal(d1, d2)  # another seed trains another net
+
+
+def test_extra_seeds_must_be_new_and_distinct():
+    specs = {"random": ("random", recipes.MARGIN)}
+    for bad in ((0, 1), (1, 1)):
+        with pytest.raises(ValueError, match="extra_seeds"):
+            recipes._runs(specs, TINY_DATA, TINY_TRAIN, extra_seeds=bad)

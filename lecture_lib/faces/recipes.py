@@ -12,13 +12,19 @@ Each run stores its model entry and its history (per-batch loss; after every ``s
 batches: validation AUC and the embeddings' spread, the mean squared distance between validation
 faces, which falls to 0 when the embedding collapses). Validation faces are identities of their
 own, disjoint from train and test (``face_data``). All randomness comes from ``seed``; 1 thread.
+
+The claims about training need >= 3 training seeds (``lecture_lib.claims.MIN_SEEDS``): each run is
+trained again with the training seeds ``EXTRA_SEEDS`` (chosen before any was built), same data,
+split, budget and learning rate; after all seed-``TRAIN["seed"]`` runs, so those stay as before.
+Of these only what the intervals need is stored, in ``seed_runs[name][seed]``: the squared
+distances of the test pairs (``test_pairs``, the same pairs for every seed) and the history.
 """
 
 from __future__ import annotations
 
 from lecture_lib.checkpoints import model_entry
 from lecture_lib.datasets.faces import FaceSet, face_parts, verification_pairs
-from lecture_lib.faces.models import FaceClassifier, FaceEmbedder
+from lecture_lib.faces.models import FaceClassifier, FaceEmbedder, embed, pair_distances
 from lecture_lib.faces.training import model_kwargs, train_softmax, train_triplet
 from lecture_lib.runtime import single_thread
 
@@ -35,6 +41,7 @@ DATA = dict(
 )
 TRAIN = dict(steps=800, P=16, K=8, lr=2e-3, evals=8, width=16, hidden=128, embedding_dim=64, seed=0)
 MARGIN, MARGINS = 0.2, (0.05, 0.5)
+EXTRA_SEEDS = (1, 2)  # training seeds beside TRAIN["seed"]: the claims' rule needs >= 3
 
 
 def face_data(
@@ -61,29 +68,56 @@ def test_pairs(test: FaceSet, seed: int) -> dict:
     return verification_pairs(test.labels, pairs_per_fold=300, folds=10, seed=seed + 3)
 
 
+def _train(train_set: FaceSet, val: FaceSet, t: dict, strategy: str, margin: float, size: int):
+    """``(model, history)`` of one run: softmax, or the triplet loss with ``strategy`` mining."""
+    if strategy == "softmax":
+        return train_softmax(train_set, val, t, image_size=size)
+    return train_triplet(train_set, val, t, strategy=strategy, margin=margin, image_size=size)
+
+
 @single_thread()
-def _runs(specs: dict[str, tuple[str, float]], data: dict | None = None, train: dict | None = None) -> dict:
+def _runs(
+    specs: dict[str, tuple[str, float]],
+    data: dict | None = None,
+    train: dict | None = None,
+    extra_seeds: tuple[int, ...] = EXTRA_SEEDS,
+) -> dict:
     d, t = {**DATA, **(data or {})}, {**TRAIN, **(train or {})}
+    if t["seed"] in extra_seeds or len(set(extra_seeds)) != len(extra_seeds):
+        raise ValueError(f"extra_seeds must be distinct and differ from seed {t['seed']}, got {extra_seeds}")
     sets = face_data(**d, parts=("train", "val"))
     train_set, val = sets["train"], sets["val"]
     out: dict = {"data": d, "train": t, "histories": {}, "margins": {}, "strategies": {}}
     for name, (strategy, margin) in specs.items():
+        model, hist = _train(train_set, val, t, strategy, margin, d["size"])
         if strategy == "softmax":
-            classifier, hist = train_softmax(train_set, val, t, image_size=d["size"])
             out[name] = model_entry(
                 FaceClassifier,
-                classifier,
-                num_classes=classifier.classifier.out_features,
+                model,
+                num_classes=model.classifier.out_features,
                 **model_kwargs(t, d["size"]),
             )
         else:
-            model, hist = train_triplet(
-                train_set, val, t, strategy=strategy, margin=margin, image_size=d["size"]
-            )
             out[name] = model_entry(FaceEmbedder, model, **model_kwargs(t, d["size"]))
         out["histories"][name] = hist.as_dict()
         out["margins"][name], out["strategies"][name] = float(margin), strategy
+    out["seeds"] = [t["seed"], *extra_seeds]
+    out["seed_runs"] = _seed_runs(specs, d, t, extra_seeds, train_set, val)
     return out
+
+
+def _seed_runs(specs, d: dict, t: dict, seeds, train_set: FaceSet, val: FaceSet) -> dict:
+    """``{name: {seed: {"distances": Tensor[P] float32, "history": dict}}}``: each run retrained
+    with each training seed of ``seeds``; distances of the test pairs ``test_pairs`` (P = 6,000)."""
+    test = face_data(**d, parts=("test",))["test"]
+    pairs = test_pairs(test, d["seed"])
+    runs: dict = {name: {} for name in specs}
+    for seed in seeds:
+        for name, (strategy, margin) in specs.items():
+            model, hist = _train(train_set, val, {**t, "seed": seed}, strategy, margin, d["size"])
+            dist = pair_distances(embed(model, test.images), pairs["i"], pairs["j"])
+            runs[name][seed] = {"distances": dist.float().clone(), "history": hist.as_dict()}
+    return runs
 
 
 def build_methods(data: dict | None = None, train: dict | None = None) -> dict:
