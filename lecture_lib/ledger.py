@@ -38,6 +38,7 @@ class Row:
     why: str = ""
     note: str = ""
     claim_id: str = ""
+    value: str = ""  # the measurement alone ("+0.090 [+0.082, +0.098]", "16"): what a compound shows
 
     def verdict_text(self) -> str:
         if not self.verdict:
@@ -98,22 +99,28 @@ class Ledger:
                 raise TypeError(
                     f"compound claim {claim_id} is judged from its parts' rows, not a measurement"
                 )
-            judged = {r.claim_id: r.verdict for r in self.rows}
+            judged = {r.claim_id: r for r in self.rows}
             missing = [p for p in claim.parts if p not in judged]
             if missing:
                 raise ValueError(f"compound claim {claim_id}: judge its parts {missing} first")
-            verdict = judge_claim(claim, None, parts=[judged[p] for p in claim.parts])
-            text = "; ".join(f"{p.rsplit('.', 1)[-1]}: {judged[p]}" for p in claim.parts)
+            verdict = judge_claim(claim, None, parts=[judged[p].verdict for p in claim.parts])
+            value = ""
+            text = "; ".join(  # each part's measurement and verdict word (its row says why)
+                f"{p.rsplit('.', 1)[-1]}: {judged[p].value} {judged[p].verdict.split(' (', 1)[0]}"
+                for p in claim.parts
+            )
         else:
             verdict = judge_claim(claim, measurement, at_scale=at_scale)
             if isinstance(measurement, Fact):
-                text = f"{measurement.value} (claimed {claim.expected})"
+                value = str(measurement.value)
+                text = f"{value} (claimed {claim.expected})"
             else:
                 assert isinstance(measurement, Estimate)  # judge_claim checked it
-                text = f"{measurement.text(signed=claim.kind == 'effect')} (n = {measurement.n})"
-        for name, value in (("measured", measured), ("why", why), ("note", note)):
-            if not isinstance(value, str):
-                raise TypeError(f"{name} must be a str, got {type(value).__name__} ({value!r})")
+                value = measurement.text(signed=claim.kind == "effect")
+                text = f"{value} (n = {measurement.n})"
+        for name, given in (("measured", measured), ("why", why), ("note", note)):
+            if not isinstance(given, str):
+                raise TypeError(f"{name} must be a str, got {type(given).__name__} ({given!r})")
         row = Row(
             claim.wording,
             claim.source,
@@ -124,6 +131,7 @@ class Ledger:
             why,
             note,
             claim_id,
+            value,
         )
         self.rows.append(row)
         return row

@@ -213,6 +213,8 @@ def test_ledger_judge_renders_interval_exact_and_compound():
     assert "| exact |" in md and "3 (claimed 3)" in md
     assert [r.claim_id for r in ledger.rows] == ["detection.rcnn.x", "detection.rcnn.y", "detection.rcnn.z"]
     assert ledger.rows[2].verdict.startswith(INCONCLUSIVE)
+    # a compound row shows its parts' values and verdict words
+    assert ledger.rows[2].measured == "x: +0.000 [-0.020, +0.010] inconclusive; y: 3 holds"
     with pytest.raises(KeyError, match="not registered"):
         ledger.judge("detection.rcnn.nope", est(0, 1))
     with pytest.raises(ValueError, match="no claim registry"):
